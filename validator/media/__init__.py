@@ -1,0 +1,1 @@
+"""Media access: probe (container facts) and the one decode pass."""

@@ -1,0 +1,306 @@
+"""The one decode pass.
+
+Demuxes the opened container once, in file order, and:
+
+- decodes every video packet (H.264 needs the whole chain anyway), records each frame's
+  timestamp and each packet's size and key flag, and hands frames at `sample_fps` to the frame
+  analysers as downscaled, display-rotated BGR images;
+- decodes the first audio stream into 16 kHz mono float32 PCM, while counting native-rate
+  statistics that need the original channels (per-channel level, L/R correlation, clipping);
+- counts decode errors instead of stopping at the first one.
+
+Memory stays flat as clips get longer: frames are dropped once the analysers have seen them; the
+only buffer that grows is the 16 kHz PCM (64 KB/s), and it stops at `MAX_ANALYSIS_S`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from ..evidence import AudioData, Frame, MediaInfo, StreamStats
+
+# Nothing past this point of a clip is analysed (sampled frames, PCM).  Timestamps are still
+# read to the end.  A clip this long already fails MED008 for every profile.
+MAX_ANALYSIS_S = 600.0
+CLIP_LEVEL = 0.999
+
+FrameSink = Callable[[Frame], None]
+ProgressFn = Callable[[str, float], None]
+
+
+def decode_pass(container: Any, media: MediaInfo, *, sample_fps: float, short_side_px: int,
+                frame_sinks: Sequence[FrameSink] = (), want_audio: bool = True,
+                progress: ProgressFn | None = None) -> tuple[StreamStats, AudioData | None]:
+    vstream = container.streams.video[0] if media.has_video else None
+    astream = container.streams.audio[0] if media.has_audio else None
+    streams = [s for s in (vstream, astream) if s is not None]
+    if vstream is not None:
+        vstream.thread_type = "AUTO"  # frame threads: both cores decode
+
+    video = _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks) if vstream else None
+    audio = _AudioSide(astream) if (astream is not None and want_audio) else None
+    errors: list[str] = []
+    n_errors = 0
+    truncated = False
+    total = media.duration_s or 0.0
+    last_report = -1.0
+
+    try:
+        packets = container.demux(*streams)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as e:  # demuxer gave up: truncated or corrupt container
+                n_errors += 1
+                truncated = True
+                errors.append(f"demux: {_short(e)}")
+                break
+            try:
+                if video and packet.stream is vstream:
+                    video.packet(packet)
+                elif audio and packet.stream is astream:
+                    audio.packet(packet)
+            except av.error.FFmpegError as e:
+                n_errors += 1
+                if len(errors) < 20:
+                    errors.append(f"{packet.stream.type} at {_pts_s(packet)}: {_short(e)}")
+            if progress and total and video and video.last_t - last_report >= 1.0:
+                last_report = video.last_t
+                progress("decode", min(1.0, video.last_t / total))
+        if audio:
+            audio.drain_resampler()
+    finally:
+        container.close()
+
+    stats = StreamStats(
+        video_pts_s=np.array(sorted(video.pts), dtype=np.float64) if video else np.zeros(0),
+        video_packet_bytes=np.array(video.packet_bytes, dtype=np.int64) if video else np.zeros(0, np.int64),
+        video_keyframe_pts_s=np.array(sorted(video.key_pts), dtype=np.float64) if video else np.zeros(0),
+        decode_errors=n_errors,
+        error_messages=errors,
+        truncated=truncated,
+        corrupt_frames=video.corrupt if video else 0,
+    )
+    if video:
+        video.finalise(media, stats)
+    audio_data = None
+    if audio:
+        stats.audio_decoded_s = audio.native_samples / audio.rate if audio.rate else 0.0
+        audio_data = audio.result()
+        if media.audio_duration_s is None or stats.truncated:
+            media.audio_duration_s = stats.audio_decoded_s
+    if stats.video_decoded_s > MAX_ANALYSIS_S:
+        stats.analysis_cut_s = MAX_ANALYSIS_S
+    return stats, audio_data
+
+
+def _short(e: Exception) -> str:
+    return str(e).split("] ", 1)[-1].strip()[:160]
+
+
+def _pts_s(packet: Any) -> str:
+    if packet.pts is None or packet.time_base is None:
+        return "?"
+    return f"{float(packet.pts * packet.time_base):.2f}s"
+
+
+class _VideoSide:
+    def __init__(self, stream: Any, media: MediaInfo, sample_fps: float, short_side_px: int,
+                 sinks: Sequence[FrameSink]):
+        self.stream = stream
+        self.sinks = list(sinks)
+        self.interval = 1.0 / sample_fps
+        self.short_side_px = short_side_px
+        self.next_sample_t = 0.0
+        self.sample_index = 0
+        self.pts: list[float] = []
+        self.key_pts: list[float] = []
+        self.packet_bytes: list[int] = []
+        self.corrupt = 0
+        self.time_base = stream.time_base
+        self.rate = float(stream.average_rate or stream.guessed_rate or 30)
+        self.start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        self.rotation: int | None = None
+        self.frame_pix_fmt: str | None = None
+        self.color_trc: int | None = None
+        self.last_t = 0.0
+        self.target: tuple[int, int] | None = None
+        self.scale = 1.0
+
+    def packet(self, packet: Any) -> None:
+        self.packet_bytes.append(packet.size)
+        for frame in packet.decode():
+            self._frame(frame)
+
+    def _frame(self, frame: Any) -> None:
+        if frame.pts is None:  # no timestamp at all: assume the declared spacing
+            t = self.last_t + (1.0 / self.rate if self.pts else 0.0)
+        else:
+            t = float(frame.pts * self.time_base) - self.start
+        self.pts.append(t)
+        self.last_t = max(self.last_t, t)
+        if frame.key_frame:
+            self.key_pts.append(t)
+        if getattr(frame, "is_corrupt", False):
+            self.corrupt += 1
+        if self.rotation is None:
+            self.rotation = int(round(getattr(frame, "rotation", 0) or 0))
+            self.frame_pix_fmt = frame.format.name
+            self.color_trc = getattr(frame, "color_trc", None)
+        if not self.sinks or t + 1e-6 < self.next_sample_t or t > MAX_ANALYSIS_S:
+            return
+        while self.next_sample_t <= t + 1e-6:
+            self.next_sample_t += self.interval
+        image = self._image(frame)
+        f = Frame(self.sample_index, t, image, self.scale, frame)
+        self.sample_index += 1
+        for sink in self.sinks:
+            sink(f)
+
+    def _image(self, frame: Any) -> np.ndarray:
+        if self.target is None:
+            w, h = frame.width, frame.height
+            short = min(w, h)
+            self.scale = min(1.0, self.short_side_px / short) if short else 1.0
+            self.target = (max(2, int(round(w * self.scale / 2)) * 2), max(2, int(round(h * self.scale / 2)) * 2))
+        tw, th = self.target
+        image = frame.reformat(width=tw, height=th, format="bgr24").to_ndarray()
+        return rotate_for_display(image, self.rotation or 0)
+
+    def finalise(self, media: MediaInfo, stats: StreamStats) -> None:
+        rot = self.rotation or 0
+        media.rotation_deg = display_rotation_cw(rot)
+        if media.rotation_deg in (90, 270) and media.coded_width and media.coded_height:
+            media.width, media.height = media.coded_height, media.coded_width
+        if self.frame_pix_fmt:
+            from .probe import _bit_depth
+
+            media.pix_fmt = self.frame_pix_fmt
+            media.bit_depth = _bit_depth(self.frame_pix_fmt)
+        pts = stats.video_pts_s
+        if len(pts) >= 2:
+            d = np.diff(pts)
+            d = d[d > 0]
+            if len(d):
+                # Mean frame duration over the whole stream: what a player would derive.
+                media.fps_from_timestamps = float((len(pts) - 1) / (pts[-1] - pts[0])) if pts[-1] > pts[0] else None
+                stats.video_decoded_s = float(pts[-1] + np.median(d))
+        elif len(pts) == 1:
+            stats.video_decoded_s = float(pts[0]) + (1.0 / media.fps if media.fps else 0.0)
+        if media.video_duration_s is None or stats.truncated:
+            media.video_duration_s = stats.video_decoded_s or None
+        media.video_frames = len(pts)
+
+
+def display_rotation_cw(frame_rotation_ccw: int) -> int:
+    """PyAV's `frame.rotation` is the display matrix angle, counter-clockwise.  Users know the
+    clockwise "rotate" tag phones write (90 for a portrait iPhone clip), so that is reported."""
+    return int((-frame_rotation_ccw) % 360)
+
+
+def rotate_for_display(image: np.ndarray, frame_rotation_ccw: int) -> np.ndarray:
+    cw = display_rotation_cw(frame_rotation_ccw)
+    if cw == 90:
+        return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+    if cw == 180:
+        return cv2.rotate(image, cv2.ROTATE_180)
+    if cw == 270:
+        return cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return image
+
+
+class _AudioSide:
+    def __init__(self, stream: Any):
+        self.stream = stream
+        self.rate = stream.codec_context.sample_rate or stream.rate or 0
+        self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+        self.chunks: list[np.ndarray] = []
+        self.pcm_samples = 0
+        self.native_samples = 0
+        self.channels = 0
+        self.sum_sq: np.ndarray | None = None
+        self.peak: np.ndarray | None = None
+        self.sum_lr = 0.0
+        self.spw = max(1, self.rate // 100) if self.rate else 160
+        self.clipped: dict[int, int] = {}
+
+    def packet(self, packet: Any) -> None:
+        for frame in packet.decode():
+            self._frame(frame)
+
+    def drain_resampler(self) -> None:
+        for out in self.resampler.resample(None):
+            self._pcm(out)
+
+    def _frame(self, frame: Any) -> None:
+        if not self.rate:
+            self.rate = frame.sample_rate
+            self.spw = max(1, self.rate // 100)
+        x = native_float(frame)  # (channels, n)
+        n = x.shape[1]
+        if self.sum_sq is None:
+            self.channels = x.shape[0]
+            self.sum_sq = np.zeros(self.channels)
+            self.peak = np.zeros(self.channels)
+        if x.shape[0] == self.channels:
+            self.sum_sq += np.einsum("ij,ij->i", x, x, dtype=np.float64)
+            self.peak = np.maximum(self.peak, np.abs(x).max(axis=1)) if n else self.peak
+            if self.channels >= 2:
+                self.sum_lr += float(np.dot(x[0].astype(np.float64), x[1]))
+            hot = np.nonzero((np.abs(x) >= CLIP_LEVEL).any(axis=0))[0]
+            if len(hot):
+                windows = (self.native_samples + hot) // self.spw
+                for w, c in zip(*np.unique(windows, return_counts=True), strict=True):
+                    self.clipped[int(w)] = self.clipped.get(int(w), 0) + int(c)
+        self.native_samples += n
+        if self.native_samples / max(self.rate, 1) <= MAX_ANALYSIS_S + 1:
+            for out in self.resampler.resample(frame):
+                self._pcm(out)
+
+    def _pcm(self, out: Any) -> None:
+        a = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+        self.chunks.append(a)
+        self.pcm_samples += len(a)
+
+    def result(self) -> AudioData:
+        pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+        pcm = pcm[: int(MAX_ANALYSIS_S * AudioData.RATE)]
+        n = max(self.native_samples, 1)
+        ch = self.channels or (self.stream.codec_context.channels or 1)
+        sum_sq = self.sum_sq if self.sum_sq is not None else np.zeros(ch)
+        rms = tuple(float(np.sqrt(s / n)) for s in sum_sq)
+        peak = tuple(float(p) for p in (self.peak if self.peak is not None else np.zeros(ch)))
+        corr = None
+        if ch >= 2 and sum_sq[0] > 0 and sum_sq[1] > 0:
+            corr = float(self.sum_lr / np.sqrt(sum_sq[0] * sum_sq[1]))
+        n_windows = int(np.ceil(self.native_samples / self.spw)) if self.native_samples else 0
+        clipped = np.zeros(n_windows, np.int32)
+        for w, c in self.clipped.items():
+            if w < n_windows:
+                clipped[w] = c
+        return AudioData(pcm16k=pcm, sample_rate_hz=int(self.rate), channels=int(ch),
+                         channel_rms=rms, channel_peak=peak, lr_correlation=corr,
+                         clipped_per_10ms=clipped, samples_per_10ms=int(self.spw))
+
+
+def native_float(frame: Any) -> np.ndarray:
+    """Audio frame -> float32 array (channels, samples) in [-1, 1], whatever the sample format."""
+    x = frame.to_ndarray()
+    fmt = frame.format
+    ch = len(frame.layout.channels) if frame.layout else 1
+    if not fmt.is_planar:
+        x = x.reshape(-1, ch).T
+    if x.dtype == np.int16:
+        return x.astype(np.float32) / 32768.0
+    if x.dtype == np.int32:
+        return x.astype(np.float32) / 2147483648.0
+    if x.dtype == np.uint8:
+        return (x.astype(np.float32) - 128.0) / 128.0
+    return x.astype(np.float32, copy=False)

@@ -1,0 +1,165 @@
+"""Probe: container and stream facts from an opened PyAV container (no decoding here).
+
+`open_media()` opens the file once; the same container object is then handed to the decode
+pass, so nothing re-opens the file.  Facts only visible in decoded frames (display rotation,
+real pixel format of some streams) are filled in by the decode pass.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import av
+
+from ..evidence import MediaInfo
+
+WEBM_VIDEO = {"vp8", "vp9", "av1"}
+WEBM_AUDIO = {"vorbis", "opus"}
+
+
+class MediaOpenError(Exception):
+    """The file is not readable media; the message is one plain sentence."""
+
+
+def quiet_ffmpeg() -> None:
+    """FFmpeg's own log lines would reach the user's terminal; decode problems are counted and
+    reported as MED011 instead."""
+    av.logging.set_level(None)  # PyAV >= 14: None disables the log callback entirely
+
+
+def open_media(path: str | os.PathLike[str]) -> tuple[Any, MediaInfo]:
+    """Open `path` and read container facts.  Raises MediaOpenError for anything that is not
+    usable media (empty, random bytes, missing index, no streams)."""
+    quiet_ffmpeg()
+    size = os.path.getsize(path)
+    if size == 0:
+        raise MediaOpenError("the file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except av.error.FFmpegError as e:
+        raise MediaOpenError(_plain_open_error(e)) from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise MediaOpenError(f"not a media file ({e})") from None
+    try:
+        media = _facts(container, Path(path), size)
+    except Exception:
+        container.close()
+        raise
+    if not media.has_video and not media.has_audio:
+        container.close()
+        raise MediaOpenError("the file has no audio or video streams")
+    return container, media
+
+
+def _plain_open_error(e: Exception) -> str:
+    text = str(e)
+    low = text.lower()
+    if "invalid data" in low:
+        return "not a playable media file (FFmpeg: invalid data found when processing input)"
+    if "moov atom not found" in low:
+        return "the MP4 index (moov atom) is missing: the file is truncated or was not finalised"
+    if "end of file" in low:
+        return "the file ends before its header is complete (truncated)"
+    if "permission" in low:
+        return "permission denied"
+    return f"cannot be opened as media ({text.split(':', 1)[-1].strip() or text})"
+
+
+def _facts(container: Any, path: Path, size: int) -> MediaInfo:
+    fmt = container.format.name or ""
+    meta = {str(k).lower(): str(v) for k, v in (container.metadata or {}).items()}
+    brand = meta.get("major_brand")
+    vstreams = list(container.streams.video)
+    astreams = list(container.streams.audio)
+    v = vstreams[0] if vstreams else None
+    a = astreams[0] if astreams else None
+    duration = container.duration / 1_000_000 if container.duration else None
+
+    media = MediaInfo(
+        container=_container_name(fmt, brand, path, v, a),
+        format_name=fmt,
+        duration_s=duration,
+        size_bytes=size,
+        has_video=v is not None,
+        has_audio=a is not None,
+        audio_streams=len(astreams),
+        video_streams=len(vstreams),
+        brand=brand.strip() if brand else None,
+    )
+    if v is not None:
+        cc = v.codec_context
+        media.video_codec = cc.name
+        media.video_profile = getattr(v, "profile", None)
+        media.coded_width = cc.width or None
+        media.coded_height = cc.height or None
+        media.width, media.height = media.coded_width, media.coded_height
+        media.pix_fmt = cc.pix_fmt
+        media.bit_depth = _bit_depth(cc.pix_fmt)
+        rate = v.average_rate or v.guessed_rate
+        media.fps = float(rate) if rate else None
+        media.video_frames = v.frames or None
+        if v.duration and v.time_base:
+            media.video_duration_s = float(v.duration * v.time_base)
+        media.color_transfer = _color_name(getattr(cc, "color_trc", None), _TRC)
+        media.color_primaries = _color_name(getattr(cc, "color_primaries", None), _PRIMARIES)
+    if a is not None:
+        cc = a.codec_context
+        media.audio_codec = cc.name
+        media.sample_rate_hz = cc.sample_rate or a.rate or None
+        media.channels = cc.channels or (a.layout.nb_channels if a.layout else None)
+        if a.duration and a.time_base:
+            media.audio_duration_s = float(a.duration * a.time_base)
+    return media
+
+
+def _container_name(fmt: str, brand: str | None, path: Path, v: Any, a: Any) -> str:
+    """A short container name users recognise.  FFmpeg's one demuxer reads MP4 and QuickTime
+    alike, so MP4 vs MOV is told by the file's brand, and WebM vs Matroska by its codecs."""
+    names = fmt.split(",")
+    ext = path.suffix.lower().lstrip(".")
+    if "mp4" in names or "mov" in names:
+        b = (brand or "").strip().lower()
+        if b == "qt":
+            return "mov"
+        if b.startswith("3g"):
+            return "3gp"
+        if not b:
+            return "mov" if ext == "mov" else "mp4"
+        return "mp4"
+    if "matroska" in names or "webm" in names:
+        vcodec = v.codec_context.name if v is not None else None
+        acodec = a.codec_context.name if a is not None else None
+        webm_ok = (vcodec is None or vcodec in WEBM_VIDEO) and (acodec is None or acodec in WEBM_AUDIO)
+        return "webm" if webm_ok and (ext == "webm" or vcodec is not None) else "mkv"
+    if names[0] == "mpeg":
+        return "mpeg"
+    return names[0] or "unknown"
+
+
+def _bit_depth(pix_fmt: str | None) -> int | None:
+    if not pix_fmt:
+        return None
+    for depth in (16, 14, 12, 10, 9):
+        if f"p{depth}" in pix_fmt or pix_fmt.endswith(f"{depth}le") or pix_fmt.endswith(f"{depth}be"):
+            return depth
+    if pix_fmt in ("p010le", "p010be", "x2rgb10le", "x2bgr10le"):
+        return 10
+    return 8
+
+
+# FFmpeg enum values (AVColorTransferCharacteristic / AVColorPrimaries) -> names.
+_TRC = {1: "bt709", 2: None, 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m",
+        8: "linear", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084",
+        18: "arib-std-b67"}
+_PRIMARIES = {1: "bt709", 2: None, 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 12: "smpte432"}
+
+
+def _color_name(value: Any, table: dict[int, str | None]) -> str | None:
+    if value is None:
+        return None
+    try:
+        return table.get(int(value), f"unknown({int(value)})")
+    except (TypeError, ValueError):
+        return str(value)

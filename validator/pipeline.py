@@ -1,0 +1,187 @@
+"""validate(): probe -> one decode pass -> analysers -> checks -> Report.
+
+Only the analysers whose evidence a selected rule needs are run, so `--select MED` costs a
+decode pass and nothing more.  `validate()` never prints and never exits; a bad clip becomes a
+failing report (MED001), a bad call raises UsageError/SettingsError, a missing model ToolError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .analysis import load_all as load_analysers
+from .errors import ToolError, UsageError, ValidatorError
+from .evidence import AnalyserSpec, Evidence
+from .media.decode import decode_pass
+from .media.probe import MediaOpenError, open_media
+from .registry import Outcome, Rule, load_all, skipped
+from .report import Report, Result
+from .settings import Settings
+
+ProgressFn = Callable[[str, float], None]
+# Evidence produced by the decode pass itself rather than by an analyser module.
+BASE_EVIDENCE = ("media", "stream", "audio")
+
+
+def validate(path: str | os.PathLike[str], settings: Settings | None = None, *,
+             progress: ProgressFn | None = None, keep_evidence: bool = True,
+             extra_evidence: tuple[str, ...] = ()) -> Report:
+    """Validate one clip.  `extra_evidence` asks for analysers no selected rule needs (renderers
+    that draw timelines ask for "voice", "faces", "thumbnails", ...)."""
+    settings = settings or Settings()
+    if not isinstance(settings, Settings):
+        raise UsageError("settings must be a validator.Settings")
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise UsageError(f"{p}: no such file")
+    if p.is_dir():
+        raise UsageError(f"{p}: is a directory, not a clip")
+    if not os.access(p, os.R_OK):
+        raise UsageError(f"{p}: permission denied")
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    rules = [r for r in load_all().values() if settings.is_selected(r.id)]
+    ev = Evidence(path=str(p), size_bytes=p.stat().st_size, settings=settings)
+    hasher = _Sha256(p)
+
+    try:
+        container, media = open_media(p)
+    except MediaOpenError as e:
+        ev.open_error = str(e)
+        container = None
+    except OSError as e:
+        raise UsageError(f"{p}: cannot read ({e.strerror or e})") from None
+    timings["probe"] = time.perf_counter() - t0
+
+    if container is not None:
+        ev.media = media
+        needed = {n for r in rules for n in r.needs} | set(extra_evidence)
+        specs = _plan(needed)
+        analysers = [(s, s.factory(settings, media)) for s in specs]
+        sinks = [a.on_frame for _, a in analysers if getattr(a, "wants_frames", False)]
+        if not media.has_video:
+            ev.missing.update({n: "the file has no video stream" for n in ("faces", "image", "continuity", "thumbnails")})
+        t1 = time.perf_counter()
+        try:
+            stats, audio = decode_pass(
+                container, media, sample_fps=settings.sample_fps,
+                short_side_px=settings.analysis_short_side_px, frame_sinks=sinks,
+                progress=progress,
+            )
+        except ValidatorError:
+            raise
+        except MemoryError:
+            raise ToolError(f"{p}: out of memory while decoding") from None
+        ev.stream, ev.audio = stats, audio
+        if audio is None:
+            ev.missing["audio"] = "the file has no audio stream"
+        elif len(audio.pcm16k) == 0:
+            ev.audio = None
+            ev.missing["audio"] = "the audio stream decodes to nothing"
+        timings["decode"] = time.perf_counter() - t1
+        for spec, analyser in analysers:
+            if any(getattr(ev, r) is None for r in spec.requires):
+                ev.missing[spec.provides] = next(ev.why_missing(r) for r in spec.requires if getattr(ev, r) is None)
+                continue
+            t2 = time.perf_counter()
+            if progress:
+                progress(spec.provides, 0.0)
+            try:
+                setattr(ev, spec.provides, analyser.finish(ev))
+            except ValidatorError:
+                raise
+            except Exception as e:  # an analyser bug must not pass for a clip defect
+                raise ToolError(f"{p}: {spec.provides} analysis failed: {type(e).__name__}: {e}") from e
+            timings[spec.provides] = timings.get(spec.provides, 0.0) + time.perf_counter() - t2
+            if getattr(ev, spec.provides) is None and spec.provides not in ev.missing:
+                ev.missing[spec.provides] = f"{spec.provides} could not be measured"
+    else:
+        for n in ("media", "stream", "audio", "voice", "faces", "image", "continuity"):
+            ev.missing[n] = f"the file could not be read: {ev.open_error}"
+
+    ev.sha256 = hasher.result()
+    t3 = time.perf_counter()
+    results = [run_check(r, ev, settings) for r in rules]
+    timings["checks"] = time.perf_counter() - t3
+    timings["total"] = time.perf_counter() - t0
+
+    report = Report(
+        path=str(path), size_bytes=ev.size_bytes, sha256=ev.sha256, profile=settings.profile,
+        fail_on=settings.fail_on, results=results,
+        media=ev.media.to_dict() if ev.media else None,
+        segments=_segments(ev), timings_s=timings, settings=settings.to_dict(),
+        evidence=ev if keep_evidence else None,
+    )
+    return report
+
+
+def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
+    missing = [n for n in r.needs if getattr(ev, n) is None]
+    if missing:
+        out: Outcome = skipped(f"not evaluated: {ev.why_missing(missing[0])}")
+    else:
+        out = r.check(ev, settings.resolve(r))
+    return Result(
+        rule=r.id, name=r.name, severity=out.severity or r.severity, status=out.status,
+        message=out.message, measured=out.measured, limit=out.limit, unit=out.unit,
+        hint=(out.hint or r.hint) if out.status == "fail" else None, spans=out.spans,
+    )
+
+
+def _plan(needed: set[str]) -> list[AnalyserSpec]:
+    """Analysers providing `needed`, plus what they require, in dependency order."""
+    registry = load_analysers()
+    order: list[AnalyserSpec] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name in BASE_EVIDENCE or name not in registry:
+            return
+        seen.add(name)
+        for dep in registry[name].requires:
+            visit(dep)
+        order.append(registry[name])
+
+    for n in sorted(needed):
+        visit(n)
+    return order
+
+
+def _segments(ev: Evidence) -> dict[str, Any]:
+    out: dict[str, Any] = {"speaking": None, "listening": None}
+    for key in out:
+        span = getattr(ev.voice, key, None) if ev.voice is not None else None
+        if span is not None:
+            out[key] = {"start_s": round(span.start_s, 3), "end_s": round(span.end_s, 3)}
+    return out
+
+
+class _Sha256:
+    """Hashes the file on a second thread while the decoder works (hashlib drops the GIL)."""
+
+    def __init__(self, path: Path):
+        self._digest: str | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 22):
+                    h.update(chunk)
+            self._digest = h.hexdigest()
+        except OSError:
+            self._digest = None
+
+    def result(self) -> str | None:
+        self._thread.join()
+        return self._digest
+
