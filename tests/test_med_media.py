@@ -1,0 +1,156 @@
+"""MED rules end to end on generated clips: each defect fails exactly its rule.
+
+Clips are small (320x240, 2 s), so the size and duration rules are relaxed in `RELAXED` for every
+defect except their own; MED007/MED008 are tested with the defaults on the same small clip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from clipgen import make_clip, room_tone, tone, truncate
+
+from validator import Settings, UsageError, validate
+
+RELAXED = Settings(select=("MED",), params={
+    "MED007": {"min_short_side_px": 16, "error_short_side_px": 16},
+    "MED008": {"tolerance_s": 59.0},
+})
+
+
+def failing(report) -> set[str]:
+    return {r.rule for r in report.results if r.status == "fail"}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("med")
+    two_s = 2.0
+    alt = [1 / 40 if i % 2 else 1 / 20 for i in range(60)]  # mean 26.7 fps, half the gaps at 20 fps
+    c = {
+        "clean": make_clip(d / "clean.mp4"),
+        "mov": make_clip(d / "clip.mov"),
+        "mkv": make_clip(d / "clip.mkv"),
+        "webm": make_clip(d / "clip.webm", vcodec="libvpx-vp9", acodec="libopus",
+                          video_options={"deadline": "realtime", "cpu-used": "8"}),
+        "hevc": make_clip(d / "hevc.mp4", vcodec="libx265"),
+        "opus_in_mp4": make_clip(d / "opus.mp4", acodec="libopus"),
+        "fps24": make_clip(d / "fps24.mp4", fps=24),
+        "noaudio": make_clip(d / "noaudio.mp4", audio=None),
+        "mutedaudio": make_clip(d / "muted.mp4", audio="silence"),
+        "vfr": make_clip(d / "vfr.mp4", frame_times_s=list(np.concatenate([[0], np.cumsum(alt)]))),
+        "tenbit": make_clip(d / "tenbit.mp4", pix_fmt="yuv420p10le"),
+        "hdr": make_clip(d / "hdr.mp4", pix_fmt="yuv420p10le", color_trc=16),
+        "8khz": make_clip(d / "8khz.mp4", sample_rate=8000),
+        "22khz": make_clip(d / "22khz.mp4", sample_rate=22050),
+        "onechannel": make_clip(d / "onech.mp4", audio=np.stack([tone(two_s) + room_tone(two_s),
+                                                                  np.zeros(int(two_s * 48000), np.float32)])),
+        "antiphase": make_clip(d / "anti.mp4", audio=np.stack([tone(two_s), -tone(two_s)])),
+        "rotated": make_clip(d / "rotated.mp4", rotation_cw=90, size=(320, 176)),
+        "faststart": make_clip(d / "faststart.mp4", duration_s=4.0, faststart=True),
+        "audio_only": make_clip(d / "audio_only.m4a", vcodec=None),
+        "unicode": make_clip(d / "clip é 中文 ✓.mp4"),
+    }
+    c["truncated_tail"] = truncate(c["faststart"], d / "truncated_tail.mp4", 0.55)
+    c["truncated_head"] = truncate(c["clean"], d / "truncated_head.mp4", 0.5)  # moov at the end: lost
+    (d / "empty.mp4").write_bytes(b"")
+    c["empty"] = d / "empty.mp4"
+    (d / "random.mp4").write_bytes(np.random.default_rng(1).bytes(100_000))
+    c["random"] = d / "random.mp4"
+    (d / "text.mp4").write_text("this is not a video\n" * 100)
+    c["text"] = d / "text.mp4"
+    return c
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("clean", set()),
+    ("unicode", set()),
+    ("mov", {"MED002"}),
+    ("mkv", {"MED002"}),
+    ("hevc", {"MED003"}),
+    ("opus_in_mp4", {"MED004"}),
+    ("fps24", {"MED006"}),
+    ("noaudio", {"MED009"}),
+    ("mutedaudio", {"MED009"}),
+    ("vfr", {"MED010"}),
+    ("tenbit", {"MED012"}),
+    ("hdr", {"MED012"}),
+    ("8khz", {"MED013"}),
+    ("onechannel", {"MED013"}),
+    ("antiphase", {"MED013"}),
+    ("truncated_tail", {"MED011"}),
+])
+def test_each_defect_fails_exactly_its_rule(clips, name, expected):
+    report = validate(clips[name], RELAXED)
+    assert failing(report) == expected, [(r.rule, r.message) for r in report.results if r.status == "fail"]
+
+
+def test_webm_is_a_warning_and_names_its_codecs(clips):
+    report = validate(clips["webm"], RELAXED)
+    r = report.result("MED002")
+    assert r.status == "fail" and r.severity == "warning"
+    assert failing(report) == {"MED002", "MED003", "MED004"}  # VP9/Opus are not H.264/AAC
+
+
+def test_22khz_is_acceptable(clips):
+    report = validate(clips["22khz"], RELAXED)
+    assert report.media["sample_rate_hz"] == 22050 and failing(report) == set()
+
+
+def test_small_short_clip_fails_resolution_and_duration_with_defaults(clips):
+    report = validate(clips["clean"], Settings(select=("MED",)))
+    assert failing(report) == {"MED007", "MED008"}
+    assert report.result("MED007").severity == "error"
+
+
+def test_file_size_limit_is_a_setting(clips):
+    size = clips["clean"].stat().st_size
+    s = RELAXED.merged(params={"MED005": {"max_size_bytes": size}})
+    assert failing(validate(clips["clean"], s)) == {"MED005"}
+    s = RELAXED.merged(params={"MED005": {"max_size_bytes": size + 1}})
+    assert failing(validate(clips["clean"], s)) == set()
+
+
+def test_rotation_is_applied_to_display_size(clips):
+    report = validate(clips["rotated"], RELAXED)
+    m = report.media
+    assert m["rotation_deg"] == 90 and (m["width"], m["height"]) == (176, 320)
+
+
+@pytest.mark.parametrize("name", ["empty", "random", "text", "truncated_head", "audio_only"])
+def test_unreadable_inputs_fail_med001_and_skip_the_rest(clips, name):
+    report = validate(clips[name], Settings(select=("MED",)))
+    assert not report.passed
+    assert report.result("MED001").status == "fail"
+    assert failing(report) <= {"MED001", "MED002", "MED003", "MED009", "MED008", "MED007", "MED011"}
+
+
+def test_empty_file_message(clips):
+    assert "empty" in validate(clips["empty"]).result("MED001").message
+
+
+def test_audio_only_file_says_so(clips):
+    report = validate(clips["audio_only"], Settings(select=("MED",)))
+    assert "no video stream" in report.result("MED001").message
+    assert report.media["audio_codec"] == "aac"
+
+
+def test_bad_calls_raise_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="no such file"):
+        validate(tmp_path / "missing.mp4")
+    with pytest.raises(UsageError, match="directory"):
+        validate(tmp_path)
+
+
+def test_media_facts(clips):
+    report = validate(clips["clean"], RELAXED)
+    m = report.media
+    assert (m["container"], m["video_codec"], m["audio_codec"]) == ("mp4", "h264", "aac")
+    assert (m["width"], m["height"], m["fps"], m["sample_rate_hz"]) == (320, 240, 30.0, 48000)
+    assert m["duration_s"] == pytest.approx(2.0, abs=0.1)
+    assert report.sha256 and len(report.sha256) == 64
+    ev = report.evidence
+    assert len(ev.stream.video_pts_s) == 60
+    assert ev.audio.duration_s == pytest.approx(2.0, abs=0.1)
