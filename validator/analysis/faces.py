@@ -1,0 +1,321 @@
+"""Face analysis: detection, tracked landmarks and per-sample face measurements.
+
+Owns `Evidence.faces` (a `FaceEvidence`).  For every sampled frame it
+
+1. runs the BlazeFace detector over the whole (downscaled) frame, so a second person anywhere is
+   counted (small, far-away faces are searched with a finer tiling once per second of video, and
+   on any frame where the coarse pass found nothing);
+2. runs the 468-point landmark model on the main face with a region of interest that follows it,
+   as MediaPipe's face-mesh graph does: the crop comes from the previous frame's landmarks
+   (rotated by the eye line, long side x 1.5), and only when the model says the face is lost does
+   it fall back to the largest detection;
+3. measures the face box (normalised to the frame), face height, centre, head yaw/pitch/roll,
+   mouth opening (inner-lip gap over mouth width), a teeth-visibility measure, landmark motion
+   and occlusion cues (landmark-model face score, detector score).
+
+It leaves `frame.notes["face_box"]` (x0, y0, x1, y1 ints in analysis pixels, or None) and
+`frame.notes["face_landmarks"]` ((468, 2) float array in analysis pixels, or None) for the image
+analyser that runs after it on the same frame.  It measures only; checks in checks/fac.py and
+checks/mth.py judge.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from ..evidence import AnalyserSpec, Frame
+from . import register
+from .face_models import MeshResult, load_models, roi_from_detection, roi_from_landmarks
+
+if TYPE_CHECKING:
+    from ..evidence import Evidence, MediaInfo
+    from ..settings import Settings
+
+# Landmark indices (MediaPipe face mesh topology).
+R_EYE_OUT, L_EYE_OUT = 33, 263
+FOREHEAD, CHIN = 10, 152
+R_CHEEK, L_CHEEK = 234, 454
+MOUTH_R, MOUTH_L = 61, 291
+INNER_LIP_PAIRS = ((82, 87), (13, 14), (312, 317))
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
+              324, 318, 402, 317, 14, 87, 178, 88, 95)
+# Rigid points (eye corners, nose bridge and tip) for head motion: they move with the head, not
+# with expressions.
+RIGID = (33, 133, 362, 263, 6, 168, 1, 4)
+OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
+              375, 321, 405, 314, 17, 84, 181, 91, 146)
+
+PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face flag
+# Pitch of a frontal face, measured as the forehead-to-chin line's depth tilt: the mesh puts the
+# forehead nearer the camera than the chin.  Median over the 11 GRID clips' first 0.5 s (frontal,
+# eye-level studio camera) was -7.9 degrees; that is subtracted so a level head reads ~0.
+PITCH_NEUTRAL_DEG = -7.9
+# The mesh's top point (landmark 10) sits at the hairline; the top of the skull is about this
+# share of the hairline-to-chin height above it (GRID and lp_d9 frames, measured by eye).
+HEAD_ABOVE_HAIRLINE = 0.25
+
+
+@dataclass(frozen=True)
+class FaceEvidence:
+    """Per-sample face measurements; every array has one entry per sampled frame.
+
+    Units: ratios are of the frame's height (or width for x), angles in degrees, `mouth_open`
+    is inner-lip gap / mouth width, `teeth` is teeth-like pixel area / mouth width squared,
+    `motion` is rigid-landmark displacement since the previous sample in face heights per
+    second.  Missing values (no face) are NaN; `present` says where a face was measured.
+    """
+
+    t_s: np.ndarray
+    present: np.ndarray  # bool
+    n_faces: np.ndarray  # int: faces seen (main + others)
+    box: np.ndarray  # (N, 4) x0, y0, x1, y1 normalised to frame width/height
+    height_ratio: np.ndarray  # face height (hairline to chin) / frame height
+    centre: np.ndarray  # (N, 2) normalised x, y of the face box centre
+    head_top: np.ndarray  # estimated top of the skull, / frame height (negative: cut off)
+    chin: np.ndarray  # chin, / frame height (> 1: cut off)
+    eye_y: np.ndarray  # eye line height / frame height
+    yaw: np.ndarray
+    pitch: np.ndarray
+    roll: np.ndarray
+    mouth_open: np.ndarray
+    teeth: np.ndarray
+    motion: np.ndarray
+    presence: np.ndarray  # landmark model's face score
+    det_score: np.ndarray  # detector score of the main face (NaN: tracked without detection)
+    other_height: np.ndarray  # height ratio of the largest other face (NaN: none)
+    other_score: np.ndarray
+    frame_size: tuple[int, int]  # analysis width, height
+    sample_fps: float
+    analyse_ms: float = 0.0  # mean wall time per sampled frame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    @property
+    def dt_s(self) -> float:
+        return 1.0 / self.sample_fps if self.sample_fps > 0 else 0.2
+
+    def stats_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for i in range(len(self.t_s)):
+            def f(a: np.ndarray, nd: int = 4, i: int = i) -> float | None:
+                v = float(a[i])
+                return None if math.isnan(v) else round(v, nd)
+
+            rows.append({
+                "t_s": round(float(self.t_s[i]), 3), "stream": "video",
+                "face_present": bool(self.present[i]), "face_count": int(self.n_faces[i]),
+                "face_height_ratio": f(self.height_ratio),
+                "face_centre_x": f(self.centre[:, 0]), "face_centre_y": f(self.centre[:, 1]),
+                "yaw_deg": f(self.yaw, 1), "pitch_deg": f(self.pitch, 1), "roll_deg": f(self.roll, 1),
+                "mouth_open": f(self.mouth_open), "teeth": f(self.teeth),
+                "face_motion": f(self.motion), "face_score": f(self.presence, 3),
+            })
+        return rows
+
+
+@dataclass
+class _Sample:
+    t_s: float
+    n_faces: int = 0
+    mesh: MeshResult | None = None
+    det_score: float = math.nan
+    other_height: float = math.nan
+    other_score: float = math.nan
+    teeth: float = math.nan
+
+
+class FaceAnalyser:
+    wants_frames = True
+
+    def __init__(self, settings: Settings, media: MediaInfo | None = None):
+        self.detector, self.mesh = load_models()  # raises ModelError before any decoding
+        self.sample_fps = float(settings.sample_fps)
+        self.fine_every = max(1, round(self.sample_fps))  # fine search once per second
+        self.samples: list[_Sample] = []
+        self.size: tuple[int, int] = (0, 0)
+        self.prev: MeshResult | None = None
+        self.elapsed = 0.0
+
+    # -- per frame -------------------------------------------------------------------------
+    def on_frame(self, frame: Frame) -> None:
+        import time
+
+        t0 = time.perf_counter()
+        img = frame.image
+        h, w = img.shape[:2]
+        self.size = (w, h)
+        n = len(self.samples)
+        dets = self.detector.detect(img, fine=False)
+        if not dets or n % self.fine_every == 0:
+            dets = self.detector.detect(img, fine=True)
+        s = _Sample(frame.t_s)
+        mesh = None
+        if self.prev is not None:
+            m = self.mesh.run(img, roi_from_landmarks(self.prev.landmarks[:, :2]))
+            if m.presence >= PRESENCE_MIN and _plausible(m, w, h):
+                mesh = m
+        if mesh is None and dets:
+            best = max(dets, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+            m = self.mesh.run(img, roi_from_detection(best))
+            # A second pass from the first landmarks tightens the crop, as the tracker would.
+            if m.presence >= PRESENCE_MIN:
+                m2 = self.mesh.run(img, roi_from_landmarks(m.landmarks[:, :2]))
+                mesh = m2 if m2.presence >= PRESENCE_MIN else m
+        s.mesh = mesh
+        self.prev = mesh
+        others = dets
+        if mesh is not None:
+            lb = _box(mesh.landmarks)
+            main = [d for d in dets if _overlap(d.box, lb) > 0.3]
+            others = [d for d in dets if _overlap(d.box, lb) <= 0.3]
+            if main:
+                s.det_score = max(d.score for d in main)
+            s.n_faces = 1 + len(others)
+            s.teeth = _teeth(img, mesh.landmarks)
+            x0, y0, x1, y1 = lb
+            frame.notes["face_box"] = (int(max(0, math.floor(x0))), int(max(0, math.floor(y0))),
+                                       int(min(w, math.ceil(x1))), int(min(h, math.ceil(y1))))
+            frame.notes["face_landmarks"] = mesh.landmarks[:, :2].astype(np.float32)
+        else:
+            s.n_faces = len(dets)
+            frame.notes["face_box"] = None
+            frame.notes["face_landmarks"] = None
+        if others:
+            big = max(others, key=lambda d: d.height)
+            s.other_height = big.height / h
+            s.other_score = big.score
+        self.samples.append(s)
+        self.elapsed += time.perf_counter() - t0
+
+    # -- end of clip -----------------------------------------------------------------------
+    def finish(self, ev: Evidence) -> FaceEvidence:
+        return build_evidence(self.samples, self.size, self.sample_fps,
+                              1000 * self.elapsed / max(1, len(self.samples)))
+
+
+def _box(lm: np.ndarray) -> tuple[float, float, float, float]:
+    return (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    aa = (a[2] - a[0]) * (a[3] - a[1])
+    ab = (b[2] - b[0]) * (b[3] - b[1])
+    return ix * iy / max(1e-9, min(aa, ab))
+
+
+def _plausible(m: MeshResult, w: int, h: int) -> bool:
+    """A tracked mesh that shrank to nothing or left the frame is a lost track."""
+    x0, y0, x1, y1 = _box(m.landmarks)
+    return (y1 - y0) > 0.03 * h and x1 > 0 and y1 > 0 and x0 < w and y0 < h
+
+
+def _teeth(img: np.ndarray, lm: np.ndarray) -> float:
+    """Teeth-like pixel area inside the inner-lip contour, over mouth width squared.
+
+    Teeth are lighter and less red than the lips around them; the tongue is as red as the lips
+    and the mouth cavity is darker, so neither counts.  The reference is the clip's own lip
+    colour (Lab median of the ring between outer and inner lip contours), so the measure follows
+    exposure and skin tone.  Thresholds (L* >= lips + 15, a* <= lips - 3, in OpenCV's 8-bit
+    Lab) were set on open-mouth frames of grid_lbax4n/swiz3n and lp_d6/d11/d12 (teeth seen:
+    0.010-0.040) against lp_d3 (open mouth, no teeth: 0.000)."""
+    width = float(np.hypot(*(lm[MOUTH_L, :2] - lm[MOUTH_R, :2])))
+    if width < 4:
+        return math.nan
+    outer = lm[list(OUTER_LIPS), :2]
+    inner = lm[list(INNER_LIPS), :2]
+    h, w = img.shape[:2]
+    x0, y0 = np.floor(outer.min(0)).astype(int) - 1
+    x1, y1 = np.ceil(outer.max(0)).astype(int) + 2
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return math.nan
+    lab = cv2.cvtColor(img[y0:y1, x0:x1], cv2.COLOR_BGR2LAB).astype(np.float32)
+    m_in = np.zeros(lab.shape[:2], np.uint8)
+    m_out = np.zeros(lab.shape[:2], np.uint8)
+    cv2.fillPoly(m_in, [np.round(inner - [x0, y0]).astype(np.int32)], 1)
+    cv2.fillPoly(m_out, [np.round(outer - [x0, y0]).astype(np.int32)], 1)
+    inside = lab[m_in.astype(bool)]
+    lips = lab[(m_out > 0) & (m_in == 0)]
+    if len(inside) == 0 or len(lips) < 8:
+        return 0.0
+    lip_l, lip_a = np.median(lips[:, 0]), np.median(lips[:, 1])
+    teeth = (inside[:, 0] >= lip_l + 15) & (inside[:, 1] <= lip_a - 3)
+    return float(teeth.sum()) / (width * width)
+
+
+def _pose(lm: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch, roll in degrees from the mesh's 3D landmarks (z is in the x/y pixel scale).
+
+    Roll is the eye line's angle.  Yaw and pitch are the depth tilts of the cheek-to-cheek and
+    chin-to-forehead lines after removing roll; pitch is offset so a frontal face reads ~0."""
+    d = lm[L_EYE_OUT, :2] - lm[R_EYE_OUT, :2]
+    roll = math.atan2(d[1], d[0])
+    c, s = math.cos(-roll), math.sin(-roll)
+    x = lm[:, 0] * c - lm[:, 1] * s
+    y = lm[:, 0] * s + lm[:, 1] * c
+    z = lm[:, 2]
+    yaw = math.degrees(math.atan2(z[L_CHEEK] - z[R_CHEEK], x[L_CHEEK] - x[R_CHEEK]))
+    pitch = math.degrees(math.atan2(z[FOREHEAD] - z[CHIN], y[CHIN] - y[FOREHEAD])) - PITCH_NEUTRAL_DEG
+    return yaw, pitch, math.degrees(roll)
+
+
+def build_evidence(samples: list[_Sample], size: tuple[int, int], sample_fps: float,
+                   analyse_ms: float = 0.0) -> FaceEvidence:
+    n = len(samples)
+    w, h = size if size[0] else (1, 1)
+    nan = np.full(n, np.nan)
+    a: dict[str, np.ndarray] = {k: nan.copy() for k in (
+        "height_ratio", "head_top", "chin", "eye_y", "yaw", "pitch", "roll", "mouth_open",
+        "teeth", "motion", "presence", "det_score", "other_height", "other_score")}
+    box = np.full((n, 4), np.nan)
+    centre = np.full((n, 2), np.nan)
+    present = np.zeros(n, bool)
+    n_faces = np.zeros(n, np.int32)
+    t = np.array([s.t_s for s in samples], np.float64)
+    prev_rigid: np.ndarray | None = None
+    prev_t = 0.0
+    for i, s in enumerate(samples):
+        n_faces[i] = s.n_faces
+        a["det_score"][i] = s.det_score
+        a["other_height"][i] = s.other_height
+        a["other_score"][i] = s.other_score
+        if s.mesh is None:
+            prev_rigid = None
+            continue
+        lm = s.mesh.landmarks
+        present[i] = True
+        x0, y0, x1, y1 = _box(lm)
+        box[i] = (x0 / w, y0 / h, x1 / w, y1 / h)
+        centre[i] = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h)
+        face_h = float(np.hypot(*(lm[CHIN, :2] - lm[FOREHEAD, :2])))
+        a["height_ratio"][i] = (y1 - y0) / h
+        a["head_top"][i] = (lm[FOREHEAD, 1] - HEAD_ABOVE_HAIRLINE * face_h) / h
+        a["chin"][i] = lm[CHIN, 1] / h
+        a["eye_y"][i] = (lm[R_EYE_OUT, 1] + lm[L_EYE_OUT, 1]) / 2 / h
+        a["yaw"][i], a["pitch"][i], a["roll"][i] = _pose(lm)
+        width = float(np.hypot(*(lm[MOUTH_L, :2] - lm[MOUTH_R, :2])))
+        gap = np.mean([np.hypot(*(lm[lo, :2] - lm[up, :2])) for up, lo in INNER_LIP_PAIRS])
+        a["mouth_open"][i] = gap / width if width > 0 else np.nan
+        a["teeth"][i] = s.teeth
+        a["presence"][i] = s.mesh.presence
+        rigid = lm[list(RIGID), :2]
+        if prev_rigid is not None and s.t_s > prev_t and face_h > 0:
+            disp = float(np.mean(np.hypot(*(rigid - prev_rigid).T)))
+            a["motion"][i] = disp / face_h / (s.t_s - prev_t)
+        prev_rigid, prev_t = rigid, s.t_s
+    return FaceEvidence(t_s=t, present=present, n_faces=n_faces, box=box, centre=centre,
+                        frame_size=(int(w), int(h)), sample_fps=sample_fps,
+                        analyse_ms=analyse_ms, **a)
+
+
+register(AnalyserSpec(provides="faces", factory=FaceAnalyser))
