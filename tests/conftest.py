@@ -25,3 +25,10 @@ def shared_media() -> Path:
 def clipdir(tmp_path_factory) -> Path:
     """One folder of generated clips for the whole session (clips are cached by name)."""
     return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(autouse=True)
+def _private_report_cache(tmp_path_factory, monkeypatch) -> None:
+    """`validator check` caches reports in the user's cache folder by default; tests get a
+    folder of their own so they neither see earlier runs' reports nor fill the real cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
