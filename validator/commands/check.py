@@ -1,46 +1,83 @@
-"""`validator check CLIP...`: validate clips and render the report."""
+"""`validator check PATH...`: validate clips (files, folders, glob patterns) and render the report.
+
+The work is in `validator/batch.py` (inputs, worker processes, cache lookups, summary) and the
+renderers; this module only wires flags to them.  Report on stdout (or `-o`); progress, the
+per-clip summary table and per-clip errors on stderr.  Exit code: the worst outcome over all
+clips (3 could not process > 2 usage > 1 a clip failed > 0 all passed).
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import io
+import sys
+from pathlib import Path
 
-from ..pipeline import validate
+from ..batch import default_jobs, expand_inputs, run_batch, summary_table, worst_exit_code
+from ..cache import ReportCache
+from ..errors import UsageError
+from ..progress import Progress
 from ..render import FORMATS, render
 from ._common import add_settings_options, settings_from_args, write_output
 
 ORDER = 10
+# Formats that draw the measurements over time (they need the timeline's extra analysers).
+TIMELINE_FORMATS = frozenset({"html"})
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="validate one or more clips",
-                       description="Validate training clips. Exit 0: passed; 1: a clip failed; "
-                                   "2: usage or configuration error; 3: the tool could not finish.")
-    p.add_argument("clips", nargs="+", metavar="CLIP", help="video file(s) to validate")
-    p.add_argument("--format", default="text", choices=sorted(FORMATS), help="report format (default text)")
+                       description="Validate training clips: files, folders (searched recursively for "
+                                   "video files) or glob patterns such as 'clips/**/*.mp4'. Exit 0: all "
+                                   "passed; 1: a clip failed; 2: usage or configuration error; 3: a clip "
+                                   "could not be processed.")
+    p.add_argument("clips", nargs="+", metavar="PATH", help="video file, folder or glob pattern")
+    p.add_argument("--format", default="text", choices=sorted(FORMATS),
+                   help="report format (default text; html and junit for people and CI)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--stats", metavar="FILE", help="write per-sample measurements (CSV) for one clip")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="clips validated in parallel worker processes (default 1 for one clip, "
+                        "else min(2, CPU count))")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the report cache")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="report cache folder (default $XDG_CACHE_HOME/replica-clip-validator)")
     add_settings_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    if args.stats and len(args.clips) != 1:
-        from ..errors import UsageError
-
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    paths = expand_inputs(args.clips)  # every input checked before any work starts
+    if args.stats and len(paths) != 1:
         raise UsageError("--stats takes exactly one clip")
-    reports = [validate(path, settings) for path in args.clips]
-    write_output(render(args.format, reports), args.output)
-    if args.stats:
+    cache = None if args.no_cache else ReportCache(Path(args.cache_dir) if args.cache_dir else None)
+    progress = Progress(len(paths))
+    outcomes = run_batch(
+        paths, settings, jobs=args.jobs if args.jobs is not None else default_jobs(len(paths)),
+        cache=cache, read_cache=not args.stats,  # --stats needs the live measurements
+        timeline=args.format in TIMELINE_FORMATS, keep_evidence=bool(args.stats), progress=progress,
+    )
+    reports = [o.report for o in outcomes if o.report is not None]
+    for o in outcomes:
+        if o.error is not None:
+            msg = o.error if o.error.startswith(o.path) else f"{o.path}: {o.error}"
+            print(f"validator: error: {msg}", file=sys.stderr)
+    if reports:
+        write_output(render(args.format, reports), args.output)
+    if args.stats and reports:
         write_output(stats_csv(reports[0]), args.stats)
-    return 0 if all(r.passed for r in reports) else 1
+    if len(outcomes) > 1:
+        sys.stderr.write(summary_table(outcomes))
+    return worst_exit_code(outcomes)
 
 
 def stats_csv(report) -> str:
     ev = report.evidence
-    rows = ev.stats_rows() if ev is not None else []
+    rows = ev.stats_rows() if ev is not None and hasattr(ev, "stats_rows") else []
     cols: list[str] = ["t_s", "stream"]
     for row in rows:
         cols.extend(k for k in row if k not in cols)
@@ -56,5 +93,3 @@ def _fmt(v: object) -> object:
     if isinstance(v, float):
         return f"{v:.4f}"
     return v
-
-

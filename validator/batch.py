@@ -1,0 +1,343 @@
+"""Many clips at once: which files, in which processes, from the cache or not, and the summary.
+
+- `expand_inputs()` turns the command line's paths, directories (searched recursively for video
+  extensions, hidden folders skipped) and glob patterns into a de-duplicated list of files, and
+  refuses (UsageError, exit 2) a path that does not exist or a pattern that matches nothing,
+  before any work starts.
+- `run_batch()` looks every clip up in the cache (content hashes computed on threads), then
+  validates the misses: in this process when there is one clip or `jobs == 1`, else in `jobs`
+  worker processes ("spawn": no fork of a threaded parent).  Results come back in input order.
+  A clip that could not be processed at all (a tool error, an analyser bug) becomes an
+  `Outcome` with an error and exit code 3 instead of stopping the other clips.
+- `summary_table()` and `worst_exit_code()` (3 > 2 > 1 > 0, as in cli.py).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import pipeline
+from .cache import ReportCache, Timeline, cache_key, file_sha256
+from .errors import ToolError, UsageError, ValidatorError
+from .progress import Progress
+from .report import Report
+from .settings import Settings
+
+VIDEO_EXTENSIONS = frozenset({
+    ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".mts", ".m2ts",
+    ".ts", ".3gp", ".wmv", ".flv", ".mxf", ".ogv",
+})
+# What the HTML timeline draws besides what the selected rules need.
+TIMELINE_EVIDENCE = ("voice", "faces", "image", "thumbnails")
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
+
+
+@dataclass
+class Outcome:
+    """One input clip: its report, or why there is none."""
+
+    path: str
+    report: Report | None
+    error: str | None = None
+    exit_code: int = EXIT_PASS
+    cached: bool = False
+    seconds: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        if self.report is None:
+            return "ERROR"
+        return "PASS" if self.report.passed else "FAIL"
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+def is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def _scan_dir(d: Path) -> list[Path]:
+    out = []
+    for root, dirs, files in os.walk(d):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))  # .git, .cache, ...
+        out.extend(Path(root) / f for f in sorted(files) if not f.startswith(".") and is_video(Path(f)))
+    return out
+
+
+def expand_inputs(items: Sequence[str]) -> list[Path]:
+    """Files named, files under directories, files matching patterns; each once, in order."""
+    found: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found.extend(_scan_dir(p))
+        elif p.exists():
+            found.append(p)  # named explicitly: checked whatever its extension
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                raise UsageError(f"{item}: no file matches this pattern")
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    found.extend(_scan_dir(mp))
+                elif is_video(mp):
+                    found.append(mp)
+        else:
+            raise UsageError(f"{item}: no such file or directory")
+    seen: set[str] = set()
+    unique = []
+    for f in found:
+        key = os.path.realpath(f)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    if not unique:
+        raise UsageError(f"no video files found in {', '.join(items)} "
+                         f"(looked for {', '.join(sorted(VIDEO_EXTENSIONS))})")
+    return unique
+
+
+def default_jobs(n_files: int) -> int:
+    return 1 if n_files <= 1 else max(1, min(2, os.cpu_count() or 1))
+
+
+# --- one clip -------------------------------------------------------------------------------
+
+def _settings_kwargs(s: Settings) -> dict[str, Any]:
+    """Settings as plain data: its mapping proxies do not pickle into worker processes."""
+    return {"profile": s.profile, "fail_on": s.fail_on, "select": tuple(s.select),
+            "ignore": tuple(s.ignore), "sample_fps": s.sample_fps,
+            "analysis_short_side_px": s.analysis_short_side_px,
+            "params": {k: dict(v) for k, v in s.params.items()}}
+
+
+def check_one(path: str, settings: Settings, *, timeline: bool = False, keep_evidence: bool = False,
+              extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
+              progress: Callable[[str, float], None] | None = None) -> tuple[Report, Timeline | None]:
+    """Validate one clip; with `timeline`, also measure what the HTML timeline draws.
+
+    The timeline's extra analysers are a courtesy: if one of them fails (a model missing), the
+    clip is validated again without them rather than failing a check no rule asked for.
+    """
+    tl: Timeline | None = None
+    if timeline:
+        try:
+            report = pipeline.validate(path, settings, progress=progress, extra_evidence=tuple(extra_evidence))
+        except ToolError as e:
+            report = pipeline.validate(path, settings, progress=progress, extra_evidence=("thumbnails",))
+            note = {"timeline": f"some measurements are missing: {e}"}
+            tl = Timeline.from_evidence(report.evidence, report.results)
+            tl = Timeline(tl.duration_s, tl.lanes, tl.stills, {**tl.missing, **note})
+        else:
+            tl = Timeline.from_evidence(report.evidence, report.results)
+    else:
+        report = pipeline.validate(path, settings, progress=progress)
+    if not keep_evidence:
+        report.evidence = tl  # drop decoded audio, thumbnails...: only what renderers draw stays
+    return report, tl
+
+
+_QUEUE: Any = None  # set in worker processes that report progress
+
+
+def _init_worker(queue: Any) -> None:
+    global _QUEUE
+    _QUEUE = queue
+
+
+def _worker(path: str, settings_kwargs: dict[str, Any], timeline: bool,
+            extra_evidence: tuple[str, ...]) -> dict[str, Any]:
+    """Runs in a worker process; returns plain data (reports do not pickle with evidence)."""
+    t0 = time.perf_counter()
+    q = _QUEUE
+
+    def progress(stage: str, fraction: float) -> None:
+        q.put((path, stage, fraction))
+
+    if q is not None:
+        q.put((path, "starting", 0.0))
+    try:
+        report, tl = check_one(path, Settings(**settings_kwargs), timeline=timeline,
+                               extra_evidence=extra_evidence, progress=progress if q is not None else None)
+    except ValidatorError as e:
+        return {"error": str(e), "exit_code": e.exit_code, "seconds": time.perf_counter() - t0}
+    except Exception as e:  # a bug must not take the other clips down with it
+        return {"error": f"internal error: {type(e).__name__}: {e}", "exit_code": EXIT_TOOL,
+                "seconds": time.perf_counter() - t0}
+    return {"report": report.to_dict(), "timeline": tl.to_dict() if tl else None,
+            "seconds": time.perf_counter() - t0}
+
+
+# --- many clips -----------------------------------------------------------------------------
+
+def run_batch(paths: Sequence[str | os.PathLike[str]], settings: Settings, *, jobs: int | None = None,
+              cache: ReportCache | None = None, read_cache: bool = True, timeline: bool = False,
+              keep_evidence: bool = False, extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
+              progress: Progress | None = None) -> list[Outcome]:
+    """Validate every path; outcomes in the order of `paths`."""
+    spaths = [os.fspath(p) for p in paths]
+    jobs = default_jobs(len(spaths)) if jobs is None else jobs
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    prog = progress or Progress(len(spaths), enabled=False)
+    outcomes: dict[int, Outcome] = {}
+    keys: dict[int, str] = {}
+
+    if cache is not None:
+        def lookup(i: int) -> tuple[int, str | None]:
+            try:
+                return i, cache_key(file_sha256(spaths[i]), settings)
+            except OSError:
+                return i, None  # unreadable: validate() says why
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for i, key in pool.map(lookup, range(len(spaths))):
+                if key is None:
+                    continue
+                keys[i] = key
+                if read_cache:
+                    hit = cache.get(key, spaths[i], need_timeline=timeline)
+                    if hit is not None:
+                        rep = hit.report
+                        outcomes[i] = Outcome(spaths[i], rep, exit_code=_code(rep), cached=True)
+                        prog.finish(spaths[i], outcomes[i].verdict, cached=True)
+
+    todo = [i for i in range(len(spaths)) if i not in outcomes]
+
+    def store(i: int, report: Report, tl: Timeline | None) -> None:
+        if cache is not None and i in keys:
+            cache.put(keys[i], report, tl)
+
+    if todo and (jobs == 1 or len(todo) == 1):
+        for i in todo:
+            t0 = time.perf_counter()
+            prog.start(spaths[i])
+
+            def cb(stage: str, fraction: float, _p: str = spaths[i]) -> None:
+                prog.stage(_p, stage, fraction)
+
+            try:
+                report, tl = check_one(spaths[i], settings, timeline=timeline, keep_evidence=keep_evidence,
+                                       extra_evidence=extra_evidence, progress=cb if prog.enabled else None)
+            except ValidatorError as e:
+                outcomes[i] = Outcome(spaths[i], None, str(e), e.exit_code, seconds=time.perf_counter() - t0)
+            except Exception as e:  # one bad clip's bug must not hide the others' reports
+                outcomes[i] = Outcome(spaths[i], None, f"internal error: {type(e).__name__}: {e}", EXIT_TOOL,
+                                      seconds=time.perf_counter() - t0)
+            else:
+                store(i, report, tl)
+                outcomes[i] = Outcome(spaths[i], report, exit_code=_code(report),
+                                      seconds=time.perf_counter() - t0)
+            prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
+    elif todo:
+        _run_pool(todo, spaths, settings, min(jobs, len(todo)), timeline, tuple(extra_evidence),
+                  prog, outcomes, store)
+    prog.close()
+    return [outcomes[i] for i in range(len(spaths))]
+
+
+def _run_pool(todo: list[int], spaths: list[str], settings: Settings, workers: int, timeline: bool,
+              extra: tuple[str, ...], prog: Progress, outcomes: dict[int, Outcome],
+              store: Callable[[int, Report, Timeline | None], None]) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue() if prog.enabled else None
+    stop = threading.Event()
+    listener = None
+    if queue is not None:
+        def listen() -> None:
+            import queue as q
+
+            while not stop.is_set():
+                try:
+                    p, stage, frac = queue.get(timeout=0.1)
+                except q.Empty:
+                    continue
+                except (EOFError, OSError):
+                    return
+                prog.stage(p, stage, frac)
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+    kwargs = _settings_kwargs(settings)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(queue,)) as pool:
+            futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
+            try:
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        res = fut.result()
+                    except Exception as e:  # the worker process died (killed, out of memory)
+                        res = {"error": f"worker failed: {type(e).__name__}: {e}", "exit_code": EXIT_TOOL,
+                               "seconds": 0.0}
+                    if "report" in res:
+                        report = Report.from_dict(res["report"])
+                        report.path = spaths[i]
+                        tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
+                        report.evidence = tl
+                        store(i, report, tl)
+                        outcomes[i] = Outcome(spaths[i], report, exit_code=_code(report), seconds=res["seconds"])
+                    else:
+                        outcomes[i] = Outcome(spaths[i], None, res["error"], res["exit_code"],
+                                              seconds=res["seconds"])
+                    prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    finally:
+        stop.set()
+        if listener is not None:
+            listener.join(timeout=1)
+
+
+def _code(report: Report) -> int:
+    return EXIT_PASS if report.passed else EXIT_FAIL
+
+
+def worst_exit_code(outcomes: Sequence[Outcome]) -> int:
+    """3 (could not process) > 2 (usage) > 1 (a clip failed) > 0."""
+    return max((o.exit_code for o in outcomes), default=EXIT_PASS)
+
+
+def summary_table(outcomes: Sequence[Outcome]) -> str:
+    """A fixed-width table, one row per clip, and a totals line."""
+    head = ("verdict", "errors", "warnings", "time", "clip")
+    rows = []
+    for o in outcomes:
+        if o.report is None:
+            rows.append((o.verdict, "-", "-", f"{o.seconds:.1f}s", f"{o.path}: {o.error}"))
+            continue
+        fails = o.report.failures
+        n_err = sum(r.severity == "error" for r in fails)
+        n_warn = sum(r.severity == "warning" for r in fails)
+        rows.append((o.verdict, str(n_err), str(n_warn), "cached" if o.cached else f"{o.seconds:.1f}s", o.path))
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(4)]
+    lines = []
+    for r in [head, *rows]:
+        lines.append("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].rjust(widths[2]),
+                                r[3].rjust(widths[3]), r[4]]))
+    n_pass = sum(o.verdict == "PASS" for o in outcomes)
+    n_fail = sum(o.verdict == "FAIL" for o in outcomes)
+    n_err = sum(o.verdict == "ERROR" for o in outcomes)
+    n_cached = sum(o.cached for o in outcomes)
+    total = f"{len(outcomes)} clips: {n_pass} passed, {n_fail} failed"
+    if n_err:
+        total += f", {n_err} could not be checked"
+    if n_cached:
+        total += f" ({n_cached} from cache)"
+    lines.append(total)
+    return "\n".join(lines) + "\n"

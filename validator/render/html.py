@@ -1,0 +1,380 @@
+"""HTML report: one self-contained page a person reads to see what is wrong and where.
+
+Per clip: the verdict, the media facts, a timeline (inline SVG) with the speaking and listening
+segments, voice activity, audio level, mouth opening, face size and brightness over time, each
+failing rule's spans as red (error) or amber (warning) bands across every lane and on a row of
+their own, thumbnails of the worst moment of each failing rule plus an evenly spaced filmstrip,
+and the table of rules (status, measured vs limit, message, how to fix).  Several clips give one
+page with a summary table linking to each clip's section.
+
+Self-contained by construction: inline CSS, inline SVG, thumbnails as `data:` URIs, no script,
+no font, no link to anything outside the file.  All text is escaped.  The measurements come
+from `cache.Timeline` (see there for which `stats_rows()` columns feed which lane); a lane whose
+analyser did not run is left out and the page says why.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..cache import Lane, Timeline
+from ..registry import SEVERITY_RANK
+from ..report import Report, Result
+from ..settings import severity_at_least
+
+FORMAT = "html"
+
+W, GUTTER, RIGHT = 1000, 170, 12
+PLOT_W = W - GUTTER - RIGHT
+SEG_H, LANE_H, FAIL_H, AXIS_H, GAP = 26, 46, 18, 22, 6
+COLOURS = {"error": "#c62828", "warning": "#e08600", "info": "#1565c0"}
+LANE_COLOURS = {"voice": "#1565c0", "level": "#5e7ca8", "mouth": "#8e24aa", "face": "#00897b",
+                "brightness": "#b8860b"}
+
+CSS = """
+:root{--fg:#1d2329;--muted:#5f6b76;--line:#d9dee3;--bg:#fff;--soft:#f4f6f8;--err:#c62828;--warn:#e08600;--ok:#2e7d32}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg);margin:0;padding:24px 32px;max-width:1180px}
+h1{font-size:22px;margin:0 0 16px}
+h2{font-size:18px;margin:0;word-break:break-all}
+h3{font-size:15px;margin:22px 0 8px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+section.clip{border:1px solid var(--line);border-radius:10px;padding:18px 22px;margin:0 0 28px}
+.head{display:flex;gap:16px;align-items:center}
+.verdict{font-weight:800;font-size:20px;padding:6px 14px;border-radius:8px;color:#fff;letter-spacing:.05em}
+.verdict.PASS{background:var(--ok)}.verdict.FAIL{background:var(--err)}
+.meta{color:var(--muted);margin:6px 0 0}
+.counts{margin:6px 0 0;font-weight:600}
+svg.timeline{width:100%;height:auto;display:block;background:#fff}
+svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#333}
+svg text.small{font-size:10px;fill:#6b7680}
+.note{color:var(--muted);font-size:13px;margin:6px 0 0}
+.frames{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0;border:1px solid var(--line);border-radius:6px;overflow:hidden;background:var(--soft)}
+figure img{display:block;width:240px;height:auto}
+figure.rule{border:2px solid var(--err)}figure.rule.warning{border-color:var(--warn)}
+figcaption{font-size:12px;padding:4px 8px;max-width:240px}
+.strip{display:flex;gap:4px;overflow:hidden}
+.strip figure img{width:112px}
+.strip figcaption{font-size:11px;padding:2px 4px}
+table{border-collapse:collapse;width:100%;font-size:14px}
+th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
+th{background:var(--soft);font-weight:600}
+td.num{white-space:nowrap;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff}
+.badge.fail.error{background:var(--err)}.badge.fail.warning{background:var(--warn)}.badge.fail.info{background:#1565c0}
+.badge.pass{background:var(--ok)}.badge.skip{background:#8a959f}
+tr.pass td{color:var(--muted)}
+.hint{color:#234}
+footer{color:var(--muted);font-size:12px;margin-top:20px}
+a{color:#1565c0}
+"""
+
+
+def render(reports: Sequence[Report]) -> str:
+    n_ok = sum(r.passed for r in reports)
+    verdict = "PASS" if n_ok == len(reports) else "FAIL"
+    title = (f"{verdict}: {_name(reports[0].path)}" if len(reports) == 1
+             else f"{n_ok} of {len(reports)} clips passed")
+    parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>Clip report: {_e(title)}</title><style>{CSS}</style></head><body>",
+             "<h1>Training-clip report</h1>"]
+    if len(reports) > 1:
+        parts.append(_summary(reports))
+    for i, r in enumerate(reports, 1):
+        parts.append(_clip(r, i))
+    tool = reports[0].tool if reports else {}
+    parts.append(f"<footer>{_e(tool.get('name', ''))} {_e(tool.get('version', ''))}, generated "
+                 f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. This page is self-contained: "
+                 "it loads nothing from anywhere.</footer></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+def _summary(reports: Sequence[Report]) -> str:
+    rows = []
+    for i, r in enumerate(reports, 1):
+        v = "PASS" if r.passed else "FAIL"
+        f = r.failures
+        n_err = sum(x.severity == "error" for x in f)
+        n_warn = sum(x.severity == "warning" for x in f)
+        rows.append(f'<tr><td><span class="verdict {v}" style="font-size:12px;padding:2px 8px">{v}</span></td>'
+                    f'<td><a href="#clip-{i}">{_e(r.path)}</a></td><td class="num">{n_err}</td>'
+                    f'<td class="num">{n_warn}</td></tr>')
+    n_ok = sum(r.passed for r in reports)
+    return (f'<p class="counts">{n_ok} of {len(reports)} clips passed</p>'
+            '<table class="summary"><tr><th>verdict</th><th>clip</th><th>errors</th><th>warnings</th></tr>'
+            + "".join(rows) + "</table><h3></h3>")
+
+
+def _clip(report: Report, index: int) -> str:
+    v = "PASS" if report.passed else "FAIL"
+    tl = Timeline.of(report)
+    out = [f'<section class="clip" id="clip-{index}">',
+           f'<div class="head"><div class="verdict {v}">{v}</div><div><h2>{_e(report.path)}</h2>'
+           f'<p class="meta">{_e(_media_line(report))}</p></div></div>']
+    counts = _counts(report)
+    if counts:
+        out.append(f'<p class="counts">{_e(counts)}</p>')
+    out.append("<h3>Timeline</h3>")
+    out.append(_timeline(report, tl))
+    stills = [s for s in (tl.stills if tl else ()) if s.rule]
+    if stills:
+        sev = {r.rule: r.severity for r in report.results}
+        out.append("<h3>Frames that matter</h3><div class=\"frames\">")
+        for s in stills:
+            out.append(f'<figure class="rule {sev.get(s.rule, "error")}"><img alt="{_e(s.caption)} at {_t(s.t_s)}" '
+                       f'src="{s.data_uri()}"><figcaption><b>{_e(s.caption)}</b> at {_t(s.t_s)}'
+                       "</figcaption></figure>")
+        out.append("</div>")
+    strip = [s for s in (tl.stills if tl else ()) if not s.rule]
+    if strip:
+        out.append('<h3>Filmstrip</h3><div class="strip">')
+        for s in strip:
+            out.append(f'<figure><img alt="frame at {_t(s.t_s)}" src="{s.data_uri()}">'
+                       f"<figcaption>{_t(s.t_s)}</figcaption></figure>")
+        out.append("</div>")
+    out.append("<h3>Rules</h3>")
+    out.append(_rules_table(report))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _timeline(report: Report, tl: Timeline | None) -> str:
+    duration = _duration(report, tl)
+    if not duration:
+        return '<p class="note">No timeline: the clip\'s duration is unknown.</p>'
+    lanes = list(tl.lanes) if tl else []
+    failing = [r for r in report.results if r.failed and r.spans]
+    failing.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule))
+    height = SEG_H + GAP + len(lanes) * (LANE_H + GAP) + len(failing) * (FAIL_H + 2) + AXIS_H + 6
+
+    def x(t: float) -> float:
+        return GUTTER + max(0.0, min(1.0, t / duration)) * PLOT_W
+
+    svg = [f'<svg class="timeline" viewBox="0 0 {W} {height}" xmlns="http://www.w3.org/2000/svg" '
+           f'role="img" aria-label="timeline of {_e(_name(report.path))}">']
+    y = 0.0
+    # segments
+    svg.append(f'<text x="6" y="{y + 17}">segments</text>')
+    svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{SEG_H}" fill="#f4f6f8"/>')
+    seg = report.segments or {}
+    shown = False
+    for name, colour in (("speaking", "#90caf9"), ("listening", "#a5d6a7")):
+        s = seg.get(name)
+        if s:
+            shown = True
+            x0, x1 = x(s["start_s"]), x(s["end_s"])
+            svg.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" height="{SEG_H - 4}" '
+                       f'fill="{colour}" rx="3"><title>{name} {_t(s["start_s"])}-{_t(s["end_s"])}</title></rect>')
+            svg.append(f'<text x="{x0 + 6:.1f}" y="{y + 17}">{name} {_t(s["start_s"])}-{_t(s["end_s"])}</text>')
+    if not shown:
+        svg.append(f'<text class="small" x="{GUTTER + 6}" y="{y + 17}">speaking/listening segments not '
+                   "detected (voice analysis did not run or found none)</text>")
+    y += SEG_H + GAP
+    lanes_top = y
+    for lane in lanes:
+        svg.extend(_lane(lane, y, x))
+        y += LANE_H + GAP
+    lanes_bottom = y
+    # failing spans: bands across every lane, then one row per rule
+    for r in failing:
+        colour = COLOURS[r.severity]
+        for s in r.spans:
+            x0, x1 = x(s.start_s), x(s.end_s)
+            svg.append(f'<rect class="failspan" x="{x0:.1f}" y="0" width="{max(3.0, x1 - x0):.1f}" '
+                       f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="0.16" stroke="{colour}" '
+                       f'stroke-opacity="0.5"><title>{_e(r.rule)} {_t(s.start_s)}-{_t(s.end_s)}</title></rect>')
+    for r in failing:
+        colour = COLOURS[r.severity]
+        svg.append(f'<text x="6" y="{y + 13}" fill="{colour}" style="fill:{colour};font-weight:600">'
+                   f"{_e(r.rule)} {_e(_clip_text(r.name, 16))}</text>")
+        svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#fbeaea" '
+                   'fill-opacity="0.5"/>')
+        for s in r.spans:
+            x0, x1 = x(s.start_s), x(s.end_s)
+            svg.append(f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
+                       f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
+                       f"</title></rect>")
+        y += FAIL_H + 2
+    # time axis
+    step = _tick_step(duration)
+    svg.append(f'<line x1="{GUTTER}" y1="{y + 1}" x2="{GUTTER + PLOT_W}" y2="{y + 1}" stroke="#888"/>')
+    t = 0.0
+    while t <= duration + 1e-9:
+        xt = x(t)
+        svg.append(f'<line x1="{xt:.1f}" y1="{lanes_top - GAP}" x2="{xt:.1f}" y2="{y + 5}" stroke="#000" '
+                   'stroke-opacity="0.08"/>')
+        svg.append(f'<text class="small" x="{xt:.1f}" y="{y + 17}" text-anchor="middle">{_t(t, short=True)}</text>')
+        t += step
+    svg.append("</svg>")
+    notes = []
+    if tl is None:
+        notes.append("Measurements over time are not available for this report (it was rendered "
+                     "without the clip's evidence).")
+    else:
+        for what, why in tl.missing.items():
+            notes.append(f"Not shown: {what} ({why}).")
+    spanless = [r for r in report.results if r.failed and not r.spans]
+    if spanless:
+        notes.append("Failing for the clip as a whole (no place in time): "
+                     + ", ".join(f"{r.rule} {r.name}" for r in spanless) + ".")
+    return "\n".join(svg) + "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+
+
+def _lane(lane: Lane, y: float, x: Any) -> list[str]:
+    colour = LANE_COLOURS.get(lane.key, "#555")
+    lo, hi = lane.lo, lane.hi if lane.hi > lane.lo else lane.lo + 1
+
+    def yv(v: float) -> float:
+        return y + LANE_H - 2 - max(0.0, min(1.0, (v - lo) / (hi - lo))) * (LANE_H - 6)
+
+    out = [f'<text x="6" y="{y + 18}">{_e(lane.label)}</text>',
+           f'<text class="small" x="6" y="{y + 32}">{_e(_clip_text(lane.unit, 28))}</text>',
+           f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{LANE_H}" fill="#f4f6f8"/>',
+           f'<text class="small" x="{GUTTER - 4}" y="{y + 10}" text-anchor="end">{_num(hi)}</text>',
+           f'<text class="small" x="{GUTTER - 4}" y="{y + LANE_H - 2}" text-anchor="end">{_num(lo)}</text>']
+    # Polylines broken where a value is missing (no face in the frame, ...).
+    runs: list[list[tuple[float, float]]] = [[]]
+    for t, v in zip(lane.t_s, lane.values, strict=False):
+        if v is None:
+            if runs[-1]:
+                runs.append([])
+            continue
+        runs[-1].append((x(t), yv(v)))
+    base = y + LANE_H - 2
+    for run in runs:
+        if not run:
+            continue
+        if len(run) == 1:
+            run = [(run[0][0] - 1, run[0][1]), (run[0][0] + 1, run[0][1])]
+        pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in run)
+        if lane.key == "voice":  # activity reads best as a filled area
+            out.append(f'<polygon points="{run[0][0]:.1f},{base:.1f} {pts} {run[-1][0]:.1f},{base:.1f}" '
+                       f'fill="{colour}" fill-opacity="0.45" stroke="none"/>')
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5" '
+                   'stroke-linejoin="round"/>')
+    return out
+
+
+def _rules_table(report: Report) -> str:
+    def order(r: Result) -> tuple[int, int, str]:
+        group = 0 if r.failed and severity_at_least(r.severity, report.fail_on) else 1 if r.failed \
+            else 2 if r.status == "skip" else 3
+        return group, -SEVERITY_RANK[r.severity], r.rule
+
+    rows = []
+    for r in sorted(report.results, key=order):
+        status = r.status if r.status != "fail" else "fail"
+        badge = f'<span class="badge {status} {r.severity}">{_e(r.status.upper())}</span>'
+        where = ", ".join(f"{_t(s.start_s)}-{_t(s.end_s)}" for s in r.spans[:4])
+        if len(r.spans) > 4:
+            where += f" (+{len(r.spans) - 4})"
+        fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
+        rows.append(f'<tr class="{status}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
+                    f"<td>{_e(r.severity)}</td><td class=\"num\">{_e(_measured(r))}</td>"
+                    f"<td>{_e(r.message)}{fix}</td><td class=\"num\">{_e(where)}</td></tr>")
+    return ("<table class=\"rules\"><tr><th>status</th><th>rule</th><th>severity</th>"
+            "<th>measured / limit</th><th>finding and how to fix</th><th>where</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+def _e(s: Any) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def _name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _clip_text(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _t(s: float, short: bool = False) -> str:
+    m, sec = divmod(max(0.0, float(s)), 60)
+    if short and abs(sec - round(sec)) < 1e-6:
+        return f"{int(m)}:{int(round(sec)):02d}"
+    return f"{int(m)}:{sec:04.1f}"
+
+
+def _tick_step(duration: float) -> float:
+    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600):
+        if duration / step <= 14:
+            return float(step)
+    return 1200.0
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "n/a"
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10000 else str(v)
+    if isinstance(v, list | tuple):
+        return ", ".join(_num(x) for x in v)
+    return str(v)
+
+
+def _measured(r: Result) -> str:
+    if r.measured is None and r.limit is None:
+        return ""
+    unit = f" {r.unit}" if r.unit else ""
+    if r.limit is None:
+        return f"{_num(r.measured)}{unit}"
+    return f"{_num(r.measured)} / {_num(r.limit)}{unit}"
+
+
+def _duration(report: Report, tl: Timeline | None) -> float | None:
+    cands = []
+    if tl is not None and tl.duration_s:
+        cands.append(float(tl.duration_s))
+    m = report.media or {}
+    if m.get("duration_s"):
+        cands.append(float(m["duration_s"]))
+    if not cands:
+        ends = [s.end_s for r in report.results for s in r.spans]
+        if ends:
+            cands.append(max(ends))
+    return max(cands) if cands else None
+
+
+def _counts(report: Report) -> str:
+    f = report.failures
+    n = {s: sum(r.severity == s for r in f) for s in ("error", "warning", "info")}
+    bits = [f"{n[s]} {s}{'s' if n[s] != 1 else ''}" for s in ("error", "warning", "info") if n[s]]
+    skipped = sum(r.status == "skip" for r in report.results)
+    passed = sum(r.status == "pass" for r in report.results)
+    bits.append(f"{passed} passed")
+    if skipped:
+        bits.append(f"{skipped} skipped")
+    return ", ".join(bits)
+
+
+def _media_line(report: Report) -> str:
+    m = report.media
+    if not m:
+        return f"profile {report.profile}; the file could not be read as media"
+    bits = [f"profile {report.profile}"]
+    if m.get("duration_s") is not None:
+        bits.append(f"{m['duration_s']:.1f} s")
+    if m.get("width"):
+        bits.append(f"{m['width']}x{m['height']}")
+    if m.get("fps"):
+        bits.append(f"{m['fps']:.2f} fps")
+    codecs = "/".join(str(m.get(k)) for k in ("video_codec", "audio_codec") if m.get(k))
+    if codecs:
+        bits.append(f"{m.get('container')} {codecs}")
+    if m.get("rotation_deg"):
+        bits.append(f"rotated {m['rotation_deg']} deg")
+    return ", ".join(bits)
