@@ -1,0 +1,104 @@
+"""`validator prepare`: turn a fixable clip into an upload-ready MP4, safely, and prove it.
+
+    from validator.prepare import prepare, PrepareOptions
+    result = prepare("phone.mov", "upload.mp4")          # validate -> plan -> repair -> validate
+    result.plan.describe(), result.after.passed
+
+Steps: validate IN (with voice segments when trimming), plan the repairs (`plan.py`), write a
+temporary file beside OUT (`repairs.py`, `safety.py`), validate it, and rename it to OUT only
+when every promised repair holds and nothing that passed before fails now (`proof.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ToolError
+from ..pipeline import validate
+from ..report import Report
+from ..settings import Settings, severity_at_least
+from . import proof
+from .plan import Fix, Plan, PrepareOptions, Trim, Unfixable, make_plan, plan_trim
+from .repairs import RepairError, write
+from .safety import Interrupted, TempOutput, check_paths
+
+ProgressFn = Callable[[str, float], None]
+
+__all__ = ["prepare", "plan_clip", "PrepareOptions", "PrepareResult", "Plan", "Fix", "Unfixable",
+           "Trim", "make_plan", "plan_trim", "Interrupted"]
+
+
+@dataclass
+class PrepareResult:
+    plan: Plan
+    before: Report
+    after: Report | None = None  # the output's report (None for a dry run)
+    output: Path | None = None  # OUT, once written
+
+    @property
+    def written(self) -> bool:
+        return self.output is not None
+
+    def blocking_unfixable(self) -> list[Unfixable]:
+        """Unfixable problems severe enough to fail the clip at the report's fail-on level."""
+        sev = {r.rule: r.severity for r in self.before.results}
+        return [u for u in self.plan.unfixable
+                if severity_at_least(sev.get(u.rule, "error"), self.before.fail_on)]
+
+    @property
+    def exit_code(self) -> int:
+        """As `check` on OUT: 0 passed, 1 failed; for a dry run, what OUT is expected to do."""
+        if self.after is not None:
+            return 0 if self.after.passed else 1
+        if not self.plan.possible:
+            return 1
+        return 1 if self.blocking_unfixable() else 0
+
+
+def plan_clip(src: str | os.PathLike[str], settings: Settings | None = None,
+              options: PrepareOptions | None = None, *, progress: ProgressFn | None = None) -> tuple[Plan, Report]:
+    """Validate `src` and plan its repairs (nothing is written)."""
+    settings = settings or Settings()
+    options = options or PrepareOptions()
+    extra = ("voice",) if options.trim == "auto" else ()
+    before = validate(src, settings, progress=progress, extra_evidence=extra)
+    return make_plan(before, options), before
+
+
+def prepare(src: str | os.PathLike[str], dst: str | os.PathLike[str] | None, settings: Settings | None = None,
+            options: PrepareOptions | None = None, *, dry_run: bool = False,
+            progress: ProgressFn | None = None) -> PrepareResult:
+    """Validate, plan, repair into a temporary file, validate the result, rename it to `dst`.
+
+    Raises UsageError for bad paths (OUT equal to IN, OUT existing without `overwrite`, ...) and
+    ToolError when the result could not be written or does not hold up; OUT is then untouched.
+    """
+    settings = settings or Settings()
+    options = options or PrepareOptions()
+    out = check_paths(src, dst, overwrite=options.overwrite) if dst is not None else None
+    if out is None and not dry_run:
+        from ..errors import UsageError
+
+        raise UsageError("an output file is needed (-o OUT.mp4), or use --dry-run")
+    plan, before = plan_clip(src, settings, options, progress=progress)
+    result = PrepareResult(plan, before)
+    if dry_run or not plan.possible or out is None:
+        return result
+    with TempOutput(out) as tmp:
+        assert tmp.path is not None
+        try:
+            write(plan, src, tmp.path, progress=progress)
+        except RepairError as e:
+            raise ToolError(f"{src}: could not write the prepared clip: {e}") from None
+        after = validate(tmp.path, settings, progress=progress)
+        bad = proof.problems(plan, before, after)
+        if bad:
+            raise ToolError("the prepared clip did not hold up, so it was not written: " + "; ".join(bad))
+        tmp.commit()
+    after.path = str(out)  # the report names OUT, not the temporary file
+    result.after = after
+    result.output = out
+    return result
