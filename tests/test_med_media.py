@@ -154,3 +154,18 @@ def test_media_facts(clips):
     ev = report.evidence
     assert len(ev.stream.video_pts_s) == 60
     assert ev.audio.duration_s == pytest.approx(2.0, abs=0.1)
+
+
+def test_huge_unreadable_file_reports_size_too(tmp_path):
+    f = tmp_path / "huge.mp4"
+    with open(f, "wb") as fh:  # sparse: 800 MB on paper, a few bytes on disk
+        fh.write(b"\x00\x00\x00\x18ftypisom")
+        fh.seek(800_000_000)
+        fh.write(b"\x00")
+    report = validate(f, Settings(select=("MED",)))
+    assert failing(report) == {"MED001", "MED005"}
+
+
+def test_device_file_is_a_usage_error():
+    with pytest.raises(UsageError, match="not a regular file"):
+        validate("/dev/null")

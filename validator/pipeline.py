@@ -42,6 +42,8 @@ def validate(path: str | os.PathLike[str], settings: Settings | None = None, *,
         raise UsageError(f"{p}: no such file")
     if p.is_dir():
         raise UsageError(f"{p}: is a directory, not a clip")
+    if not p.is_file():
+        raise UsageError(f"{p}: not a regular file")
     if not os.access(p, os.R_OK):
         raise UsageError(f"{p}: permission denied")
 

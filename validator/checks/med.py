@@ -115,7 +115,7 @@ def audio_codec_not_aac(ev: Evidence, p: Params):
 @rule("MED005", "file-too-large", "error", "file size is 750,000,000 bytes or more (documented)",
       hint="re-encode at a lower bitrate, or trim extra footage before and after the take "
            "(`validator prepare` does both)",
-      needs=("media",),
+      needs=(),
       params=[Param("max_size_bytes", 750_000_000, "largest accepted file size, bytes (documented: < 750 MB)",
                     minimum=1, maximum=10**12)])
 def file_too_large(ev: Evidence, p: Params):
