@@ -205,7 +205,9 @@ def _lane(spec: LaneSpec, rows: Sequence[dict[str, Any]], duration: float | None
     column = next((c for c in spec.columns if any(_num(r.get(c)) is not None for r in mine)), None)
     if column is None:
         return None
-    pts = [(float(r["t_s"]), _num(r.get(column))) for r in mine if "t_s" in r]
+    # Only the rows of the analyser that has this column: other analysers' rows of the same
+    # stream would read as gaps.
+    pts = sorted((float(r["t_s"]), _num(r[column])) for r in mine if "t_s" in r and column in r)
     t, v = _downsample(pts, duration)
     hi = spec.hi
     if spec.grow:
