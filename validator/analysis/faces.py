@@ -50,6 +50,15 @@ RIGID = (33, 133, 362, 263, 6, 168, 1, 4)
 OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
               375, 321, 405, 314, 17, 84, 181, 91, 146)
 
+# Skin regions watched for occlusion: forehead, right cheek, left cheek, nose bridge, chin.  Not
+# the mouth or eyes: they change on their own when speaking and blinking.
+OCCLUSION_REGIONS = (151, 50, 280, 6, 199)
+REGION_RADIUS = 0.07  # patch half-side, share of the hairline-to-chin height
+# A region "changed" when its colour moved this far (Lab distance, after removing the whole
+# face's common brightness change) or its edge energy grew this much over the clip's median.
+REGION_DELTA_E = 14.0
+REGION_TEXTURE_RATIO = 2.0
+
 PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face flag
 # Pitch of a frontal face, measured as the forehead-to-chin line's depth tilt: the mesh puts the
 # forehead nearer the camera than the chin.  Median over the 11 GRID clips' first 0.5 s (frontal,
@@ -71,7 +80,8 @@ class FaceEvidence:
     """
 
     t_s: np.ndarray
-    present: np.ndarray  # bool
+    present: np.ndarray  # bool: landmarks measured (every other per-face array is valid)
+    detected: np.ndarray  # bool: a face was found, with or without landmarks
     n_faces: np.ndarray  # int: faces seen (main + others)
     box: np.ndarray  # (N, 4) x0, y0, x1, y1 normalised to frame width/height
     height_ratio: np.ndarray  # face height (hairline to chin) / frame height
@@ -85,6 +95,7 @@ class FaceEvidence:
     mouth_open: np.ndarray
     teeth: np.ndarray
     motion: np.ndarray
+    occlusion: np.ndarray  # share of skin regions unlike the clip's own face (0..1)
     presence: np.ndarray  # landmark model's face score
     det_score: np.ndarray  # detector score of the main face (NaN: tracked without detection)
     other_height: np.ndarray  # height ratio of the largest other face (NaN: none)
@@ -110,12 +121,14 @@ class FaceEvidence:
 
             rows.append({
                 "t_s": round(float(self.t_s[i]), 3), "stream": "video",
-                "face_present": bool(self.present[i]), "face_count": int(self.n_faces[i]),
+                "face_present": bool(self.present[i]), "face_detected": bool(self.detected[i]),
+                "face_count": int(self.n_faces[i]),
                 "face_height_ratio": f(self.height_ratio),
                 "face_centre_x": f(self.centre[:, 0]), "face_centre_y": f(self.centre[:, 1]),
                 "yaw_deg": f(self.yaw, 1), "pitch_deg": f(self.pitch, 1), "roll_deg": f(self.roll, 1),
                 "mouth_open": f(self.mouth_open), "teeth": f(self.teeth),
-                "face_motion": f(self.motion), "face_score": f(self.presence, 3),
+                "face_motion": f(self.motion), "face_occlusion": f(self.occlusion, 2),
+                "face_score": f(self.presence, 3),
             })
         return rows
 
@@ -125,10 +138,12 @@ class _Sample:
     t_s: float
     n_faces: int = 0
     mesh: MeshResult | None = None
+    detected: bool = False  # a face was detected (with or without landmarks)
     det_score: float = math.nan
     other_height: float = math.nan
     other_score: float = math.nan
     teeth: float = math.nan
+    regions: np.ndarray | None = None  # (R, 4): mean L, a, b and edge energy per region
 
 
 class FaceAnalyser:
@@ -172,6 +187,7 @@ class FaceAnalyser:
         self.prev = mesh
         others = dets
         if mesh is not None:
+            s.detected = True
             lb = _box(mesh.landmarks)
             main = [d for d in dets if _overlap(d.box, lb) > 0.3]
             others = [d for d in dets if _overlap(d.box, lb) <= 0.3]
@@ -179,12 +195,24 @@ class FaceAnalyser:
                 s.det_score = max(d.score for d in main)
             s.n_faces = 1 + len(others)
             s.teeth = _teeth(img, mesh.landmarks)
+            s.regions = _region_stats(img, mesh.landmarks)
             x0, y0, x1, y1 = lb
             frame.notes["face_box"] = (int(max(0, math.floor(x0))), int(max(0, math.floor(y0))),
                                        int(min(w, math.ceil(x1))), int(min(h, math.ceil(y1))))
             frame.notes["face_landmarks"] = mesh.landmarks[:, :2].astype(np.float32)
-        else:
+        elif dets:
+            # Detected, but the landmark model rejects it: typically a hand or object over the
+            # face (composite with the lower face covered: detector 0.85, mesh score 0.07).
+            best = max(dets, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+            others = [d for d in dets if d is not best]
+            s.detected = True
+            s.det_score = best.score
             s.n_faces = len(dets)
+            x0, y0, x1, y1 = best.box
+            frame.notes["face_box"] = (int(max(0, math.floor(x0))), int(max(0, math.floor(y0))),
+                                       int(min(w, math.ceil(x1))), int(min(h, math.ceil(y1))))
+            frame.notes["face_landmarks"] = None
+        else:
             frame.notes["face_box"] = None
             frame.notes["face_landmarks"] = None
         if others:
@@ -253,6 +281,54 @@ def _teeth(img: np.ndarray, lm: np.ndarray) -> float:
     return float(teeth.sum()) / (width * width)
 
 
+def _region_stats(img: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
+    """Mean Lab colour and mean gradient magnitude (per pixel, per face height) of small square
+    patches on the skin regions; NaN rows where a patch leaves the frame."""
+    face_h = float(np.hypot(*(lm[CHIN, :2] - lm[FOREHEAD, :2])))
+    r = max(2, int(round(REGION_RADIUS * face_h)))
+    h, w = img.shape[:2]
+    out = np.full((len(OCCLUSION_REGIONS), 4), np.nan)
+    for k, idx in enumerate(OCCLUSION_REGIONS):
+        cx, cy = int(round(lm[idx, 0])), int(round(lm[idx, 1]))
+        if not (r <= cx < w - r and r <= cy < h - r):
+            continue
+        patch = img[cy - r:cy + r, cx - r:cx + r]
+        lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+        g = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+        # Edge energy scaled by face size, so a small face's sharper-per-pixel edges match.
+        edge = float(np.mean(np.hypot(gx, gy))) * face_h / 100.0
+        out[k] = (*lab.mean(0), edge)
+    return out
+
+
+def occlusion_from_regions(regions: np.ndarray) -> np.ndarray:
+    """Share of watched skin regions that look unlike the same region over the rest of the clip.
+
+    `regions` is (N, R, 4).  The clip's own median per region is the reference, so skin tone,
+    make-up, beards and glasses (present throughout) are part of the reference.  The common
+    brightness change of all regions is removed first, so a lighting change is not an
+    occlusion (IMG005 judges lighting)."""
+    n = regions.shape[0]
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out
+    ref = np.nanmedian(regions, axis=0)  # (R, 4)
+    for i in range(n):
+        reg = regions[i]
+        ok = np.isfinite(reg[:, 0]) & np.isfinite(ref[:, 0])
+        if ok.sum() < 3:
+            continue
+        d = reg[ok, :3] - ref[ok, :3]
+        d[:, 0] -= np.median(d[:, 0])
+        de = np.sqrt((d ** 2).sum(1))
+        tex = reg[ok, 3] / np.maximum(ref[ok, 3], 1e-3)
+        changed = (de > REGION_DELTA_E) | (tex > REGION_TEXTURE_RATIO)
+        out[i] = float(changed.mean())
+    return out
+
+
 def _pose(lm: np.ndarray) -> tuple[float, float, float]:
     """Yaw, pitch, roll in degrees from the mesh's 3D landmarks (z is in the x/y pixel scale).
 
@@ -280,6 +356,7 @@ def build_evidence(samples: list[_Sample], size: tuple[int, int], sample_fps: fl
     box = np.full((n, 4), np.nan)
     centre = np.full((n, 2), np.nan)
     present = np.zeros(n, bool)
+    detected = np.array([s.detected for s in samples], bool)
     n_faces = np.zeros(n, np.int32)
     t = np.array([s.t_s for s in samples], np.float64)
     prev_rigid: np.ndarray | None = None
@@ -313,7 +390,13 @@ def build_evidence(samples: list[_Sample], size: tuple[int, int], sample_fps: fl
             disp = float(np.mean(np.hypot(*(rigid - prev_rigid).T)))
             a["motion"][i] = disp / face_h / (s.t_s - prev_t)
         prev_rigid, prev_t = rigid, s.t_s
-    return FaceEvidence(t_s=t, present=present, n_faces=n_faces, box=box, centre=centre,
+    regions = np.full((n, len(OCCLUSION_REGIONS), 4), np.nan)
+    for i, s in enumerate(samples):
+        if s.mesh is not None and s.regions is not None:
+            regions[i] = s.regions
+    occlusion = occlusion_from_regions(regions)
+    return FaceEvidence(t_s=t, present=present, detected=detected, n_faces=n_faces, box=box, centre=centre,
+                        occlusion=occlusion,
                         frame_size=(int(w), int(h)), sample_fps=sample_fps,
                         analyse_ms=analyse_ms, **a)
 
