@@ -19,7 +19,6 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-
 from clipgen import make_clip
 
 W, H = 640, 360
