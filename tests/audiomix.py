@@ -4,6 +4,7 @@ real noise, mixed at known levels with a known speech->silence boundary.
     sp = speech_track(media, 30.0)                 # LibriSpeech/VCTK/JFK concatenated, ~30 s
     x, truth = build(sp, listening_s=30.0, noise_dbfs=-45.0, noise="bed")
     ad = audio_data(x)                             # AudioData for the voice analyser directly
+    v = voice_from_spans(60, [(0.5, 30.5)])        # hand-built VoiceEvidence for check tests
 
 The boundary truth is where the speech *file* stops (the last file is cut inside a word, so the
 end of speech is sharp and known to the sample) - not something the analyser under test says.
@@ -12,12 +13,14 @@ Sources are in ../shared/media/audio (see MANIFEST.md); nothing is copied into t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
 
+from validator.analysis.voice import WINDOW_S, VoiceEvidence, evidence_from_windows
 from validator.evidence import AudioData
 
 RATE = 16000
@@ -57,8 +60,9 @@ def scale_to(x: np.ndarray, dbfs: float) -> np.ndarray:
 
 
 def speech_track(media: Path, min_s: float = 30.0, rate: int = RATE) -> np.ndarray:
-    """Real speech files joined end to end (whole files) until at least `min_s` seconds, then cut
-    at exactly `min_s` (inside a word: the end of speech is sharp and known)."""
+    """Real speech files joined end to end (whole files) until at least `min_s` seconds, cut at
+    `min_s`, then trimmed to 50 ms after the last sound with a 10 ms fade: the recordings carry
+    their own hiss (JFK: -39 dBFS), which must not run on into the listening part and stop dead."""
     parts: list[np.ndarray] = []
     total = 0
     i = 0
@@ -68,7 +72,11 @@ def speech_track(media: Path, min_s: float = 30.0, rate: int = RATE) -> np.ndarr
         parts.append(x)
         total += len(x)
         i += 1
-    return np.concatenate(parts)[: int(min_s * rate)].astype(np.float32)
+    x = np.concatenate(parts)[: int(min_s * rate)].astype(np.float32)
+    x = x[: int((last_sound_s(x, rate) + 0.05) * rate)]
+    fade = int(0.01 * rate)
+    x[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return x
 
 
 def noise_recording(media: Path, duration_s: float, rate: int = RATE) -> np.ndarray:
@@ -198,3 +206,45 @@ def last_sound_s(x: np.ndarray, rate: int = RATE, above_db: float = 20.0) -> flo
     lv = 10 * np.log10(np.mean(np.square(x[: n * w].reshape(n, w)), axis=1) + 1e-20)
     thr = np.percentile(lv, 10) + above_db
     return float((n - np.argmax(lv[::-1] > thr)) * w / rate)
+
+
+# --- hand-built evidence for pure check tests ---------------------------------------------
+
+SpanSpec = tuple[float, float] | tuple[float, float, float]
+
+
+def voice_from_spans(duration_s: float, speech: Sequence[SpanSpec] = (), *, speech_dbfs: float = -20.0,
+                     floor_dbfs: float = -65.0, sounds: Sequence[tuple[float, float, float, float]] = (),
+                     zeros: Sequence[tuple[float, float]] = (),
+                     clipped: Sequence[tuple[float, float, int]] = ()) -> VoiceEvidence:
+    """VoiceEvidence from a description instead of audio.  Windows inside `speech` spans get a
+    Silero probability of 0.95 and `speech_dbfs` (or the span's own third value); the rest
+    `floor_dbfs` and 0.02.  `sounds`: (start, end, level_dbfs, tonality_db) non-speech sounds;
+    `zeros`: digital silence; `clipped`: (start, end, full-scale samples per 10 ms)."""
+    w = WINDOW_S
+    n = int(duration_s / w)  # whole windows, as the analyser counts them
+    t = (np.arange(n) + 0.5) * w
+    level = np.full(n, floor_dbfs, np.float32)
+    prob = np.full(n, 0.02, np.float32)
+    ton = np.full(n, 12.0, np.float32)
+    zero = np.zeros(n, bool)
+    for s in speech:
+        m = (t >= s[0]) & (t < s[1])
+        level[m] = s[2] if len(s) > 2 else speech_dbfs
+        prob[m] = 0.95
+    for a, b, lv, tn in sounds:
+        m = (t >= a) & (t < b)
+        level[m] = lv
+        ton[m] = tn
+    for a, b in zeros:
+        m = (t >= a) & (t < b)
+        zero[m] = True
+        level[m] = -120.0
+    n10 = int(round(duration_s * 100))
+    clip = np.zeros(n10, np.int32)
+    t10 = (np.arange(n10) + 0.5) * 0.01
+    for a, b, c in clipped:
+        clip[(t10 >= a) & (t10 < b)] = c
+    return evidence_from_windows(level_dbfs=level, silero_prob=prob, webrtcvad=prob > 0.5, tonality_db=ton,
+                                 digital_silence=zero, duration_s=duration_s, clipped_per_10ms=clip,
+                                 native_samples_per_10ms=480)

@@ -222,6 +222,8 @@ def speech_level_out_of_range(ev: Evidence, p: Params):
                     minimum=-120, maximum=0),
               Param("transient_db", 20.0, "a window this far above the listening segment's median level is a "
                     "loud sound (knock, typing, door), dB", minimum=3, maximum=80),
+              Param("max_below_speech_db", 15.0, "... if it is also no more than this many dB below your speaking "
+                    "level, dB", minimum=0, maximum=80),
               Param("background_voice_db", 15.0, "speech this many dB quieter than your speaking level is "
                     "another voice (louder speech is yours: SEG004), dB", minimum=0, maximum=60),
               Param("max_sound_s", 0.0, "total flagged sound allowed in the listening segment, seconds",
@@ -234,7 +236,7 @@ def non_speech_sound(ev: Evidence, p: Params):
     - tonal sound (music, tones, beeps, ringing): tonality >= `min_tonality_db` at a level
       of at least `min_tonal_level_dbfs`, lasting `min_tonal_s` or longer;
     - loud transients (knocks, typing, doors): level `transient_db` above the listening
-      segment's median;
+      segment's median and no more than `max_below_speech_db` below the speaker's level;
     - another voice: speech runs at least `background_voice_db` below the speaker's level.
 
     Why it matters: the listening part must be the room's silence; the platform reports music
@@ -250,7 +252,11 @@ def non_speech_sound(ev: Evidence, p: Params):
     background music p50 34 (p90 41), s13's p50 26.  Speech itself reads p50 16-19, p90 29 (it
     is excluded by the speech decision).  Transients: room tone and the noise beds vary by
     less than 3 dB per window (so 20 dB is far out); the real noise recording's clatter rises
-    20-30 dB over its own median, so that recording does flag here, as it should.
+    20-30 dB over its own median.  LivePortrait d9, the real quiet-room listening clip, has a
+    few windows up to 22.6 dB over its -62.5 dBFS median (-39.9 dBFS: a movement or a click);
+    against the speaking levels measured on real speech (-16 to -19 dBFS) that is 21-24 dB
+    below the voice, so the second condition (15 dB) keeps such small sounds out while a knock
+    on the desk (-30 dBFS and louder) is flagged.
 
     Example: `AUD005 fail: 6.2 s of non-speech sound in the listening segment: tonal sound
     (music or a tone) at 31.0-37.2 s`.
@@ -268,14 +274,14 @@ def non_speech_sound(ev: Evidence, p: Params):
         if s.end_s - s.start_s >= p.min_tonal_s:
             found.append(("tonal sound (music or a tone)", s))
 
-    if free.any():
+    ref_speech = v.speech_level_in(v.speaking)
+    if free.any() and ref_speech is not None:
         ref = float(np.median(v.level_dbfs[free]))
-        loud = free & (v.level_dbfs >= ref + p.transient_db)
+        loud = free & (v.level_dbfs >= ref + p.transient_db) & (v.level_dbfs >= ref_speech - p.max_below_speech_db)
         for s in _merge(v.runs(loud), MERGE_GAP_S):
             if not any(k.startswith("tonal") and s.start_s < t.end_s and t.start_s < s.end_s for k, t in found):
                 found.append(("a loud sound (knock, typing)", s))
 
-    ref_speech = v.speech_level_in(v.speaking)
     if ref_speech is not None:
         for r in v.speech_runs_in(ls):
             if v.run_level_dbfs(r) <= ref_speech - p.background_voice_db:
