@@ -305,7 +305,10 @@ def write(plan: Plan, src: str | os.PathLike[str], dst: str | os.PathLike[str], 
     except av.error.FFmpegError as e:
         raise RepairError(f"cannot open the input: {e}") from None
     try:
-        out = av.open(os.fspath(dst), "w", format="mp4", options={"movflags": "+faststart"})
+        # faststart: the index goes first, so uploads and players can start before the end.
+        # use_metadata_tags lets --keep-metadata carry arbitrary keys (make, model, com.apple.*).
+        flags = "+faststart+use_metadata_tags" if plan.keep_metadata else "+faststart"
+        out = av.open(os.fspath(dst), "w", format="mp4", options={"movflags": flags})
     except av.error.FFmpegError as e:
         inp.close()
         raise RepairError(f"cannot create the output: {e}") from None

@@ -36,10 +36,10 @@ def check_paths(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ove
         raise UsageError(f"{s}: no such file")
     if s.is_dir():
         raise UsageError(f"{s}: is a directory, not a clip")
-    if d.suffix.lower() != ".mp4":
-        raise UsageError(f"{d}: the output is an MP4 file; give it a .mp4 name")
     if _same_file(s, d):
         raise UsageError(f"{d}: is the input file itself; prepare never overwrites its input")
+    if d.suffix.lower() != ".mp4":
+        raise UsageError(f"{d}: the output is an MP4 file; give it a .mp4 name")
     if d.is_dir():
         raise UsageError(f"{d}: is a directory")
     parent = d.parent if str(d.parent) else Path(".")
