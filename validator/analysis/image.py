@@ -1,0 +1,321 @@
+"""Image quality measurements per sampled frame (Evidence.image; rules IMG001-IMG008).
+
+Owns: face-region sharpness, exposure (brightness, clipped highlights, crushed shadows, with
+10-bit and HDR sources read at native depth and mapped to an SDR-equivalent scale), lighting
+balance on the face, sensor noise, colour temperature, and background motion (global shift =
+camera shake; local change after compensating that shift = something moving behind the person).
+
+The face region comes from the faces analyser, which runs first on the same `Frame` and leaves
+`frame.notes["face_box"] = (x0, y0, x1, y1)` in analysis pixels (None when no face).  When a
+sample has no face box, the *fallback region* (the centre of the frame where a talking-head
+framing puts the face: x 30-70%, y 15-65%) is measured instead and the sample is marked
+`has_face=False`; the checks prefer face samples and say so when they judge the fallback.
+
+Everything here measures; nothing decides.  Arrays are per sample, NaN where a value could not
+be measured (e.g. motion on the first sample, or a background with nothing to track).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..evidence import AnalyserSpec, Evidence, Frame, MediaInfo
+from ..media.decode import rotate_for_display
+from . import register
+
+# Face crops are resampled to this height before measuring sharpness, so the figure does not
+# depend on how many pixels the face has (a 1080p face and a 360p face with the same optical
+# blur measure alike).
+FACE_NORM_PX = 128
+# Background motion is measured on a copy this wide (cheap; shake of 1 px here is ~0.4% of width).
+MOTION_WIDTH_PX = 256
+FALLBACK_BOX = (0.30, 0.15, 0.70, 0.65)  # x0, y0, x1, y1 as fractions of the frame
+CLIP_LEVEL = 0.98  # normalised code value counted as a clipped highlight
+CRUSH_LEVEL = 0.03  # normalised code value counted as a crushed shadow
+# Per-pixel change (8-bit levels, on the blurred motion copy) that counts as "moved", added to
+# 4x the measured noise so grain alone is not counted as motion.
+MOTION_DIFF_LEVELS = 14.0
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+@dataclass(frozen=True)
+class ImageEvidence:
+    """Per-sample image measurements (all arrays have one entry per sampled frame).
+
+    - `has_face`: a face box came from the faces analyser (else the fallback region was used)
+    - `face_h_frac`: face box height / frame height
+    - `sharpness`: 1 - Crete-Roffet blur score of the face crop at FACE_NORM_PX (0 = flat,
+      ~0.5+ = crisp; contrast- and size-independent)
+    - `brightness`: mean face luma on an SDR-equivalent 0..1 scale (HDR mapped, see module doc)
+    - `scene`: mean luma of the whole frame, same scale
+    - `clipped`, `crushed`: share of face pixels at >= 0.98 / <= 0.03 of the native code range
+    - `lr_stops`, `tb_stops`: log2 of left/right and top/bottom mean face luma (signed)
+    - `noise`: Immerkaer noise sigma over flat areas of the whole frame, 8-bit levels at the
+      analysis resolution
+    - `warmth`: log2(mean R / mean B) of the face region (colour temperature proxy)
+    - `shake`: background shift since the previous sample, share of the frame's short side
+    - `bg_motion`: share of background pixels that changed since the previous sample after
+      removing that shift
+    """
+
+    t_s: np.ndarray
+    has_face: np.ndarray
+    face_h_frac: np.ndarray
+    sharpness: np.ndarray
+    brightness: np.ndarray
+    scene: np.ndarray
+    clipped: np.ndarray
+    crushed: np.ndarray
+    lr_stops: np.ndarray
+    tb_stops: np.ndarray
+    noise: np.ndarray
+    warmth: np.ndarray
+    shake: np.ndarray
+    bg_motion: np.ndarray
+    sample_interval_s: float
+    transfer: str  # "sdr", "pq" or "hlg": how brightness was mapped
+    bit_depth: int
+
+    @property
+    def n(self) -> int:
+        return int(len(self.t_s))
+
+    def face_or_all(self) -> tuple[np.ndarray, bool]:
+        """Boolean selector of the samples to judge the face on, and whether they are real faces
+        (False: no sample had a face, so the fallback region of every sample is used)."""
+        if self.has_face.any():
+            return self.has_face.copy(), True
+        return np.ones(self.n, bool), False
+
+    def stats_rows(self) -> list[dict[str, Any]]:
+        cols = ("face_h_frac", "sharpness", "brightness", "scene", "clipped", "crushed", "lr_stops",
+                "tb_stops", "noise", "warmth", "shake", "bg_motion")
+        rows = []
+        for i in range(self.n):
+            row: dict[str, Any] = {"t_s": round(float(self.t_s[i]), 3), "stream": "video",
+                                   "img_has_face": bool(self.has_face[i])}
+            for c in cols:
+                v = float(getattr(self, c)[i])
+                row[f"img_{c}"] = None if np.isnan(v) else round(v, 5)
+            rows.append(row)
+        return rows
+
+
+def pq_to_sdr(code: np.ndarray) -> np.ndarray:
+    """PQ (SMPTE ST 2084) code value 0..1 -> SDR-equivalent 0..1: nits via the PQ EOTF, then
+    HDR reference white (203 cd/m2, ITU-R BT.2408) maps to SDR 100% with a 2.4 gamma."""
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    e = np.power(np.clip(code, 0, 1), 1 / m2)
+    nits = 10000.0 * np.power(np.maximum(e - c1, 0) / (c2 - c3 * e), 1 / m1)
+    return np.clip(np.power(nits / 203.0, 1 / 2.4), 0, 1)
+
+
+def hlg_to_sdr(code: np.ndarray) -> np.ndarray:
+    """HLG code value -> SDR-equivalent: HLG reference white sits at 75% signal (BT.2408) and
+    the curve below it is close to SDR gamma, so scale 0.75 -> 1.0."""
+    return np.clip(code / 0.75, 0, 1)
+
+
+class ImageAnalyser:
+    wants_frames = True
+
+    def __init__(self, settings: Any, media: MediaInfo):
+        self.bit_depth = int(media.bit_depth or 8)
+        trc = media.color_transfer or ""
+        self.transfer = "pq" if trc == "smpte2084" else "hlg" if trc == "arib-std-b67" else "sdr"
+        self.interval = 1.0 / float(getattr(settings, "sample_fps", 5.0) or 5.0)
+        self.rows: list[tuple[float, ...]] = []
+        self.prev_small: np.ndarray | None = None
+        self.prev_t: float | None = None
+
+    # -- per frame -------------------------------------------------------------------------
+    def on_frame(self, frame: Frame) -> None:
+        try:
+            row = self._measure(frame)
+        except (cv2.error, ValueError) as e:  # a malformed frame must not stop the pass
+            frame.notes["image_error"] = str(e)
+            row = (frame.t_s, 0.0) + (np.nan,) * 12
+        self.rows.append(row)
+
+    def _luma(self, frame: Frame) -> np.ndarray:
+        """Luma 0..1 at analysis size and orientation, at native precision, SDR-equivalent."""
+        y: np.ndarray | None = None
+        av_frame = frame.av_frame
+        if self.bit_depth > 8 and av_frame is not None:
+            try:
+                rot = int(round(getattr(av_frame, "rotation", 0) or 0))
+                h, w = frame.image.shape[:2]
+                if rot % 180:
+                    w, h = h, w
+                g16 = av_frame.reformat(width=w, height=h, format="gray16le").to_ndarray()
+                y = rotate_for_display(g16, rot).astype(np.float32) / 65535.0
+            except Exception:  # noqa: BLE001 - odd pixel formats: fall back to the 8-bit image
+                y = None
+        if y is None or y.shape != frame.gray.shape:
+            y = frame.gray.astype(np.float32) / 255.0
+        return y
+
+    def _measure(self, frame: Frame) -> tuple[float, ...]:
+        img = frame.image
+        h, w = img.shape[:2]
+        box = _face_box(frame.notes.get("face_box"), w, h)
+        has_face = box is not None
+        if box is None:
+            fx0, fy0, fx1, fy1 = FALLBACK_BOX
+            box = (int(fx0 * w), int(fy0 * h), int(fx1 * w), int(fy1 * h))
+        x0, y0, x1, y1 = box
+        code = self._luma(frame)
+        face_code = code[y0:y1, x0:x1]
+        clipped = float((face_code >= CLIP_LEVEL).mean())
+        crushed = float((face_code <= CRUSH_LEVEL).mean())
+        lum = face_code if self.transfer == "sdr" else (
+            pq_to_sdr(face_code) if self.transfer == "pq" else hlg_to_sdr(face_code))
+        brightness = float(lum.mean())
+        scene = float(code.mean() if self.transfer == "sdr" else (
+            pq_to_sdr(code) if self.transfer == "pq" else hlg_to_sdr(code)).mean())
+        # Balance on the inner face (the outer 15% of the box is often hair or background).
+        fh, fw = lum.shape
+        inner = lum[int(fh * 0.1):int(fh * 0.9), int(fw * 0.15):int(fw * 0.85)]
+        ih, iw = inner.shape
+        eps = 1e-3
+        lr = float(np.log2((inner[:, : iw // 2].mean() + eps) / (inner[:, iw - iw // 2:].mean() + eps)))
+        tb = float(np.log2((inner[: ih // 2].mean() + eps) / (inner[ih - ih // 2:].mean() + eps)))
+        face_bgr = img[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+        b, _g, r = face_bgr.mean(axis=0)
+        warmth = float(np.log2((r + 1.0) / (b + 1.0)))
+        sharp = _sharpness(frame.gray[y0:y1, x0:x1])
+        noise = _noise_sigma(frame.gray)
+        shake, bg_motion = self._motion(frame, box, noise, has_face)
+        return (frame.t_s, float(has_face), (y1 - y0) / h, sharp, brightness, scene, clipped,
+                crushed, lr, tb, noise, warmth, shake, bg_motion)
+
+    def _motion(self, frame: Frame, box: tuple[int, int, int, int], noise: float,
+                has_face: bool) -> tuple[float, float]:
+        gray = frame.gray
+        h, w = gray.shape
+        s = MOTION_WIDTH_PX / w
+        sh = max(8, int(round(h * s)))
+        small = cv2.resize(gray, (MOTION_WIDTH_PX, sh), interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (5, 5), 0)
+        # Equalise the gain so a lighting change (IMG005) is not read as motion: LK tracking and
+        # the difference image both assume constant brightness.
+        mean = float(small.mean())
+        if mean > 2.0:
+            small = cv2.convertScaleAbs(small, alpha=110.0 / mean)
+        prev, prev_t = self.prev_small, self.prev_t
+        self.prev_small, self.prev_t = small, frame.t_s
+        if prev is None or prev.shape != small.shape or prev_t is None or frame.t_s - prev_t > 3 * self.interval:
+            return np.nan, np.nan
+        # The person: the face box widened to the shoulders and down to the bottom edge.  The
+        # fallback region is already wider than a face, so it is used as the person's column.
+        x0, y0, x1, y1 = (int(v * s) for v in box)
+        bw, bh = x1 - x0, y1 - y0
+        wx, wy = (0.6 * bw, 0.4 * bh) if has_face else (0.0, 0.0)
+        mask = np.full(small.shape, 255, np.uint8)
+        mask[max(0, y0 - int(wy)):, max(0, x0 - int(wx)):min(MOTION_WIDTH_PX, x1 + int(wx))] = 0
+        if (mask > 0).mean() < 0.05:
+            return np.nan, np.nan  # the person fills the frame: no background to judge
+        short = min(MOTION_WIDTH_PX, sh)
+        pts = cv2.goodFeaturesToTrack(prev, maxCorners=120, qualityLevel=0.02, minDistance=6, mask=mask)
+        dx = dy = 0.0
+        shake = np.nan
+        if pts is not None and len(pts) >= 8:
+            nxt, st, _err = cv2.calcOpticalFlowPyrLK(prev, small, pts, None, winSize=(21, 21), maxLevel=3)
+            ok = st.reshape(-1) == 1
+            if ok.sum() >= 8:
+                d = (nxt - pts).reshape(-1, 2)[ok]
+                dx, dy = (float(v) for v in np.median(d, axis=0))
+                shake = float(np.hypot(dx, dy) / short)
+        shifted = prev
+        if dx or dy:
+            shifted = cv2.warpAffine(prev, np.float32([[1, 0, dx], [0, 1, dy]]), (MOTION_WIDTH_PX, sh),
+                                     borderMode=cv2.BORDER_REPLICATE)
+        diff = cv2.absdiff(small, shifted)
+        # Grain is averaged down ~sqrt(area ratio) in the small copy, then by the blur.
+        thr = MOTION_DIFF_LEVELS + 4.0 * noise * s
+        m = 4  # ignore the borders that the shift invents
+        inner = mask[m:-m, m:-m] > 0
+        changed = (diff[m:-m, m:-m] > thr) & inner
+        bg_motion = float(changed.sum() / max(1, inner.sum()))
+        return shake, bg_motion
+
+    # -- end -------------------------------------------------------------------------------
+    def finish(self, ev: Evidence) -> ImageEvidence | None:
+        if not self.rows:
+            ev.missing["image"] = "no video frames were sampled"
+            return None
+        a = np.array(self.rows, dtype=np.float64)
+        col = {n: a[:, i] for i, n in enumerate(
+            ("t_s", "has_face", "face_h_frac", "sharpness", "brightness", "scene", "clipped", "crushed",
+             "lr_stops", "tb_stops", "noise", "warmth", "shake", "bg_motion"))}
+        has_face = col.pop("has_face") > 0.5
+        return ImageEvidence(has_face=has_face, sample_interval_s=self.interval,
+                             transfer=self.transfer, bit_depth=self.bit_depth, **col)
+
+
+def _face_box(box: Any, w: int, h: int) -> tuple[int, int, int, int] | None:
+    if box is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        return None
+    x0, x1 = max(0, int(round(x0))), min(w, int(round(x1)))
+    y0, y1 = max(0, int(round(y0))), min(h, int(round(y1)))
+    if x1 - x0 < 12 or y1 - y0 < 12:
+        return None
+    return x0, y0, x1, y1
+
+
+def _sharpness(crop: np.ndarray) -> float:
+    """1 - the Crete-Roffet no-reference blur score, on the crop resampled to FACE_NORM_PX tall.
+
+    The crop is compared with a re-blurred copy of itself: a sharp face loses much of its
+    neighbour-pixel variation when re-blurred, an already blurry face loses little.  The score is
+    a ratio, so it does not depend on exposure or contrast."""
+    ch, cw = crop.shape
+    if ch < 8 or cw < 8:
+        return np.nan
+    tw = max(8, int(round(cw * FACE_NORM_PX / ch)))
+    f = cv2.resize(crop, (tw, FACE_NORM_PX), interpolation=cv2.INTER_AREA if ch > FACE_NORM_PX
+                   else cv2.INTER_LINEAR).astype(np.float32)
+    bv = cv2.blur(f, (1, 9))
+    bh = cv2.blur(f, (9, 1))
+    scores = []
+    for blurred, axis in ((bv, 0), (bh, 1)):
+        d_f = np.abs(np.diff(f, axis=axis))
+        d_b = np.abs(np.diff(blurred, axis=axis))
+        s_f = float(d_f.sum())
+        if s_f <= 1e-6:
+            return 0.0
+        scores.append(float(np.maximum(0, d_f - d_b).sum()) / s_f)
+    return float(max(scores))
+
+
+def _noise_sigma(gray: np.ndarray) -> float:
+    """Immerkaer's fast noise estimate, over the flattest half of the picture (edges and texture
+    would otherwise count as noise).  8-bit levels."""
+    g = gray.astype(np.float32)
+    if g.shape[0] < 8 or g.shape[1] < 8:
+        return np.nan
+    conv = np.abs(cv2.filter2D(g, -1, _IMMERKAER))[1:-1, 1:-1]
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]
+    mag = np.abs(gx) + np.abs(gy)
+    flat = mag <= np.percentile(mag, 50)
+    # Exclude crushed / clipped pixels: they carry no noise and would hide it.
+    flat &= (g[1:-1, 1:-1] > 8) & (g[1:-1, 1:-1] < 247)
+    if flat.sum() < 100:
+        return np.nan
+    return float(np.sqrt(np.pi / 2) / 6.0 * conv[flat].mean())
+
+
+def _factory(settings: Any, media: MediaInfo) -> ImageAnalyser:
+    return ImageAnalyser(settings, media)
+
+
+register(AnalyserSpec(provides="image", factory=_factory, requires=("faces",)))

@@ -1,0 +1,217 @@
+"""EDT: one continuous take (EDT001-EDT003).
+
+Every check reads `Evidence.continuity` (analysis/continuity.py): signature comparisons between
+consecutive sampled frames (5 fps by default) and the timestamps and packet sizes of every
+frame from the decode pass.  MED010 owns a variable frame rate (many uneven intervals); EDT003
+owns isolated gaps, so a clip is not reported twice for the same timestamps.
+
+Calibration footage: ../shared/media/real (GRID studio clips, LivePortrait clips, the dim stage
+clip fr_short_hamilton_clip with its cuts) and the generated degradations of lp_src_s18 in
+tests/degrade.py (spliced, repeated run, dropped second, and the others that must not trigger).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..evidence import Evidence
+from ..registry import Param, Params, failed, passed, rule, skipped
+
+
+def _times(spans: list[tuple[float, float]]) -> str:
+    shown = ", ".join(f"{(a + b) / 2:.1f} s" for a, b in spans[:5])
+    return shown + (f" and {len(spans) - 5} more" if len(spans) > 5 else "")
+
+
+@rule("EDT001", "cut-detected", "error", "a shot cut or transition",
+      hint="record the whole clip in one continuous take; do not edit, trim the middle, or join "
+           "recordings",
+      needs=("continuity",),
+      params=[Param("max_corr", 0.30, "thumbnail correlation between consecutive samples below "
+                    "this is a different shot, -1 to 1", minimum=-1, maximum=1),
+              Param("min_hist_dist", 0.10, "colour-histogram distance a cut must also show, "
+                    "Bhattacharyya 0-1", minimum=0, maximum=1),
+              Param("include_transitions", True, "also report gradual transitions (dissolves) "
+                    "seen across two sample intervals")])
+def cut_detected(ev: Evidence, p: Params):
+    """What it does: compares each sampled frame with the one before it: the correlation of
+    their blurred 64x48 grey thumbnails (structure: insensitive to a lighting change) and the
+    distance between their colour histograms.  A pair below `max_corr` that also differs by
+    `min_hist_dist` in colour is a cut.  With `include_transitions`, a picture that is a
+    different shot two samples later while each single step looked continuous is a gradual
+    transition.  Spans run from the last sample before to the first sample after (0.2 s at 5
+    fps).  Any cut is visible at 5 fps: one sample pair always straddles it.
+
+    Why it matters: the platform needs one continuous take (`one_continuous_shot`); an edit
+    makes the replica jump.
+
+    How to fix: record again in one take; if you stumble, keep going or start over.
+
+    Calibration: consecutive samples of real single-take clips correlate at 0.46 or more (lp_d12,
+    a man gesturing into the lens, 0.46-0.99, histogram distance at most 0.17; GRID 0.99+; lp_d6
+    with extreme expressions 0.70).  The stage clip's four cuts measure 0.01-0.20 with histogram
+    distances 0.15-0.31.  s18 spliced to a GRID clip measures 0.19 (distance 0.80); a 1-stop
+    brightness step measures 0.998 (no cut) and random 12-px camera jitter 0.77.
+
+    Example: `EDT001 fail: 4 cuts (at 0.7 s, 1.5 s, 2.7 s, 7.1 s)`.
+    """
+    co = ev.continuity
+    if co.n < 2:
+        return skipped("not evaluated: fewer than two sampled frames")
+    events = [(a, b) for a, b, _ in co.cuts(p.max_corr, p.min_hist_dist)]
+    n_cuts = len(events)
+    if p.include_transitions:
+        events += [(a, b) for a, b, _ in co.transitions(p.max_corr, p.min_hist_dist)]
+    events.sort()
+    lowest = float(np.nanmin(co.corr_prev)) if np.isfinite(co.corr_prev).any() else 1.0
+    if events:
+        n_tr = len(events) - n_cuts
+        what = f"{n_cuts} cut{'s' if n_cuts != 1 else ''}" if n_cuts else ""
+        if n_tr:
+            what += (" and " if what else "") + f"{n_tr} transition{'s' if n_tr != 1 else ''}"
+        return failed(f"{what} (at {_times(events)})", measured=len(events), limit=0, unit="cuts",
+                      spans=events)
+    return passed(f"one continuous shot (lowest sample-to-sample correlation {lowest:.2f}, "
+                  f"cut below {p.max_corr:g})", measured=0, limit=0, unit="cuts")
+
+
+@rule("EDT002", "frozen-frames", "error", "runs of identical frames (frozen or duplicated video)",
+      hint="record again: a frozen picture usually means the recorder or the connection stalled; "
+           "close other apps and record to local storage",
+      needs=("continuity",),
+      params=[Param("max_still_levels", 0.1, "largest pixel difference between samples that "
+                    "counts as identical, 8-bit levels (busiest of 4x4 cells)", minimum=0, maximum=255),
+              Param("min_frozen_s", 0.4, "shortest frozen run reported, seconds", minimum=0.04,
+                    maximum=60)])
+def frozen_frames(ev: Evidence, p: Params):
+    """What it does: finds runs where the picture does not change at all, two ways.  (1) Sampled
+    frames: the mean grey difference between consecutive samples (160 px wide copy) in the
+    busiest of 4x4 cells is below `max_still_levels`; a person sitting still still breathes and
+    blinks and the sensor still has grain, so some cell always changes.  (2) Every frame: a run
+    of near-empty video packets (at most 48 bytes, or 3% of the median packet), which an encoder
+    writes for a frame that repeats the previous one.  Either run lasting `min_frozen_s` or more
+    fails.  At 5 fps a freeze of 0.4 s always covers two samples; shorter freezes are seen through
+    the packets.
+
+    Why it matters: frozen or duplicated frames break lip sync and motion; the platform rejects
+    edited or damaged video.
+
+    How to fix: record again with a steady recorder (local storage, other apps closed).
+
+    Calibration: still real clips keep a busiest-cell difference of 0.99 levels or more between
+    samples (GRID id2 0.99, lp_d13 1.11, lp_d3 2.39), and 1 tiny packet per clip (the end of the
+    stream).  s18 darkened to 30% keeps 1.04.  s18 with 1.2 s of one repeated frame measures
+    0.013 levels over 5 samples and 21 tiny packets.
+
+    Example: `EDT002 fail: the picture is frozen for 1.2 s (at 2.0 s)`.
+    """
+    co = ev.continuity
+    spans: list[tuple[float, float]] = []
+    # (1) samples: pair i is still when sample i equals sample i-1.
+    still = np.nan_to_num(co.diff_peak, nan=np.inf) < p.max_still_levels
+    i = 1
+    while i < co.n:
+        if still[i]:
+            j = i
+            while j + 1 < co.n and still[j + 1]:
+                j += 1
+            a, b = float(co.t_s[i - 1]), float(co.t_s[j])
+            if b - a >= p.min_frozen_s - 1e-6:
+                spans.append((a, b))
+            i = j + 1
+        else:
+            i += 1
+    # (2) packets: decode order is presentation order up to a few frames of reordering.
+    pts = co.frame_pts_s
+    tiny = co.tiny_packet
+    if len(pts) >= 2 and len(tiny):
+        frame_s = float(np.median(np.diff(pts))) or (1.0 / (co.declared_fps or 30.0))
+        k = 0
+        m = min(len(tiny), len(pts))
+        while k < m:
+            if tiny[k]:
+                e = k
+                while e + 1 < m and tiny[e + 1]:
+                    e += 1
+                dur = (e - k + 1) * frame_s
+                if dur >= p.min_frozen_s - 1e-6:
+                    spans.append((float(pts[max(0, k - 1)]), float(pts[e])))
+                k = e + 1
+            else:
+                k += 1
+    spans = _merge(sorted(spans))
+    if spans:
+        total = sum(b - a for a, b in spans)
+        longest = max(spans, key=lambda s: s[1] - s[0])
+        return failed(f"the picture is frozen for {total:.1f} s (longest {longest[1] - longest[0]:.1f} s "
+                      f"at {longest[0]:.1f} s)", measured=round(total, 2), limit=p.min_frozen_s,
+                      unit="s", spans=spans)
+    lowest = float(np.nanmin(co.diff_peak)) if np.isfinite(co.diff_peak).any() else float("nan")
+    return passed(f"no frozen frames (smallest change between samples {lowest:.2f} levels)",
+                  measured=0.0, limit=p.min_frozen_s, unit="s")
+
+
+def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in spans:
+        if out and a <= out[-1][1] + 1e-6:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+@rule("EDT003", "timestamp-gap", "warning", "gaps in video timestamps (dropped frames, spliced files)",
+      hint="record to local storage with other apps closed; if the file was joined from pieces, "
+           "record one continuous take instead",
+      needs=("continuity",),
+      params=[Param("gap_ratio", 1.8, "an interval this many times the median frame interval "
+                    "has frames missing, ratio", minimum=1.1, maximum=1000),
+              Param("min_missing_s", 0.1, "shortest stretch of missing video reported, seconds",
+                    minimum=0.0, maximum=60),
+              Param("max_gap_share", 0.02, "above this share of uneven intervals the timing is a "
+                    "variable frame rate (MED010), not isolated gaps, ratio", minimum=0, maximum=1)])
+def timestamp_gap(ev: Evidence, p: Params):
+    """What it does: reads the timestamp of every decoded frame (not only sampled ones) and finds
+    intervals longer than `gap_ratio` times the median interval.  Each such interval has
+    (interval - median) of video missing: dropped frames, or two files joined with a hole.
+    Fails when a gap is missing at least `min_missing_s` in total.  When more than
+    `max_gap_share` of all intervals are long, the timing varies throughout: that is a variable
+    frame rate, reported by MED010, and this rule skips rather than report it twice.
+
+    Why it matters: missing frames make the mouth jump and break lip sync with the audio.
+
+    How to fix: record again to local storage with a constant frame rate; do not join files.
+
+    Calibration: every real clip (GRID MPEG-1 at 25 fps, lp MP4 at 25/30 fps) has a largest
+    interval within 1.0x of its median; generated 25 fps clips measure 0.040 s everywhere.  s18
+    with one second of frames removed at 3.0 s measures one 1.04 s interval (1.00 s missing).
+    A 60 s clip with one 1 s gap shows 1.7% fewer frames than declared, under MED010's 5%
+    rate-mismatch limit, so only this rule reports it; in a short clip MED010's rate check may
+    see the same gap too.
+
+    Example: `EDT003 fail: 1.0 s of video missing in 1 gap (at 3.0 s): dropped frames or a splice`.
+    """
+    pts = ev.continuity.frame_pts_s
+    if len(pts) < 3:
+        return skipped("not evaluated: fewer than 3 video frames")
+    d = np.diff(pts)
+    pos = d[d > 0]
+    if len(pos) < 2:
+        return skipped("not evaluated: frame timestamps do not advance")
+    med = float(np.median(pos))
+    long_ = d > p.gap_ratio * med
+    share = float(long_.mean())
+    if share > p.max_gap_share:
+        return skipped(f"not evaluated: {share:.0%} of frame intervals are uneven: a variable frame "
+                       "rate (see MED010), not isolated gaps")
+    idx = np.nonzero(long_)[0]
+    missing = d[idx] - med
+    total = float(missing.sum()) if len(idx) else 0.0
+    if len(idx) and total >= p.min_missing_s - 1e-9:
+        spans = [(float(pts[i]), float(pts[i + 1])) for i in idx]
+        return failed(f"{total:.1f} s of video missing in {len(idx)} gap{'s' if len(idx) != 1 else ''} "
+                      f"(at {', '.join(f'{a:.1f} s' for a, _ in spans[:5])}): dropped frames or a splice",
+                      measured=round(total, 3), limit=p.min_missing_s, unit="s", spans=spans)
+    return passed(f"no timestamp gaps (largest interval {float(d.max()):.3f} s, median {med:.3f} s)",
+                  measured=round(total, 3), limit=p.min_missing_s, unit="s")
