@@ -2,14 +2,18 @@
 
     /tmp/venv/bin/python scripts/calibrate_voice.py [../shared/media]
 
-Builds mixes of real speech (LibriSpeech, VCTK, JFK) with room tone / real noise at known levels
-(tests/audiomix.py), runs the analyser on them and on the real clips, and prints boundary error,
-noise floor, speech level, tonality and timing.
+1. Mixes of real speech (LibriSpeech, VCTK, JFK joined to 30 s; tests/audiomix.py) with room
+   tone, real noise and a stationary bed of that noise's spectrum at known levels, tones and
+   synthetic music, each encoded to an H.264/AAC 48 kHz clip with PyAV and validated with
+   `--select SEG,AUD`: boundary error against the known end of speech, and every rule's value.
+2. The audio of every clip in ../shared/media/real, validated the same way.
+3. The analysis time of 60 s of audio (on top of the decode pass).
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,73 +23,88 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import audiomix as am  # noqa: E402
+from clipgen import make_clip  # noqa: E402
 
+from validator import validate  # noqa: E402
 from validator.analysis.voice import analyse  # noqa: E402
+from validator.settings import Settings  # noqa: E402
+
+RATE = 48000
 
 
-def describe(name: str, x: np.ndarray, truth: am.Truth | None = None) -> None:
-    t0 = time.perf_counter()
-    v = analyse(am.audio_data(x))
-    dt = time.perf_counter() - t0
-    err = ""
+def show(name: str, path: Path, truth: am.Truth | None = None) -> None:
+    rep = validate(path, Settings(select=("SEG", "AUD")))
+    v = rep.evidence.voice
+    head = f"{name:28s}"
+    if v is None:
+        print(f"{head} no voice evidence: {rep.evidence.missing.get('voice')}")
+        return
+    sp, ls = v.speaking, v.listening
+    seg = (f"speaking {sp.start_s:5.2f}-{sp.end_s:5.2f} ({sp.end_s - sp.start_s:4.1f} s)" if sp else "speaking none") + \
+          (f" listening {ls.end_s - ls.start_s:4.1f} s" if ls else " listening none")
     if truth is not None and v.boundary_s is not None:
-        err = f" boundary {v.boundary_s:6.2f} (truth {truth.boundary_s:6.2f}, err {v.boundary_s - truth.boundary_s:+.2f})" \
-              f" onset {v.onset_s:5.2f} (truth {truth.onset_s:5.2f})"
-    sp = v.speaking
-    sh = v.speech[v.mask_between(sp.start_s, sp.end_s)].mean() if sp else float("nan")
-    lis = v.listening
-    lm = v.mask_between(lis.start_s, lis.end_s) & ~v.speech if lis else np.zeros(v.n_windows, bool)
-    ton = np.percentile(v.tonality_db[lm], [50, 90, 99]) if lm.any() else [np.nan] * 3
-    lsp = sum(r.end_s - r.start_s for r in v.speech_runs_in(lis))
-    nf = f"{v.noise_floor_dbfs:6.1f}" if v.noise_floor_dbfs is not None else "  none"
-    sl = f"{v.speech_level_dbfs:6.1f}" if v.speech_level_dbfs is not None else "  none"
-    print(f"{name:34s} {len(x) / 16000:5.1f}s {dt * 1000:5.0f}ms speaking={sp} listening={lis}\n"
-          f"{'':34s} noise {nf} speech {sl} share {sh:.2f} listen-speech {lsp:.2f}s "
-          f"listen tonality p50/p90/p99 {ton[0]:.1f}/{ton[1]:.1f}/{ton[2]:.1f}{err}")
+        seg += f" | boundary err {v.boundary_s - truth.boundary_s:+.2f} s, onset err {v.onset_s - truth.onset_s:+.2f} s"
+    lm = v.mask_between(ls.start_s, ls.end_s) & ~v.near_speech(0.25) if ls else np.zeros(v.n_windows, bool)
+    if lm.any():
+        seg += " | listening tonality p50/p90/p99/max " + "/".join(
+            f"{x:.1f}" for x in np.percentile(v.tonality_db[lm], [50, 90, 99, 100]))
+    print(f"{head} {seg}")
+    vals = []
+    for r in rep.results:
+        m = "-" if r.measured is None else (f"{r.measured:.4g}" if isinstance(r.measured, float) else str(r.measured))
+        vals.append(f"{r.rule[:1]}{r.rule[3:]}{'!' if r.status == 'fail' else ('~' if r.status == 'skip' else '')}={m}")
+    print(f"{'':28s} {' '.join(vals)}")
 
 
 def main(media: Path) -> None:
-    sp = am.speech_track(media, 30.0)
+    tmp = Path(tempfile.mkdtemp(prefix="calib_voice_"))
+    sp = am.speech_track(media, 30.0, rate=RATE)
+    remark = am.load_audio(media / "audio" / "musetalk_eng.wav", RATE)[10 * RATE: 12 * RATE]
+    cases: dict[str, tuple[np.ndarray, am.Truth]] = {}
     for label, kw in [
-        ("clean room tone -65", dict(noise_dbfs=-65.0)),
-        ("digital silence", dict(noise_dbfs=None)),
+        ("room tone -65", dict(noise_dbfs=-65.0)),
+        ("digital silence (gate)", dict(noise_dbfs=None)),
         ("noise bed -55", dict(noise_dbfs=-55.0, noise="bed")),
         ("noise bed -45", dict(noise_dbfs=-45.0, noise="bed")),
+        ("noise bed -40", dict(noise_dbfs=-40.0, noise="bed")),
         ("noise bed -35", dict(noise_dbfs=-35.0, noise="bed")),
         ("noise recording -45", dict(noise_dbfs=-45.0, noise="recording")),
         ("white -40", dict(noise_dbfs=-40.0)),
     ]:
-        x, truth = am.build(sp, media=media, **kw)
-        describe(label, x, truth)
-    # Natural ending: whole files, the last one ends in its own trailing pause.
-    files = [am.load_audio(media / "audio" / f) for f in am.SPEECH_FILES[:6]]
-    nat = np.concatenate(files)
-    x, truth = am.build(nat, noise_dbfs=-60.0, media=media)
-    describe("natural end (JFK) -60", x, truth)
-    mus = am.load_audio(media / "audio" / "musetalk_eng.wav")
-    describe("musetalk 60 s", mus)
-    x, truth = am.build(mus[: 33 * 16000], noise_dbfs=-60.0)
-    describe("musetalk 33 s + 30 s", x, truth)
-    for extra, sig in [("tone 440 -30", am.sine(30, 440, -30)), ("music -30", am.music(30, -30)),
-                       ("noise-recording -30", am.scale_to(am.noise_recording(media, 30), -30))]:
-        x, truth = am.build(sp, noise_dbfs=-65.0)
-        x[-len(sig):] += sig
-        describe(f"listening + {extra}", x, truth)
+        cases[label] = am.build(sp, media=media, rate=RATE, **kw)
+    nat = np.concatenate([am.load_audio(media / "audio" / f, RATE) for f in am.SPEECH_FILES[:6]])
+    cases["natural end (JFK) -60"] = am.build(nat, noise_dbfs=-60.0, rate=RATE)
+    mus = am.load_audio(media / "audio" / "musetalk_eng.wav", RATE)
+    cases["musetalk 33 s + 30 s"] = am.build(mus[: 33 * RATE], lead_s=0.0, noise_dbfs=-60.0, rate=RATE)
+    for extra, sig in [("tone 440 -35 @40-46", am.sine(6, 440, -35, RATE)),
+                       ("music -30 @31-60", am.music(29, -30, RATE)),
+                       ("knocks -12 peak @45,50", am.knocks(30.0, [15.0, 20.0], -12.0, RATE)),
+                       ("remark 2 s @41.5", remark)]:
+        x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
+        at = {"tone": 40.0, "musi": 31.0, "knoc": 30.5, "rema": 41.5}[extra[:4]]
+        i = int(at * RATE)
+        x[i: i + len(sig)] += sig[: len(x) - i]
+        cases[f"+ {extra}"] = (x, t)
+    x, t = am.build(np.clip(sp * 4.0, -1, 1), noise_dbfs=-65.0, rate=RATE)
+    cases["hot: speech +12 dB, clipped"] = (x, t)
+    x, t = am.build(sp * np.float32(10 ** (-22 / 20)), noise_dbfs=-70.0, rate=RATE)
+    cases["quiet: speech -22 dB"] = (x, t)
+    x = np.concatenate([am.white(30.0, -65.0, RATE), am.build(sp, lead_s=0.0, listening_s=0.5, rate=RATE)[0]])
+    cases["silence first, then speech"] = (x, None)
+    print("Mixes (encoded H.264/AAC 48 kHz; rules: S=SEG, A=AUD; ! fail, ~ skip):")
+    for name, (x, truth) in cases.items():
+        p = make_clip(tmp / "c.mp4", duration_s=len(x) / RATE, fps=5, size=(160, 120), audio=x, sample_rate=RATE)
+        show(name, p, truth)
+    print("\nReal clips (../shared/media/real):")
     for f in sorted((media / "real").iterdir()):
-        try:
-            x = am.load_audio(f)
-        except Exception as e:  # noqa: BLE001
-            print(f"{f.name}: no audio ({type(e).__name__})")
-            continue
-        if len(x) == 0:
-            print(f"{f.name}: no audio")
-            continue
-        describe(f.name, x)
-    # Timing of the whole analysis on 60 s.
-    t0 = time.perf_counter()
-    for _ in range(3):
-        analyse(am.audio_data(mus))
-    print(f"analysis of 60 s: {(time.perf_counter() - t0) / 3 * 1000:.0f} ms per run")
+        show(f.name, f)
+    mus16 = am.audio_data(am.load_audio(media / "audio" / "musetalk_eng.wav"))
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        analyse(mus16)
+        runs.append(time.perf_counter() - t0)
+    print(f"\nanalysis of 60 s of audio: median {np.median(runs) * 1000:.0f} ms, best {min(runs) * 1000:.0f} ms (5 runs)")
 
 
 if __name__ == "__main__":

@@ -129,12 +129,18 @@ def music(duration_s: float, dbfs: float, rate: int = RATE) -> np.ndarray:
 
 
 def knocks(duration_s: float, at_s: list[float], dbfs_peak: float = -12.0, rate: int = RATE) -> np.ndarray:
-    """Short decaying broadband knocks (30 ms) at the given times."""
+    """Knocks on a desk at the given times: a damped 250 Hz thud plus low-passed noise (most
+    energy below 2 kHz, as a knock on wood has), 40 ms, peaking at `dbfs_peak`."""
     y = np.zeros(int(duration_s * rate), np.float32)
     rng = np.random.default_rng(3)
-    k = int(0.03 * rate)
-    shape = (rng.standard_normal(k) * np.exp(-np.arange(k) / (0.006 * rate))).astype(np.float32)
-    shape *= 10 ** (dbfs_peak / 20) / np.abs(shape).max()
+    k = int(0.04 * rate)
+    t = np.arange(k) / rate
+    noise = rng.standard_normal(k)
+    alpha = np.exp(-2 * np.pi * 2000.0 / rate)  # one-pole low-pass at 2 kHz
+    for i in range(1, k):
+        noise[i] = (1 - alpha) * noise[i] + alpha * noise[i - 1]
+    shape = np.exp(-t / 0.008) * (np.sin(2 * np.pi * 250.0 * t) + noise / np.abs(noise).max())
+    shape = (shape * 10 ** (dbfs_peak / 20) / np.abs(shape).max()).astype(np.float32)
     for a in at_s:
         i = int(a * rate)
         y[i:i + k] += shape[: len(y) - i]

@@ -175,6 +175,9 @@ def e2e(shared_media: Path, clipdir: Path):
     x[int(41.5 * RATE): int(41.5 * RATE) + len(remark)] += remark
     cases["remark"] = (x, t)
     cases["gated"] = am.build(sp, noise_dbfs=None, rate=RATE)
+    x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
+    x[int(30.5 * RATE):] += am.knocks(30.0, [15.0, 20.0], -12.0, RATE)[: len(x) - int(30.5 * RATE)]
+    cases["knocks"] = (x, t)
     x, t = am.build(np.clip(sp * 4.0, -1.0, 1.0), noise_dbfs=-65.0, rate=RATE)
     cases["hot"] = (x, t)
     out = {}
@@ -192,6 +195,7 @@ EXPECTED_FAILS = {
     "tone": {"AUD005"},
     "remark": {"SEG004"},
     "gated": {"AUD006"},
+    "knocks": {"AUD005"},
     "hot": {"AUD003", "AUD004"},
 }
 
@@ -213,6 +217,9 @@ def test_findings_carry_their_place(e2e):
     remark = e2e["remark_audio"]
     assert span.start_s == pytest.approx(41.5 + am.first_sound_s(remark, RATE), abs=TOL_S)
     assert span.end_s == pytest.approx(41.5 + am.last_sound_s(remark, RATE), abs=TOL_S)
+    res = {r.rule: r for r in e2e["knocks"][0].results}
+    assert [round(s.start_s) for s in res["AUD005"].spans] == [45, 50]  # knocks at 45.5 and 50.5 s
+    assert all(s.end_s - s.start_s < 0.2 for s in res["AUD005"].spans)
     res = {r.rule: r for r in e2e["tone"][0].results}
     assert res["AUD005"].spans[0].start_s == pytest.approx(40.0, abs=TOL_S)
     assert res["AUD005"].spans[-1].end_s == pytest.approx(46.0, abs=TOL_S)

