@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -152,6 +153,8 @@ _QUEUE: Any = None  # set in worker processes that report progress
 def _init_worker(queue: Any) -> None:
     global _QUEUE
     _QUEUE = queue
+    # Ctrl-C reaches the whole process group; the parent handles it and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _worker(path: str, settings_kwargs: dict[str, Any], timeline: bool,
@@ -271,33 +274,36 @@ def _run_pool(todo: list[int], spaths: list[str], settings: Settings, workers: i
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
     kwargs = _settings_kwargs(settings)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(queue,))
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(queue,)) as pool:
-            futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
+        futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
+        for fut in as_completed(futures):
+            i = futures[fut]
             try:
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    try:
-                        res = fut.result()
-                    except Exception as e:  # the worker process died (killed, out of memory)
-                        res = {"error": f"worker failed: {type(e).__name__}: {e}", "exit_code": EXIT_TOOL,
-                               "seconds": 0.0}
-                    if "report" in res:
-                        report = Report.from_dict(res["report"])
-                        report.path = spaths[i]
-                        tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
-                        report.evidence = tl
-                        store(i, report, tl)
-                        outcomes[i] = Outcome(spaths[i], report, exit_code=_code(report), seconds=res["seconds"])
-                    else:
-                        outcomes[i] = Outcome(spaths[i], None, res["error"], res["exit_code"],
-                                              seconds=res["seconds"])
-                    prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
+                res = fut.result()
+            except Exception as e:  # the worker process died (killed, out of memory)
+                res = {"error": f"worker failed: {type(e).__name__}: {e}", "exit_code": EXIT_TOOL,
+                       "seconds": 0.0}
+            if "report" in res:
+                report = Report.from_dict(res["report"])
+                report.path = spaths[i]
+                tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
+                report.evidence = tl
+                store(i, report, tl)
+                outcomes[i] = Outcome(spaths[i], report, exit_code=_code(report), seconds=res["seconds"])
+            else:
+                outcomes[i] = Outcome(spaths[i], None, res["error"], res["exit_code"], seconds=res["seconds"])
+            prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
+    except BaseException:
+        # Ctrl-C (workers ignore SIGINT: the parent decides): stop the workers now rather than
+        # letting them finish the clips already queued to them.
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
         stop.set()
         if listener is not None:

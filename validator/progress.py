@@ -30,6 +30,7 @@ class Progress:
         self.total = total
         self.done = 0
         self.active: dict[str, str] = {}  # path -> "decode 40%"
+        self.finished: set[str] = set()  # late stage messages from workers are ignored
         self._lock = threading.Lock()
         self._last_draw = 0.0
         self._line_shown = False
@@ -44,6 +45,8 @@ class Progress:
         if not self.enabled:
             return
         with self._lock:
+            if path in self.finished:
+                return
             self.active[path] = stage if fraction is None or fraction <= 0 else f"{stage} {fraction:.0%}"
             now = time.monotonic()
             if now - self._last_draw >= MIN_INTERVAL_S:
@@ -53,6 +56,7 @@ class Progress:
     def finish(self, path: str, verdict: str, seconds: float | None = None, cached: bool = False) -> None:
         with self._lock:
             self.done += 1
+            self.finished.add(path)
             self.active.pop(path, None)
             if not self.enabled:
                 return
@@ -89,6 +93,7 @@ class Progress:
 
 def _columns() -> int:
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
+        cols = os.get_terminal_size(sys.stderr.fileno()).columns
     except (OSError, ValueError, AttributeError):
-        return 100
+        cols = 0
+    return cols if cols >= 40 else 100  # a pseudo-terminal may report 0 columns
