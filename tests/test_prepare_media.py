@@ -240,3 +240,61 @@ def test_loudness_gain_raises_a_quiet_voice(d):
     rms_in = np.sqrt(np.mean(res.before.evidence.audio.pcm16k ** 2))
     rms_out = np.sqrt(np.mean(res.after.evidence.audio.pcm16k ** 2))
     assert 20 * np.log10(rms_out / rms_in) == pytest.approx(res.plan.gain_db, abs=1.0)
+
+
+# ------------------------------------------------------------------------------ real speech
+
+@pytest.mark.realmedia
+def test_real_speech_lead_in_and_tail_are_trimmed_by_the_voice_analyser(d, shared_media):
+    """Real speech (LibriSpeech/VCTK, ../shared/media/audio) after a 20 s silent lead-in and
+    before 45 s of room tone: the voice analyser finds the segments, prepare cuts the lead-in to
+    1 s and the tail to 2 s after the 30 s listening time, and every MED/SEG rule that passed
+    still passes."""
+    from audiomix import RATE, build, speech_track
+
+    speech = speech_track(shared_media, 30.0)
+    pcm, truth = build(speech, lead_s=20.0, listening_s=45.0, noise_dbfs=-65.0)
+    dur = len(pcm) / RATE
+    src = make_clip(d / "real_speech.mp4", duration_s=dur, fps=25, size=(160, 120), audio=pcm,
+                    sample_rate=RATE, frame_fn=lambda i, t: np.full((120, 160, 3), (i * 3) % 200 + 20, np.uint8),
+                    video_options={"preset": "ultrafast"})
+    settings = Settings(select=("MED", "SEG"), params={"MED007": {"error_short_side_px": 16,
+                                                                  "min_short_side_px": 16}})
+    res = run(src, d, "real_speech_out", settings=settings, trim="auto")
+    t = res.plan.trim
+    assert t is not None
+    assert t.start_s == pytest.approx(truth.onset_s - 1.0, abs=0.4)
+    assert t.end_s == pytest.approx(truth.boundary_s + 32.0, abs=0.4)
+    seg = res.after.segments
+    assert seg["speaking"]["start_s"] == pytest.approx(1.0, abs=0.4)
+    assert seg["listening"]["end_s"] - seg["listening"]["start_s"] == pytest.approx(32.0, abs=0.6)
+    regressed = [c.rule for c in prepare_pkg.proof.changes(res.before, res.after) if c.regressed]
+    assert regressed == []
+
+
+def test_matroska_with_b_frames_and_pcm_is_remuxed_and_audio_encoded(d):
+    # Matroska stores no decode timestamps for B-frame streams: the copy must keep those packets.
+    src = make_clip(d / "in.mkv", duration_s=2, container_format="matroska", acodec="pcm_s16le")
+    res = run(src, d, "mkv_out")
+    assert res.plan.video == "copy" and res.plan.audio == "encode"
+    assert video_packet_hashes(src) == video_packet_hashes(res.output)
+    for rule in ("MED002", "MED004"):
+        assert status(res.before, rule) == "fail" and status(res.after, rule) == "pass", rule
+    assert status(res.after, "MED011") == "pass"
+
+
+def test_cli_json_output_lists_plan_and_changes(d, capsys):
+    import json
+
+    from validator.cli import main
+
+    src = make_clip(d / "cli.mov", duration_s=1)
+    out = d / "cli_out.mp4"
+    code = main(["prepare", str(src), "-o", str(out), "--select", "MED", "--trim", "none",
+                 "--no-config", "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 == doc["exit_code"]  # 320x240 still fails MED007: exit code as for `check`
+    assert doc["output"] == str(out) and out.exists()
+    assert {"rule": "MED002", "name": "container-not-mp4", "before": "fail", "after": "pass"} in doc["changes"]
+    assert doc["plan"]["video"] == "copy" and any(u["rule"] == "MED007" for u in doc["plan"]["unfixable"])
+    assert doc["after"]["input"]["path"] == str(out)

@@ -219,7 +219,7 @@ def speech_regions(voice: Any) -> list[Span]:
     offers none (the planner then relies on the speaking/listening spans alone)."""
     if voice is None:
         return []
-    for name in ("speech_spans", "speech_regions", "speech", "regions"):
+    for name in ("speech_runs", "speech_spans", "speech_regions", "speech", "regions"):
         value = getattr(voice, name, None)
         if isinstance(value, list | tuple) and all(hasattr(v, "start_s") and hasattr(v, "end_s") for v in value):
             return [Span(float(v.start_s), float(v.end_s)) for v in value]

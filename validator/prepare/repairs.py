@@ -374,7 +374,7 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
             if video_done:
                 continue
             if vout is not None:
-                if packet.dts is None:
+                if not packet.size:  # the demuxer's end-of-stream marker
                     continue
                 packet.stream = vout
                 out.mux(packet)
@@ -393,7 +393,7 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
             if audio_done:
                 continue
             if aout is not None:
-                if packet.dts is None:
+                if not packet.size:
                     continue
                 packet.stream = aout
                 out.mux(packet)
