@@ -137,3 +137,39 @@ def face_evidence(n: int = 50, fps: float = 5.0, **arrays):
             raise KeyError(k)
         base[k] = np.asarray(v)
     return FaceEvidence(frame_size=(640, 360), sample_fps=fps, **base)
+
+
+AV_CLIPS = ("grid_bbaf2n.mpg", "grid_brbk7n.mpg", "grid_lbax4n.mpg", "grid_pwij3p.mpg",
+            "grid_sbia1a.mpg", "grid_lrwp9a.mpg")
+
+
+DUB_AUDIO = ("rtvc_librispeech_1320_00000.mp3", "rtvc_vctk_p240_00000.mp3",
+             "rtvc_librispeech_3575_00000.mp3", "rtvc_vctk_p260_00000.mp3")
+
+
+def make_av_clip(clipdir: Path, media: Path, variant: str = "aligned") -> Path:
+    """Six GRID sentences in a row (18 s at 360x288, real picture and real sound).
+
+    `aligned`: as recorded; `late400`: the audio delayed by 400 ms; `dubbed`: the faces with
+    continuous read speech by other people (LibriSpeech/VCTK clips from ../shared/media/audio)."""
+    path = Path(clipdir) / f"av_{variant}.mp4"
+    if path.exists():
+        return path
+    real = media / "real"
+    frames = [load_frames(str(real / c))[:75] for c in AV_CLIPS]
+    rate = 48000
+    audios = [np.pad(a, (0, max(0, 3 * rate - len(a))))[: 3 * rate]
+              for a in (load_audio(str(real / c), rate) for c in AV_CLIPS)]
+    audio = np.concatenate(audios) * np.float32(0.5)
+    if variant == "dubbed":
+        others = [load_audio(str(media / "audio" / n), rate) for n in DUB_AUDIO]
+        dub = np.concatenate(others)
+        audio = np.pad(dub, (0, max(0, len(audio) - len(dub))))[: len(audio)].astype(np.float32)
+    if variant == "late400":
+        audio = np.concatenate([np.zeros(int(0.4 * rate), np.float32), audio])[: len(audio)]
+    elif variant not in ("aligned", "dubbed"):
+        raise ValueError(variant)
+    flat = [fr for clip in frames for fr in clip]
+    make_clip(path, duration_s=len(flat) / 25, fps=25, size=(360, 288), audio=audio,
+              sample_rate=rate, frame_fn=lambda i, t: flat[min(i, len(flat) - 1)])
+    return path
