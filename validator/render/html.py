@@ -64,6 +64,8 @@ table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
 th{background:var(--soft);font-weight:600}
 td.num{white-space:nowrap;font-variant-numeric:tabular-nums}
+td.where{font-variant-numeric:tabular-nums;width:150px;font-size:13px}
+table.rules td:nth-child(5){min-width:320px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff}
 .badge.fail.error{background:var(--err)}.badge.fail.warning{background:var(--warn)}.badge.fail.info{background:#1565c0}
 .badge.pass{background:var(--ok)}.badge.skip{background:#8a959f}
@@ -183,13 +185,19 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
         y += LANE_H + GAP
     lanes_bottom = y
     # failing spans: bands across every lane, then one row per rule
+    # Bands fainter as more rules overlap, so the lanes stay readable; a span covering most of
+    # the clip says nothing about *where* and is shown on its rule's row only.
+    opacity = 0.16 / math.sqrt(max(1, len(failing)))
+    edge = 0.5 if len(failing) <= 2 else 0.25
     for r in failing:
         colour = COLOURS[r.severity]
         for s in r.spans:
+            if s.end_s - s.start_s > 0.8 * duration:
+                continue
             x0, x1 = x(s.start_s), x(s.end_s)
             svg.append(f'<rect class="failspan" x="{x0:.1f}" y="0" width="{max(3.0, x1 - x0):.1f}" '
-                       f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="0.16" stroke="{colour}" '
-                       f'stroke-opacity="0.5"><title>{_e(r.rule)} {_t(s.start_s)}-{_t(s.end_s)}</title></rect>')
+                       f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="{opacity:.3f}" stroke="{colour}" '
+                       f'stroke-opacity="{edge}"><title>{_e(r.rule)} {_t(s.start_s)}-{_t(s.end_s)}</title></rect>')
     for r in failing:
         colour = COLOURS[r.severity]
         svg.append(f'<text x="6" y="{y + 13}" fill="{colour}" style="fill:{colour};font-weight:600">'
@@ -272,13 +280,13 @@ def _rules_table(report: Report) -> str:
     for r in sorted(report.results, key=order):
         status = r.status if r.status != "fail" else "fail"
         badge = f'<span class="badge {status} {r.severity}">{_e(r.status.upper())}</span>'
-        where = ", ".join(f"{_t(s.start_s)}-{_t(s.end_s)}" for s in r.spans[:4])
-        if len(r.spans) > 4:
-            where += f" (+{len(r.spans) - 4})"
+        where = ", ".join(f"{_t(s.start_s)}-{_t(s.end_s)}" for s in r.spans[:3])
+        if len(r.spans) > 3:
+            where += f" and {len(r.spans) - 3} more"
         fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
         rows.append(f'<tr class="{status}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
                     f"<td>{_e(r.severity)}</td><td class=\"num\">{_e(_measured(r))}</td>"
-                    f"<td>{_e(r.message)}{fix}</td><td class=\"num\">{_e(where)}</td></tr>")
+                    f"<td>{_e(r.message)}{fix}</td><td class=\"where\">{_e(where)}</td></tr>")
     return ("<table class=\"rules\"><tr><th>status</th><th>rule</th><th>severity</th>"
             "<th>measured / limit</th><th>finding and how to fix</th><th>where</th></tr>"
             + "".join(rows) + "</table>")
