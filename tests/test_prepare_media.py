@@ -298,3 +298,13 @@ def test_cli_json_output_lists_plan_and_changes(d, capsys):
     assert {"rule": "MED002", "name": "container-not-mp4", "before": "fail", "after": "pass"} in doc["changes"]
     assert doc["plan"]["video"] == "copy" and any(u["rule"] == "MED007" for u in doc["plan"]["unfixable"])
     assert doc["after"]["input"]["path"] == str(out)
+
+
+def test_oversized_file_is_reencoded_under_the_size_limit(d):
+    # A small limit stands in for 750 MB: the planner budgets bitrate from MED005's own threshold.
+    src = make_clip(d / "big.mp4", duration_s=2, video_options={"crf": "8"})
+    limit = int(src.stat().st_size * 0.6)
+    settings = Settings(select=("MED",), params={"MED005": {"max_size_bytes": limit}})
+    res = run(src, d, "big_out", settings=settings)
+    assert status(res.before, "MED005") == "fail" and status(res.after, "MED005") == "pass"
+    assert res.output.stat().st_size < limit

@@ -78,7 +78,8 @@ def prepare(src: str | os.PathLike[str], dst: str | os.PathLike[str] | None, set
     """
     settings = settings or Settings()
     options = options or PrepareOptions()
-    out = check_paths(src, dst, overwrite=options.overwrite) if dst is not None else None
+    # A dry run writes nothing, so an existing OUT is no reason to refuse it.
+    out = check_paths(src, dst, overwrite=options.overwrite or dry_run) if dst is not None else None
     if out is None and not dry_run:
         from ..errors import UsageError
 

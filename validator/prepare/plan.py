@@ -369,18 +369,23 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
             reason = "trimming is off (--trim none)"
         unfixable.append(Unfixable("MED008", r.message, reason))
 
-    # File size: a capped re-encode (and any trim) brings it under the limit.
+    # File size: a capped re-encode (and any trim) brings it under the limit (MED005's own
+    # threshold when the report carries it, else the documented 750 MB).
+    size_limit = float((report.settings or {}).get("rule_params", {}).get("MED005", {})
+                       .get("max_size_bytes", SIZE_LIMIT_BYTES))
     kept = ((trim.end_s if trim and trim.end_s is not None else duration) - (trim.start_s if trim else 0.0)) or duration
     audio_bitrate = AUDIO_BITRATE_MONO if (m.channels or 1) == 1 else AUDIO_BITRATE_STEREO
     max_bitrate = MAX_VIDEO_BITRATE
     if kept > 0:
-        budget_bits = (SIZE_LIMIT_BYTES * SIZE_SAFETY - 1_000_000) * 8 - audio_bitrate * kept
+        # Container overhead: index and headers, well under 1 MB for an hour of video.
+        overhead = min(1_000_000, 0.02 * size_limit)
+        budget_bits = (size_limit * SIZE_SAFETY - overhead) * 8 - audio_bitrate * kept
         # maxrate * (duration + 1 s of VBV buffer) stays within the budget.
-        max_bitrate = int(max(200_000, min(MAX_VIDEO_BITRATE, budget_bits / (kept + 1.0))))
+        max_bitrate = int(max(100_000, min(MAX_VIDEO_BITRATE, budget_bits / (kept + 1.0))))
     if "MED005" in failed:
         encode_video = True
         fixes.append(Fix("MED005", "encode-video", f"re-encode capped at {max_bitrate / 1e6:.1f} Mbit/s "
-                                                   f"(under {SIZE_LIMIT_BYTES / 1e6:.0f} MB for {kept:.0f} s)"))
+                                                   f"(under {size_limit / 1e6:.1f} MB for {kept:.0f} s)"))
         fixed.append("MED005")
 
     # Audio.
