@@ -161,11 +161,10 @@ class Timeline:
             if lane is not None:
                 lanes.append(lane)
             elif spec.key != "level":  # the level lane is a bonus: say nothing when absent
-                missing[spec.label] = ev.why_missing(spec.source) if getattr(ev, spec.source, None) is None \
-                    else "nothing measured in this clip"
+                missing[spec.label] = _why(ev, spec.source)
         stills = _stills(getattr(ev, "thumbnails", None), results, duration)
         if getattr(ev, "thumbnails", None) is None:
-            missing["thumbnails"] = ev.why_missing("thumbnails")
+            missing["thumbnails"] = _why(ev, "thumbnails")
         return cls(duration, tuple(lanes), tuple(stills), missing)
 
     @classmethod
@@ -177,6 +176,14 @@ class Timeline:
         if ev is not None and hasattr(ev, "stats_rows"):
             return cls.from_evidence(ev, report.results)
         return None
+
+
+def _why(ev: Any, source: str) -> str:
+    if getattr(ev, source, None) is not None:
+        return "nothing measured in this clip"
+    missing = getattr(ev, "missing", {}) or {}
+    # Not in `missing`: the analyser was simply not run (no selected rule needed it).
+    return missing.get(source) or f"the {source} analysis was not run"
 
 
 def _duration(ev: Any) -> float | None:

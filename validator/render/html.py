@@ -150,7 +150,8 @@ def _clip(report: Report, index: int) -> str:
 def _timeline(report: Report, tl: Timeline | None) -> str:
     duration = _duration(report, tl)
     if not duration:
-        return '<p class="note">No timeline: the clip\'s duration is unknown.</p>'
+        why = "the file could not be read as media" if not report.media else "the clip's duration is unknown"
+        return f'<p class="note">No timeline: {_e(why)}.</p>'
     lanes = list(tl.lanes) if tl else []
     failing = [r for r in report.results if r.failed and r.spans]
     failing.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule))
