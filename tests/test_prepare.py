@@ -315,3 +315,21 @@ def test_proof_accepts_repairs_and_rejects_regressions_and_unrepaired_rules():
     assert bad and "FAC003 newly fails" in bad[0]
     text = proof.table(before, _rep(MED002="pass", MED007="fail", FAC003="pass"))
     assert "MED002" in text and "MED007" not in text
+
+
+def test_speech_after_the_cut_is_repaired_by_the_trim_but_not_speech_before_it():
+    voice = SimpleNamespace(speaking=Span(1.0, 31.0), listening=Span(31.0, 120.0))
+    m = media(duration_s=120.0)
+    late = Result("SEG004", "speech-during-listening", "error", "fail", "2.0 s of speech", 2.0, 1.0,
+                  spans=(Span(100.0, 102.0),))
+    rep = report(m, voice=voice)
+    rep.results.append(late)
+    plan = make_plan(rep)
+    assert plan.trim is not None and plan.trim.end_s == pytest.approx(63.0)
+    assert "SEG004" in plan.fixed_rules and not any(u.rule == "SEG004" for u in plan.unfixable)
+    early = Result("SEG004", "speech-during-listening", "error", "fail", "2.0 s of speech", 2.0, 1.0,
+                   spans=(Span(45.0, 47.0), Span(100.0, 102.0)))
+    rep = report(m, voice=voice)
+    rep.results.append(early)
+    plan = make_plan(rep)
+    assert "SEG004" not in plan.fixed_rules and any(u.rule == "SEG004" for u in plan.unfixable)

@@ -360,6 +360,13 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
         elif voice is None:
             notes.append("no voice segments were measured, so nothing was trimmed "
                          f"({ev.why_missing('voice')})")
+    # Speech found inside the listening segment (SEG004) that lies wholly after the cut goes
+    # with the cut: a "that's it, thanks" at the end of a long tail.
+    seg4 = failed.get("SEG004")
+    if seg4 is not None and trim is not None and trim.end_s is not None and seg4.spans and \
+            all(sp.start_s >= trim.end_s for sp in seg4.spans):
+        fixes.append(Fix("SEG004", "trim", f"the speech at {seg4.spans[0].start_s:.1f} s is after the cut"))
+        fixed.append("SEG004")
     if "MED008" in failed and "MED008" not in fixed:
         r = failed["MED008"]
         too_long = r.measured is not None and r.limit is not None and r.measured > r.limit
