@@ -163,3 +163,8 @@ def test_progress_silent_when_not_a_terminal(folder):
     assert not prog.enabled
     run_batch([folder / "good.mp4"], MED, progress=prog)
     assert out.getvalue() == ""
+
+
+def test_jobs_must_be_positive(folder):
+    with pytest.raises(UsageError, match="--jobs"):
+        run_batch([folder / "good.mp4"], MED, jobs=0)

@@ -217,3 +217,12 @@ def test_chromium_renders_sample_clip(tmp_path):
     shot = _screenshot(page, tmp_path / "sample.png", tmp_path)
     assert shot.std() > 20
     assert _band_pixels(shot) < 500  # nothing fails: no band
+
+
+def test_unreadable_file_has_no_timeline_but_renders():
+    rep = _report(None)
+    rep.media = None
+    rep.segments = {"speaking": None, "listening": None}
+    rep.results = [Result("MED001", "unreadable-media", "error", "fail", "not a media file", hint="re-export")]
+    page = render("html", [rep])
+    assert "No timeline: the file could not be read as media." in page and ">FAIL<" in page
