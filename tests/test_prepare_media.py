@@ -246,14 +246,14 @@ def test_loudness_gain_raises_a_quiet_voice(d):
 
 @pytest.mark.realmedia
 def test_real_speech_lead_in_and_tail_are_trimmed_by_the_voice_analyser(d, shared_media):
-    """Real speech (LibriSpeech/VCTK, ../shared/media/audio) after a 20 s silent lead-in and
-    before 45 s of room tone: the voice analyser finds the segments, prepare cuts the lead-in to
+    """Real speech (LibriSpeech/VCTK, ../shared/media/audio) after a 10 s silent lead-in and
+    before 40 s of room tone: the voice analyser finds the segments, prepare cuts the lead-in to
     1 s and the tail to 2 s after the 30 s listening time, and every MED/SEG rule that passed
     still passes."""
     from audiomix import RATE, build, speech_track
 
     speech = speech_track(shared_media, 30.0)
-    pcm, truth = build(speech, lead_s=20.0, listening_s=45.0, noise_dbfs=-65.0)
+    pcm, truth = build(speech, lead_s=10.0, listening_s=40.0, noise_dbfs=-65.0)
     dur = len(pcm) / RATE
     src = make_clip(d / "real_speech.mp4", duration_s=dur, fps=25, size=(160, 120), audio=pcm,
                     sample_rate=RATE, frame_fn=lambda i, t: np.full((120, 160, 3), (i * 3) % 200 + 20, np.uint8),
