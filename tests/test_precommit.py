@@ -41,6 +41,7 @@ def test_hook_definitions():
         pattern = re.compile(h["files"])
         assert pattern.search("clips/take1.MP4") and pattern.search("a.mov") and pattern.search("x.webm")
         assert not pattern.search("README.md") and not pattern.search("mp4.txt")
+        assert not pattern.search("src/app.ts")  # TypeScript, not a transport stream
     assert hooks["replica-clip-validator"]["language"] == "python"
     assert hooks["replica-clip-validator-system"]["language"] == "system"
 

@@ -32,9 +32,11 @@ from .progress import Progress
 from .report import Report
 from .settings import Settings
 
+# Not ".ts": in a repository that is far more often TypeScript than an MPEG transport stream
+# (a .ts clip named explicitly is still checked).
 VIDEO_EXTENSIONS = frozenset({
     ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".mts", ".m2ts",
-    ".ts", ".3gp", ".wmv", ".flv", ".mxf", ".ogv",
+    ".3gp", ".wmv", ".flv", ".mxf", ".ogv",
 })
 # What the HTML timeline draws besides what the selected rules need.
 TIMELINE_EVIDENCE = ("voice", "faces", "image", "thumbnails")
