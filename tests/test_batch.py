@@ -168,3 +168,18 @@ def test_progress_silent_when_not_a_terminal(folder):
 def test_jobs_must_be_positive(folder):
     with pytest.raises(UsageError, match="--jobs"):
         run_batch([folder / "good.mp4"], MED, jobs=0)
+
+
+def test_timeline_analyser_failure_does_not_fail_the_clip(folder, monkeypatch):
+    real = pipeline.validate
+
+    def no_faces(path, *a, extra_evidence=(), **k):
+        if "faces" in extra_evidence:
+            raise ToolError("models/face_landmark.tflite: missing")
+        return real(path, *a, extra_evidence=extra_evidence, **k)
+
+    monkeypatch.setattr(pipeline, "validate", no_faces)
+    (o,) = run_batch([folder / "good.mp4"], MED, timeline=True)
+    assert o.report is not None and o.exit_code == 1  # judged as usual (fails MED007/MED008)
+    assert "face_landmark.tflite" in o.report.evidence.missing["timeline"]
+    assert o.report.evidence.stills  # the thumbnails still came
