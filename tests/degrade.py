@@ -28,8 +28,8 @@ from validator.media.probe import open_media
 from validator.settings import Settings
 
 FPS = 25
-DURATION_S = 6.0
-SIZE = (640, 360)  # w, h (lp_src_s18 is 1280x720)
+DURATION_S = 5.0
+SIZE = (512, 288)  # w, h (lp_src_s18 is 1280x720)
 
 
 def read_frames(path: str | Path, n: int, size: tuple[int, int] = SIZE, start: int = 0) -> list[np.ndarray]:

@@ -298,20 +298,28 @@ def _sharpness(crop: np.ndarray) -> float:
 
 def _noise_sigma(gray: np.ndarray) -> float:
     """Immerkaer's fast noise estimate, over the flattest half of the picture (edges and texture
-    would otherwise count as noise).  8-bit levels."""
-    g = gray.astype(np.float32)
-    if g.shape[0] < 8 or g.shape[1] < 8:
+    would otherwise count as noise).  8-bit levels.  Done with OpenCV integer filters and a
+    histogram median: the whole-frame percentile in NumPy cost ~20 ms a 720p frame."""
+    if gray.shape[0] < 8 or gray.shape[1] < 8:
         return np.nan
-    conv = np.abs(cv2.filter2D(g, -1, _IMMERKAER))[1:-1, 1:-1]
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]
-    mag = np.abs(gx) + np.abs(gy)
-    flat = mag <= np.percentile(mag, 50)
-    # Exclude crushed / clipped pixels: they carry no noise and would hide it.
-    flat &= (g[1:-1, 1:-1] > 8) & (g[1:-1, 1:-1] < 247)
-    if flat.sum() < 100:
+    conv = cv2.convertScaleAbs(cv2.filter2D(gray, cv2.CV_16S, _IMMERKAER), alpha=0.25)  # |.|/4
+    gx = cv2.convertScaleAbs(cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3), alpha=0.125)
+    gy = cv2.convertScaleAbs(cv2.Sobel(gray, cv2.CV_16S, 0, 1, ksize=3), alpha=0.125)
+    mag = cv2.add(gx, gy)  # (|gx| + |gy|) / 8, saturating at 255
+    # Crushed and clipped pixels carry no noise and would hide it; so do the 1-px borders.
+    valid = cv2.inRange(gray, 9, 246)
+    valid[0, :] = valid[-1, :] = 0
+    valid[:, 0] = valid[:, -1] = 0
+    hist = cv2.calcHist([mag], [0], valid, [256], [0, 256]).ravel()
+    total = float(hist.sum())
+    if total < 100:
         return np.nan
-    return float(np.sqrt(np.pi / 2) / 6.0 * conv[flat].mean())
+    median_bin = int(np.searchsorted(np.cumsum(hist), total / 2))
+    flat = cv2.bitwise_and(valid, cv2.inRange(mag, 0, median_bin))
+    if cv2.countNonZero(flat) < 100:
+        return np.nan
+    mean_abs = 4.0 * float(cv2.mean(conv, mask=flat)[0])
+    return float(np.sqrt(np.pi / 2) / 6.0 * mean_abs)
 
 
 def _factory(settings: Any, media: MediaInfo) -> ImageAnalyser:

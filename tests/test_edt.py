@@ -1,0 +1,141 @@
+"""EDT001-EDT003 on hand-built continuity evidence (passing, failing, boundary values).  The
+generated degradations (spliced, repeated run, dropped second) run end to end in test_img.py,
+which checks every IMG and EDT rule on each of them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from validator.analysis.continuity import ContinuityEvidence
+from validator.evidence import Evidence
+from validator.registry import load_all
+from validator.settings import Settings
+
+RULES = load_all()
+DT = 0.2
+
+
+def cont(n: int = 50, *, corr=None, corr2=None, hist=None, peak=None, pts=None, packets=None,
+         fps: float = 25.0) -> ContinuityEvidence:
+    def arr(x, default):
+        a = np.full(n, default) if x is None else np.asarray(x, float)
+        a = a.copy()
+        a[0] = np.nan
+        return a
+
+    pts = np.arange(int(n * DT * fps)) / fps if pts is None else np.asarray(pts, float)
+    packets = np.full(len(pts), 900) if packets is None else np.asarray(packets)
+    tiny = packets <= max(48, 0.03 * float(np.median(packets)))
+    c2 = arr(corr2, 0.97) if corr2 is not None else arr(corr, 0.98)
+    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=arr(corr, 0.98), corr_prev2=c2,
+                              hist_dist=arr(hist, 0.03), diff=arr(None, 2.0), diff_peak=arr(peak, 3.0),
+                              luma=np.full(n, 100.0), sample_interval_s=DT, frame_pts_s=pts,
+                              packet_bytes=packets, tiny_packet=tiny, declared_fps=fps)
+
+
+def check(rule_id: str, co: ContinuityEvidence, **params):
+    ev = Evidence(path="x", size_bytes=1, settings=Settings())
+    ev.continuity = co
+    settings = Settings(params={rule_id: params}) if params else Settings()
+    r = RULES[rule_id]
+    return r.check(ev, settings.resolve(r))
+
+
+def with_value(n: int, default: float, at: dict[int, float]) -> np.ndarray:
+    a = np.full(n, default)
+    for i, v in at.items():
+        a[i] = v
+    return a
+
+
+# -- EDT001 -----------------------------------------------------------------------------------
+
+def test_edt001_cut_found_with_its_span():
+    out = check("EDT001", cont(corr=with_value(50, 0.98, {30: 0.1}), hist=with_value(50, 0.03, {30: 0.4})))
+    assert out.status == "fail" and out.message.startswith("1 cut (at 5.9 s)")
+    assert (out.spans[0].start_s, out.spans[0].end_s) == pytest.approx((5.8, 6.0))
+
+
+def test_edt001_continuous_and_boundaries():
+    assert check("EDT001", cont()).status == "pass"
+    # Low correlation but the same colours (fast motion): not a cut.
+    assert check("EDT001", cont(corr=with_value(50, 0.98, {30: 0.1}))).status == "pass"
+    at_limit = cont(corr=with_value(50, 0.98, {30: 0.3}), hist=with_value(50, 0.03, {30: 0.4}))
+    assert check("EDT001", at_limit).status == "pass"
+    assert check("EDT001", at_limit, max_corr=0.35).status == "fail"
+    hist_limit = cont(corr=with_value(50, 0.98, {30: 0.1}), hist=with_value(50, 0.03, {30: 0.1}))
+    assert check("EDT001", hist_limit).status == "fail"  # distance at the limit counts
+
+
+def test_edt001_gradual_transition_and_switch():
+    # Each step 0.6 (continuous), but two steps apart a different picture: a dissolve.
+    co = cont(corr=with_value(50, 0.98, {20: 0.6, 21: 0.6}), corr2=with_value(50, 0.97, {21: 0.1}),
+              hist=with_value(50, 0.03, {20: 0.1, 21: 0.1}))
+    out = check("EDT001", co)
+    assert out.status == "fail" and "1 transition" in out.message
+    assert out.spans[0].start_s == pytest.approx(3.8) and out.spans[0].end_s == pytest.approx(4.2)
+    assert check("EDT001", co, include_transitions=False).status == "pass"
+
+
+def test_edt001_too_few_samples():
+    assert check("EDT001", cont(n=1)).status == "skip"
+
+
+# -- EDT002 -----------------------------------------------------------------------------------
+
+def test_edt002_frozen_samples():
+    out = check("EDT002", cont(peak=with_value(50, 3.0, {i: 0.0 for i in range(20, 26)})))
+    assert out.status == "fail" and "1.2 s" in out.message
+    assert (out.spans[0].start_s, out.spans[0].end_s) == pytest.approx((3.8, 5.0))
+
+
+def test_edt002_still_but_alive_and_boundaries():
+    assert check("EDT002", cont(peak=np.full(50, 0.5))).status == "pass"  # a still person
+    one = cont(peak=with_value(50, 3.0, {20: 0.0}))  # one identical pair = 0.2 s
+    assert check("EDT002", one).status == "pass"
+    two = cont(peak=with_value(50, 3.0, {20: 0.0, 21: 0.0}))  # 0.4 s: at the limit
+    assert check("EDT002", two).status == "fail"
+    assert check("EDT002", two, min_frozen_s=0.5).status == "pass"
+    at_level = cont(peak=with_value(50, 3.0, {20: 0.25, 21: 0.25}))
+    assert check("EDT002", at_level).status == "pass"
+
+
+def test_edt002_tiny_packet_run_with_refinement_packets():
+    packets = np.full(250, 900)
+    packets[100:125] = 30  # 1.0 s of repeated frames...
+    packets[[104, 108, 112]] = 120  # ...with the encoder refining every fourth frame
+    out = check("EDT002", cont(packets=packets))
+    assert out.status == "fail" and out.spans[0].start_s == pytest.approx(99 / 25)
+    short = np.full(250, 900)
+    short[100:108] = 30  # 0.32 s
+    assert check("EDT002", cont(packets=short)).status == "pass"
+
+
+# -- EDT003 -----------------------------------------------------------------------------------
+
+def test_edt003_dropped_second():
+    pts = np.concatenate([np.arange(75) / 25, 4.0 + np.arange(75) / 25])
+    out = check("EDT003", cont(pts=pts))
+    assert out.status == "fail" and out.measured == pytest.approx(1.0, abs=0.01)
+    assert out.spans[0].start_s == pytest.approx(74 / 25) and out.spans[0].end_s == pytest.approx(4.0)
+
+
+def test_edt003_constant_rate_and_boundaries():
+    assert check("EDT003", cont()).status == "pass"
+    one_frame = np.delete(np.arange(250) / 25, 100)  # one dropped frame: 0.04 s missing
+    assert check("EDT003", cont(pts=one_frame)).status == "pass"
+    assert check("EDT003", cont(pts=one_frame), min_missing_s=0.04).status == "fail"
+    three = np.delete(np.arange(250) / 25, [100, 101, 102])  # 0.12 s missing
+    assert check("EDT003", cont(pts=three)).status == "fail"
+
+
+def test_edt003_leaves_variable_frame_rate_to_med010():
+    d = np.where(np.arange(300) % 2, 1 / 30, 1 / 15)  # alternating 30/15 fps: VFR
+    out = check("EDT003", cont(pts=np.cumsum(d)))
+    assert out.status == "skip" and "MED010" in out.message
+
+
+def test_edt003_too_few_frames():
+    assert check("EDT003", cont(pts=[0.0, 0.04])).status == "skip"
+    assert check("EDT003", cont(pts=[0.0, 0.0, 0.0])).status == "skip"

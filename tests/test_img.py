@@ -1,0 +1,290 @@
+"""IMG001-IMG008: hand-built evidence at passing, failing and boundary values, then generated
+degradations of a good clip (each must trigger exactly its own IMG/EDT rule) and real footage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import degrade as D
+import numpy as np
+import pytest
+
+from validator.analysis.continuity import ContinuityEvidence
+from validator.analysis.image import ImageEvidence
+from validator.evidence import Evidence
+from validator.registry import load_all
+from validator.settings import Settings
+
+RULES = load_all()
+DT = 0.2
+
+
+def img(n: int = 50, **cols) -> ImageEvidence:
+    base = dict(has_face=np.ones(n, bool), face_h_frac=np.full(n, 0.4), sharpness=np.full(n, 0.6),
+                brightness=np.full(n, 0.5), scene=np.full(n, 0.45), clipped=np.zeros(n),
+                crushed=np.zeros(n), lr_stops=np.zeros(n), tb_stops=np.zeros(n), noise=np.full(n, 0.3),
+                warmth=np.full(n, 0.6), shake=np.full(n, 0.001), bg_motion=np.zeros(n))
+    base["shake"][0] = np.nan
+    base["bg_motion"][0] = np.nan
+    for k, v in cols.items():
+        base[k] = np.asarray(v, dtype=bool if k == "has_face" else float)
+    return ImageEvidence(t_s=np.arange(n) * DT, sample_interval_s=DT, transfer="sdr", bit_depth=8, **base)
+
+
+def cont(n: int = 50, cut_at: int | None = None) -> ContinuityEvidence:
+    corr = np.full(n, 0.98)
+    corr[0] = np.nan
+    hd = np.full(n, 0.03)
+    if cut_at is not None:
+        corr[cut_at], hd[cut_at] = 0.05, 0.5
+    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=corr, corr_prev2=corr.copy(), hist_dist=hd,
+                              diff=np.full(n, 2.0), diff_peak=np.full(n, 4.0), luma=np.full(n, 100.0),
+                              sample_interval_s=DT, frame_pts_s=np.arange(n * 5) / 25.0,
+                              packet_bytes=np.full(n * 5, 900), tiny_packet=np.zeros(n * 5, bool),
+                              declared_fps=25.0)
+
+
+def check(rule_id: str, image: ImageEvidence, continuity: ContinuityEvidence | None = None, **params):
+    ev = Evidence(path="x", size_bytes=1, settings=Settings())
+    ev.image = image
+    ev.continuity = continuity if continuity is not None else cont(image.n)
+    settings = Settings(params={rule_id: params}) if params else Settings()
+    r = RULES[rule_id]
+    return r.check(ev, settings.resolve(r))
+
+
+def series(n: int, value: float, at: int, after: float) -> np.ndarray:
+    x = np.full(n, value)
+    x[at:] = after
+    return x
+
+
+# -- IMG001 -----------------------------------------------------------------------------------
+
+def test_img001_sharp_blurry_and_boundary():
+    assert check("IMG001", img(sharpness=np.full(50, 0.6))).status == "pass"
+    out = check("IMG001", img(sharpness=np.full(50, 0.3)))
+    assert out.status == "fail" and "0.30" in out.message and out.spans[0].start_s == 0.0
+    assert check("IMG001", img(sharpness=np.full(50, 0.42))).status == "pass"  # at the limit
+    part = series(50, 0.6, 40, 0.3)  # 20% blurry: allowed (max 25%)
+    assert check("IMG001", img(sharpness=part)).status == "pass"
+    out = check("IMG001", img(sharpness=series(50, 0.6, 30, 0.3)))  # 40% blurry
+    assert out.status == "fail" and out.spans[0].start_s == pytest.approx(6.0)
+
+
+def test_img001_without_faces_judges_the_centre_and_says_so():
+    out = check("IMG001", img(has_face=np.zeros(50), sharpness=np.full(50, 0.2)))
+    assert out.status == "fail" and "no face found" in out.message
+
+
+# -- IMG002 -----------------------------------------------------------------------------------
+
+def test_img002_bright_dark_dim_and_boundary():
+    assert check("IMG002", img()).status == "pass"
+    out = check("IMG002", img(brightness=np.full(50, 0.12)))
+    assert out.status == "fail" and out.severity is None and "12%" in out.message
+    assert check("IMG002", img(brightness=np.full(50, 0.20))).severity == "warning"  # error limit: not below
+    out = check("IMG002", img(brightness=np.full(50, 0.24)))
+    assert out.status == "fail" and out.severity == "warning"
+    assert check("IMG002", img(brightness=np.full(50, 0.27))).status == "pass"
+
+
+def test_img002_dark_scene_with_a_lit_face_fails():
+    out = check("IMG002", img(brightness=np.full(50, 0.35), scene=np.full(50, 0.10)))
+    assert out.status == "fail" and "scene" in out.message and out.measured == pytest.approx(0.10)
+    assert check("IMG002", img(scene=np.full(50, 0.15))).status == "pass"
+
+
+def test_img002_crushed_face():
+    out = check("IMG002", img(crushed=np.full(50, 0.4)))
+    assert out.status == "fail" and "crushed" in out.message
+    assert check("IMG002", img(crushed=np.full(50, 0.25))).status == "pass"
+
+
+# -- IMG003 -----------------------------------------------------------------------------------
+
+def test_img003_clipped_bright_and_boundary():
+    assert check("IMG003", img()).status == "pass"
+    out = check("IMG003", img(clipped=np.full(50, 0.3)))
+    assert out.status == "fail" and "30%" in out.message
+    assert check("IMG003", img(clipped=np.full(50, 0.05))).status == "pass"
+    assert check("IMG003", img(brightness=np.full(50, 0.9))).status == "fail"
+    assert check("IMG003", img(brightness=np.full(50, 0.85))).status == "pass"
+
+
+# -- IMG004 -----------------------------------------------------------------------------------
+
+def test_img004_side_and_vertical_balance():
+    assert check("IMG004", img(lr_stops=np.full(50, 0.4))).status == "pass"
+    out = check("IMG004", img(lr_stops=np.full(50, -1.5)))
+    assert out.status == "fail" and "right side" in out.message and out.measured == 1.5
+    assert check("IMG004", img(lr_stops=np.full(50, 1.0))).status == "pass"
+    assert check("IMG004", img(tb_stops=np.full(50, 1.5))).status == "fail"
+    assert check("IMG004", img(tb_stops=np.full(50, 1.25))).status == "pass"
+    assert check("IMG004", img(has_face=np.zeros(50), lr_stops=np.full(50, 3))).status == "skip"
+
+
+# -- IMG005 -----------------------------------------------------------------------------------
+
+def test_img005_step_is_found_with_its_span():
+    out = check("IMG005", img(brightness=series(50, 0.5, 30, 0.25)))  # 1 stop down at 6.0 s
+    assert out.status == "fail" and "drops 1.0 stops at 6.0 s" in out.message
+    assert out.spans[0].start_s == pytest.approx(6.0) and out.spans[0].end_s == pytest.approx(9.8)
+
+
+def test_img005_steady_small_step_and_boundary():
+    assert check("IMG005", img()).status == "pass"
+    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2 ** -0.4))).status == "pass"
+    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2 ** -0.5))).status == "pass"
+    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2 ** -0.6))).status == "fail"
+
+
+def test_img005_drift_and_colour_shift():
+    drift = 0.5 * 2 ** np.linspace(0, -1.0, 50)  # a slow 1-stop fade: no single step
+    out = check("IMG005", img(brightness=drift))
+    assert out.status == "fail" and "between" in out.message
+    out = check("IMG005", img(warmth=series(50, 0.6, 25, 1.1)))
+    assert out.status == "fail" and "colour" in out.message
+
+
+def test_img005_leaves_a_change_across_a_cut_to_edt001():
+    change = img(brightness=series(50, 0.5, 30, 0.2))
+    assert check("IMG005", change, cont(50, cut_at=30)).status == "pass"
+    assert check("IMG005", change, cont(50, cut_at=10)).status == "fail"
+
+
+# -- IMG006 -----------------------------------------------------------------------------------
+
+def test_img006_noise_levels():
+    assert check("IMG006", img()).status == "pass"
+    out = check("IMG006", img(noise=np.full(50, 6.0)))
+    assert out.status == "fail" and "6.0 levels" in out.message
+    assert check("IMG006", img(noise=np.full(50, 2.0))).status == "pass"
+    assert check("IMG006", img(noise=np.full(50, np.nan))).status == "skip"
+
+
+# -- IMG007 / IMG008 --------------------------------------------------------------------------
+
+def shake_with(k: int, value: float = 0.04, n: int = 50) -> np.ndarray:
+    s = np.full(n, 0.001)
+    s[0] = np.nan
+    s[10:10 + k] = value
+    return s
+
+
+def test_img007_shaky_steady_and_boundaries():
+    assert check("IMG007", img()).status == "pass"
+    out = check("IMG007", img(shake=shake_with(10)))  # 10 of 49 intervals at 0.2/s
+    assert out.status == "fail" and out.spans[0].start_s == pytest.approx(1.8)
+    assert out.spans[0].end_s == pytest.approx(3.8)
+    assert check("IMG007", img(shake=shake_with(4))).status == "pass"  # 8% of intervals
+    assert check("IMG007", img(shake=shake_with(10, 0.02))).status == "pass"  # exactly 0.1/s
+    assert check("IMG007", img(shake=shake_with(10)), max_moving_share=0.25).status == "pass"
+
+
+def test_img007_skips_without_background_and_ignores_cuts():
+    assert check("IMG007", img(shake=np.full(50, np.nan))).status == "skip"
+    s = shake_with(0)
+    s[[20, 21, 22, 23, 24, 25]] = 0.3
+    cut = cont(50, cut_at=22)
+    assert check("IMG007", img(shake=s), cut).status == "fail"
+    s2 = shake_with(0)
+    s2[[20, 22]] = 0.3
+    s2[24] = 0.3
+    assert check("IMG007", img(shake=s2), cont(50, cut_at=22)).status == "pass"  # 2 left < 3
+
+
+def test_img008_background_motion():
+    assert check("IMG008", img()).status == "pass"
+    m = np.zeros(50)
+    m[0] = np.nan
+    m[20:30] = 0.2
+    out = check("IMG008", img(bg_motion=m))
+    assert out.status == "fail" and "20%" in out.message and out.severity is None
+    m[20:30] = 0.08  # at the limit
+    assert check("IMG008", img(bg_motion=m)).status == "pass"
+    assert check("IMG008", img(bg_motion=np.full(50, np.nan))).status == "skip"
+
+
+# -- generated degradations -------------------------------------------------------------------
+
+OWN = [r for r in RULES if r[:3] in ("IMG", "EDT")]
+
+
+@pytest.fixture(scope="module")
+def source(request) -> tuple[list, list]:
+    try:
+        sm = request.getfixturevalue("shared_media")
+    except pytest.skip.Exception:
+        sm = None
+    frames = D.source_frames(sm)
+    return frames, D.other_frames(sm, len(frames)), ("real" if sm else "syn")
+
+
+DEGRADATIONS = {
+    "clean": (lambda f, o: f, None),
+    "darkened": (lambda f, o: D.gain(f, 0.3), "IMG002"),
+    "blown_out": (lambda f, o: D.gain(f, 2.6), "IMG003"),
+    "blurred": (lambda f, o: D.blurred(f), "IMG001"),
+    "noisy": (lambda f, o: D.noisy(f), "IMG006"),
+    "brightness_step": (lambda f, o: D.brightness_step(f), "IMG005"),
+    "jittered": (lambda f, o: D.jittered(f), "IMG007"),
+    "spliced": (lambda f, o: D.spliced(f, o), "EDT001"),
+    "repeated_run": (lambda f, o: D.repeated_run(f), "EDT002"),
+    "dropped_second": (lambda f, o: f, "EDT003"),
+}
+
+
+@pytest.fixture(scope="module")
+def degraded(source, clipdir: Path) -> dict[str, dict[str, object]]:
+    frames, other, kind = source
+    out = {}
+    settings = Settings()
+    for name, (fn, _) in DEGRADATIONS.items():
+        times = D.dropped_second_times(len(frames)) if name == "dropped_second" else None
+        p = D.write(clipdir / f"img_{kind}_{name}.mp4", fn(frames, other), times=times)
+        ev = D.analyse(p, settings)
+        out[name] = {rid: RULES[rid].check(ev, settings.resolve(RULES[rid])) for rid in OWN}
+    return out
+
+
+@pytest.mark.parametrize("name", list(DEGRADATIONS))
+def test_each_degradation_triggers_exactly_its_rule(degraded, name):
+    expected = DEGRADATIONS[name][1]
+    fails = {rid: o.message for rid, o in degraded[name].items() if o.status == "fail"}
+    assert set(fails) == ({expected} if expected else set()), fails
+
+
+def test_degradation_spans_point_at_the_defect(degraded):
+    step = degraded["brightness_step"]["IMG005"]
+    assert step.spans[0].start_s == pytest.approx(3.0, abs=0.25)
+    cut = degraded["spliced"]["EDT001"]
+    assert cut.spans[0].start_s <= 3.0 <= cut.spans[0].end_s + 0.05
+    frozen = degraded["repeated_run"]["EDT002"]
+    assert frozen.spans[0].start_s == pytest.approx(2.0, abs=0.25)
+    assert frozen.spans[0].end_s == pytest.approx(3.2, abs=0.3)
+    gap = degraded["dropped_second"]["EDT003"]
+    assert gap.spans[0].start_s == pytest.approx(3.0, abs=0.1) and gap.measured == pytest.approx(1.0, abs=0.05)
+    shake = degraded["jittered"]["IMG007"]
+    assert shake.spans[0].start_s >= 1.7 and shake.spans[-1].end_s <= 4.3
+
+
+# -- real footage -----------------------------------------------------------------------------
+
+@pytest.mark.realmedia
+def test_dim_stage_clip_fails_img002_and_edt001(shared_media):
+    ev = D.analyse(shared_media / "real" / "fr_short_hamilton_clip.mp4")
+    s = Settings()
+    dark = RULES["IMG002"].check(ev, s.resolve(RULES["IMG002"]))
+    cuts = RULES["EDT001"].check(ev, s.resolve(RULES["EDT001"]))
+    assert dark.status == "fail" and dark.severity is None
+    assert cuts.status == "fail" and cuts.measured >= 3 and all(sp.end_s - sp.start_s <= 1.2 for sp in cuts.spans)
+
+
+@pytest.mark.realmedia
+@pytest.mark.parametrize("name", ["grid_pwij3p.mpg", "lp_src_s18.mp4"])
+def test_studio_clips_pass_every_img_and_edt_rule(shared_media, name):
+    ev = D.analyse(shared_media / "real" / name)
+    s = Settings()
+    outcomes = {rid: RULES[rid].check(ev, s.resolve(RULES[rid])) for rid in OWN}
+    assert {rid: o.message for rid, o in outcomes.items() if o.status == "fail"} == {}
