@@ -70,14 +70,16 @@ def background_noise(ev: Evidence, p: Params):
     How to fix: record in a quiet room; turn off fans and air conditioning; do not rely on noise
     suppression (it gates the audio, see AUD006).
 
-    Calibration: the floor reads the mixed-in level to within 0.1 dB on stationary beds (room
-    tone -65 -> -65.0; noise bed -55/-45/-35 -> -55.1/-45.1/-35.1; white -40 -> -40.0); the
-    real noise recording (clatter over a quiet bed, -45 dBFS RMS overall) reads -55.1, its
-    median.  Real footage: LivePortrait d9 (a quiet room) -62.5; MuseTalk's lead-in -54.2;
-    LibriSpeech recordings sit at -50 to -57 in their pauses; the GRID studio clips read -31 to
-    -47 (their 0.5 s lead-ins hold breaths and lip noise next to speech, so the floor there is
-    not a room's); LivePortrait d12/d6/s13/s18, music or shouting throughout, -9 to -24.  The
-    -50 dBFS default (the spec's proposal) separates a quiet room (-55 to -65) from an audible
+    Calibration: levels are measured on the 16 kHz analysis track, i.e. the 0-8 kHz speech
+    band.  Mixed at 16 kHz, the floor reads the mixed-in level within 0.1 dB (room tone -65,
+    noise beds -55/-45/-35, white -40).  Encoded at 48 kHz, the part above 8 kHz is not
+    counted: white noise mixed at -40 dBFS reads -45.0, room tone -65 reads -70.1, the beds
+    with the real noise recording's spectrum -2.9 dB (-45 -> -47.9, -40 -> -42.9); the real
+    noise recording (clatter over a quiet bed, -45 dBFS RMS overall) reads -57.8, its median.
+    Real footage: LivePortrait d9 (a quiet room) -62.5; GRID bbaf2n -41.9 (its lead-in holds
+    breath and lip noise; the other GRID clips have under 1 s of non-speech and are skipped);
+    LivePortrait d12/d6/s13/s18, music or shouting throughout, -9.2/-22.8/-23.8/-18.6.  The
+    -50 dBFS default (the spec's proposal) separates a quiet room (-55 to -70) from an audible
     fan or street (-45 and up).
 
     Example: `AUD001 fail: noise floor is -42.3 dBFS RMS where nobody speaks (must be below -50.0)`.
@@ -109,11 +111,14 @@ def speech_to_noise_low(ev: Evidence, p: Params):
 
     How to fix: get closer to the microphone; reduce the noise.
 
-    Calibration: the real-speech mixes speak at -16.3 dBFS: SNR 48.7 dB over room tone -65,
-    38.8 over -55, 28.8 over -45, 18.9 over -35 (the last fails); MuseTalk 35.5 dB;
-    LivePortrait d20 (outdoors) 20.3 dB.  20 dB is where speech starts to sound noisy.
+    Calibration (encoded mixes, speech at -16.4 dBFS): 53.7 dB over room tone, 41.6 / 31.6 /
+    26.6 / 21.6 dB over noise beds mixed at -55 / -45 / -40 / -35 dBFS, 28.6 over white noise
+    at -40, 36.4 for speech turned down 22 dB; real footage: GRID bbaf2n 27.1, and the
+    music-filled LivePortrait d12/d6/s13/s18 0.4/-1.8/3.3/7.2.  20 dB is where speech starts
+    to sound noisy.
 
-    Example: `AUD002 fail (warning): speech is 14.2 dB above the noise floor (needs at least 20)`.
+    Example: `AUD002 fail (warning): speech is 14.2 dB above the noise floor (-30.0 vs -44.2
+    dBFS); needs at least 20 dB`.
     """
     v = ev.voice
     if v.speech_level_dbfs is None:
@@ -146,14 +151,15 @@ def audio_clipping(ev: Evidence, p: Params):
     do not shout into the microphone.
 
     Calibration: a peak-normalised recording touches full scale once per peak, hence the
-    3-sample minimum.  Real-speech mixes and MuseTalk (peaks 0.89-0.98): 0% clipped.  A mix
-    driven 12 dB too hot (peaks about 4x over full scale, hard-clipped) clips about 10% of its
-    speech time.  The GRID studio clips (peaks at 1.0) and LivePortrait d12 are measured
-    through the real decoder by scripts/calibrate_voice.py.  0.2% of 30 s of speech is 6
-    windows: a couple of clipped plosives pass, a hot recording does not.
+    3-sample minimum.  Encoded real-speech mixes and MuseTalk: 0% (0.04% for the real noise
+    recording's clatter); the mix driven 12 dB hot and hard-clipped: 16.9%.  Real footage
+    through the decoder: 2 of the 11 GRID studio clips (peaks at 1.0) have one clipped 10 ms
+    window, 0.52% and 0.58% of their 1.7 s of speech, and fail; the rest and every
+    LivePortrait clip 0%.  0.2% of 30 s of speech is 6 windows: a couple of clipped plosives
+    pass, a hot recording does not.
 
     Example: `AUD003 fail (warning): 3.4% of the speech is clipped (at most 0.2%), e.g. at
-    4.1-4.3 s, 9.8-9.9 s`.
+    4.10-4.32 s, 9.81-9.90 s`.
     """
     v = ev.voice
     c = np.asarray(v.clipped_per_10ms)
@@ -192,11 +198,12 @@ def speech_level_out_of_range(ev: Evidence, p: Params):
 
     How to fix: adjust the input gain or the distance to the microphone.
 
-    Calibration: LibriSpeech/VCTK/JFK mixes -16.3 dBFS, MuseTalk -18.7, LivePortrait d20 -19.1;
-    the GRID studio clips (peaks at full scale) -11.6 to -14.9; LivePortrait d11 (a child
-    shouting) -10.4, d12 (loud, near clipping, median -8 dBFS) -8.9, which fails as hot.
-    Broadcast speech sits at -18 to -26; below -35 the voice is within 15-20 dB of an
-    ordinary room's noise.
+    Calibration: encoded real-speech mixes -16.3/-16.4 dBFS (natural JFK ending -15.9),
+    MuseTalk -18.9, the same speech 22 dB down -38.3 (fails quiet), 12 dB up and clipped -7.6
+    (fails hot); real footage: GRID studio clips -11.5 to -14.8 (peaks at full scale), Hamilton
+    -19.7, LivePortrait d20 -19.1, d11 (a child shouting) -10.4, d12 (loud, near clipping)
+    -8.8, which fails as hot.  Broadcast speech sits at -18 to -26; below -35 the voice is
+    within 15-20 dB of an ordinary room's noise.
 
     Example: `AUD004 fail (warning): speech level is -41.2 dBFS (too quiet: at least -35.0)`.
     """
@@ -252,18 +259,21 @@ def non_speech_sound(ev: Evidence, p: Params):
     typing or tapping) until the recording stops.
 
     Calibration: tonality (128 ms frames, peak vs the bins 23-39 Hz away) in listening parts
-    without sound: room tone p99 16.6 dB, noise beds p99 19.3, the real noise recording p99
-    16.8; with sound: a 440 Hz tone 41, synthetic chords p50 45, LivePortrait s18's real
-    background music p50 34 (p90 41), s13's p50 26.  Speech itself reads p50 16-19, p90 29 (it
-    is excluded by the speech decision).  Transients: room tone and the noise beds vary by
-    less than 3 dB per window (so 20 dB is far out); the real noise recording's clatter rises
-    20-30 dB over its own median.  LivePortrait d9, the real quiet-room listening clip, has a
-    few windows up to 22.6 dB over its -62.5 dBFS median (-39.9 dBFS RMS, -21.7 dBFS peak: a
-    click or a movement); against the speaking levels measured on real speech (-16 to -19
-    dBFS) that is 21-24 dB below the voice, so the second condition (20 dB) keeps such small
-    sounds out, while a generated knock peaking at -12 dBFS (-30.9 dBFS RMS in its window,
-    14.5 dB below the voice of the mixes) is flagged.  The margin is thin (1-4 dB) on one
-    real clip: raise `max_below_speech_db` to catch softer clicks, lower it to ignore them.
+    without sound (0.25 s away from speech), p99 / max over all windows: room tone 17.3 / 20.2
+    dB, noise beds 18.6-19.0 / 21.0-22.3, white noise 16.7 / 17.8, the real noise recording
+    16.5 / 18.7, GRID listening tails up to 20.9; so 25 dB held for 0.3 s never fires on
+    noise.  With sound: a 440 Hz tone 41-42 dB, synthetic chords p50 42, LivePortrait s18's
+    real background music p50 33.5 (7.2 s flagged), s13 p50 26.1 (2.1 s), d6 (5.5 s), d12
+    (0.8 s).  Speech itself reads p50 16-19, p90 29 (it is excluded by the speech decision).
+    Transients: windows of room tone rise at most 0.8 dB over their median, of the noise bed
+    3.1 dB, so 20 dB over the median is far out; the real noise recording's clatter rises up
+    to 27.9 dB (p99 20.7) over its median and is flagged (0.29 s in the encoded mix).  A generated knock on a desk peaking at -12 dBFS reads -26.8 dBFS
+    RMS in its window, 10 dB below the -16.4 dBFS voice, and is flagged (45.47-45.54 s).
+    LivePortrait d9, the real quiet-room listening clip, has a few windows up to 22.6 dB over
+    its -62.5 dBFS median (-39.9 dBFS RMS, -21.7 dBFS peak: a click or a movement); against
+    the speaking levels measured on real speech (-16 to -19 dBFS) that is 21-24 dB below the
+    voice, so the second condition (20 dB) keeps it out.  The margin is thin (1-4 dB) on that
+    one real clip: raise `max_below_speech_db` to catch softer clicks, lower it to ignore them.
 
     Example: `AUD005 fail: 6.2 s of non-speech sound in the listening segment: tonal sound
     (music or a tone) at 31.0-37.2 s`.
@@ -328,11 +338,11 @@ def gated_silence(ev: Evidence, p: Params):
     AirPods noise control) and record again.
 
     Calibration: no real recording in ../shared/media with sound has a digital-silence window
-    after its first word before its last half second (0.0 s; LivePortrait d20 ends in 0.19 s
-    of zeros), including the quiet-room LivePortrait d9 (-62 dBFS);
-    room tone at -65 dBFS is never a zero window.  A generated gate (zeros between the words and
-    after the speech) reads 30 s; LivePortrait d3's all-zero track is MED009's and is skipped
-    here.
+    after its first word before its last half second (LivePortrait d20 ends in 0.19 s of
+    zeros), including the quiet-room LivePortrait d9 (-62 dBFS); room tone at -65 dBFS is
+    never a zero window, and AAC encoding keeps exact zeros exact.  The encoded gated mix
+    (zeros around the speech) reads 29.47 s and fails; LivePortrait d3's all-zero track is
+    MED009's and is skipped here.
 
     Example: `AUD006 fail (warning): 29.6 s of digital silence (exact zeros) after the first word,
     e.g. at 30.4-60.0 s`.
