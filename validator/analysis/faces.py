@@ -22,6 +22,7 @@ checks/mth.py judge.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -317,9 +318,11 @@ def occlusion_from_regions(regions: np.ndarray) -> np.ndarray:
     occlusion (IMG005 judges lighting)."""
     n = regions.shape[0]
     out = np.full(n, np.nan)
-    if n == 0:
+    if n == 0 or not np.isfinite(regions).any():
         return out
-    ref = np.nanmedian(regions, axis=0)  # (R, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a region never visible: all-NaN
+        ref = np.nanmedian(regions, axis=0)  # (R, 4)
     for i in range(n):
         reg = regions[i]
         ok = np.isfinite(reg[:, 0]) & np.isfinite(ref[:, 0])
