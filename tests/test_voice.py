@@ -72,6 +72,14 @@ def test_segment_keeps_a_late_remark_in_listening():
     assert segment(np.zeros(10, bool)) is None
 
 
+def test_sampling_at_video_times():
+    x = np.concatenate([np.zeros(16000, np.float32), am.sine(1.0, 1000.0, -20.0)])
+    v = analyse(am.audio_data(x))
+    lv = v.level_at(np.array([-1.0, 0.5, 1.5, 99.0]))
+    assert lv[0] == -120 and lv[1] == -120 and lv[2] == pytest.approx(-20.0, abs=0.3) and lv[3] == -120
+    assert not v.speech_at(np.array([0.5, 1.5])).any()  # a tone is not speech
+
+
 def test_stats_rows():
     v = analyse(am.audio_data(am.white(1.0, -50.0)))
     rows = v.stats_rows()
