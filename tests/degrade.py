@@ -4,8 +4,8 @@
 otherwise a synthetic textured "head and shoulders" scene) into memory once; each `make_*`
 function writes one degradation with `clipgen.make_clip`:
 
-    darkened, blown_out, blurred, noisy, brightness_step, jittered, spliced, repeated_run,
-    dropped_second
+    gain (darkened / blown out), blurred, side_lit, noisy, brightness_step, jittered, walker,
+    spliced, repeated_run, dropped_second_times
 
 `analyse(path)` runs the decode pass with the faces (when that analyser exists), image and
 continuity analysers and returns the Evidence, so a test can run checks on it without the rest
@@ -163,3 +163,38 @@ def analyse(path: str | Path, settings: Settings | None = None) -> Evidence:
     for n, a in analysers:
         setattr(ev, n, a.finish(ev))
     return ev
+
+
+def walker(frames: list[np.ndarray], from_s: float = 1.0, to_s: float = 4.0) -> list[np.ndarray]:
+    """Someone walks behind: a dark, person-sized shape paces to and fro across the left of the
+    background (about 1 m/s at head-and-shoulders scale)."""
+    out = list(frames)
+    h, w = frames[0].shape[:2]
+    a, b = int(from_s * FPS), int(to_s * FPS)
+    bw, bh = max(8, w // 8), int(h * 0.6)
+    span = int(w * 0.3) - bw
+    step = max(1, w // 80)  # pixels per frame
+    for i in range(a, min(b, len(frames))):
+        pos = ((i - a) * step) % (2 * span)
+        x = pos if pos < span else 2 * span - pos
+        f = frames[i].copy()
+        f[int(h * 0.05):int(h * 0.05) + bh, x:x + bw] = (35, 30, 45)
+        out[i] = f
+    return out
+
+
+def side_lit(frames: list[np.ndarray], centre_frac: float = 0.5, low: float = 0.25) -> list[np.ndarray]:
+    """Light from the left only: brightness falls to `low` on the right of a steep ramp at the
+    face's centre (`centre_frac` of the width)."""
+    h, w = frames[0].shape[:2]
+    x = (np.arange(w) - w * centre_frac) / (w / 24)
+    g = (low + (1 - low) * (1 - np.tanh(x)) / 2).astype(np.float32)[None, :, None]
+    return [np.clip(f * g, 0, 255).astype(np.uint8) for f in frames]
+
+
+def face_centre_frac(shared_media: Path | None) -> float:
+    """Where the face of `source_frames()` is, as a share of the width (measured with the faces
+    analyser: lp_src_s18's face box spans x 261-353 of 512)."""
+    if shared_media is not None and (shared_media / "real" / "lp_src_s18.mp4").is_file():
+        return 0.6
+    return 0.5

@@ -212,37 +212,40 @@ OWN = [r for r in RULES if r[:3] in ("IMG", "EDT")]
 
 
 @pytest.fixture(scope="module")
-def source(request) -> tuple[list, list]:
+def source(request) -> tuple[list, list, float, str]:
+    """The good clip, a second take to splice in, where the face is, and which kind it is."""
     try:
         sm = request.getfixturevalue("shared_media")
     except pytest.skip.Exception:
         sm = None
     frames = D.source_frames(sm)
-    return frames, D.other_frames(sm, len(frames)), ("real" if sm else "syn")
+    return frames, D.other_frames(sm, len(frames)), D.face_centre_frac(sm), ("real" if sm else "syn")
 
 
 DEGRADATIONS = {
-    "clean": (lambda f, o: f, None),
-    "darkened": (lambda f, o: D.gain(f, 0.3), "IMG002"),
-    "blown_out": (lambda f, o: D.gain(f, 2.6), "IMG003"),
-    "blurred": (lambda f, o: D.blurred(f), "IMG001"),
-    "noisy": (lambda f, o: D.noisy(f), "IMG006"),
-    "brightness_step": (lambda f, o: D.brightness_step(f), "IMG005"),
-    "jittered": (lambda f, o: D.jittered(f), "IMG007"),
-    "spliced": (lambda f, o: D.spliced(f, o), "EDT001"),
-    "repeated_run": (lambda f, o: D.repeated_run(f), "EDT002"),
-    "dropped_second": (lambda f, o: f, "EDT003"),
+    "clean": (lambda f, o, c: f, None),
+    "darkened": (lambda f, o, c: D.gain(f, 0.3), "IMG002"),
+    "blown_out": (lambda f, o, c: D.gain(f, 2.6), "IMG003"),
+    "blurred": (lambda f, o, c: D.blurred(f), "IMG001"),
+    "side_lit": (lambda f, o, c: D.side_lit(f, c), "IMG004"),
+    "noisy": (lambda f, o, c: D.noisy(f), "IMG006"),
+    "brightness_step": (lambda f, o, c: D.brightness_step(f), "IMG005"),
+    "jittered": (lambda f, o, c: D.jittered(f), "IMG007"),
+    "walker": (lambda f, o, c: D.walker(f), "IMG008"),
+    "spliced": (lambda f, o, c: D.spliced(f, o), "EDT001"),
+    "repeated_run": (lambda f, o, c: D.repeated_run(f), "EDT002"),
+    "dropped_second": (lambda f, o, c: f, "EDT003"),
 }
 
 
 @pytest.fixture(scope="module")
 def degraded(source, clipdir: Path) -> dict[str, dict[str, object]]:
-    frames, other, kind = source
+    frames, other, centre, kind = source
     out = {}
     settings = Settings()
     for name, (fn, _) in DEGRADATIONS.items():
         times = D.dropped_second_times(len(frames)) if name == "dropped_second" else None
-        p = D.write(clipdir / f"img_{kind}_{name}.mp4", fn(frames, other), times=times)
+        p = D.write(clipdir / f"img_{kind}_{name}.mp4", fn(frames, other, centre), times=times)
         ev = D.analyse(p, settings)
         out[name] = {rid: RULES[rid].check(ev, settings.resolve(RULES[rid])) for rid in OWN}
     return out
@@ -267,6 +270,8 @@ def test_degradation_spans_point_at_the_defect(degraded):
     assert gap.spans[0].start_s == pytest.approx(3.0, abs=0.1) and gap.measured == pytest.approx(1.0, abs=0.05)
     shake = degraded["jittered"]["IMG007"]
     assert shake.spans[0].start_s >= 1.7 and shake.spans[-1].end_s <= 4.3
+    walker = degraded["walker"]["IMG008"]
+    assert walker.spans[0].start_s >= 0.7 and walker.spans[-1].end_s <= 4.3
 
 
 # -- real footage -----------------------------------------------------------------------------
