@@ -168,9 +168,12 @@ class FaceAnalyser:
         h, w = img.shape[:2]
         self.size = (w, h)
         n = len(self.samples)
-        dets = self.detector.detect(img, fine=False)
-        if not dets or n % self.fine_every == 0:
-            dets = self.detector.detect(img, fine=True)
+        if n % self.fine_every == 0:
+            dets = self.detector.detect(img, coarse=True, fine=True)
+        else:
+            dets = self.detector.detect(img, coarse=True, fine=False)
+            if not dets:  # nothing big enough for the coarse pass: look for a small face
+                dets = self.detector.detect(img, coarse=False, fine=True)
         s = _Sample(frame.t_s)
         mesh = None
         if self.prev is not None:
