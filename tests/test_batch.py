@@ -183,3 +183,24 @@ def test_timeline_analyser_failure_does_not_fail_the_clip(folder, monkeypatch):
     assert o.report is not None and o.exit_code == 1  # judged as usual (fails MED007/MED008)
     assert "face_landmark.tflite" in o.report.evidence.missing["timeline"]
     assert o.report.evidence.stills  # the thumbnails still came
+
+
+def test_json_lists_clips_that_could_not_be_processed(folder, monkeypatch, capsys):
+    from validator import cli
+
+    real = pipeline.validate
+
+    def flaky(path, *a, **k):
+        if Path(path).name == "good.mp4":
+            raise ToolError(f"{path}: faces analysis failed: boom")
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(pipeline, "validate", flaky)
+    code = cli.main(["check", str(folder / "good.mp4"), "--format", "json", *RELAX])
+    assert code == 3
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
+    assert doc["passed"] is False and doc["reports"] == []
+    assert doc["errors"] == [{"path": str(folder / "good.mp4"), "message": f"{folder / 'good.mp4'}: faces analysis "
+                              "failed: boom", "exit_code": 3}]
+    assert "boom" in out.err

@@ -226,3 +226,11 @@ def test_unreadable_file_has_no_timeline_but_renders():
     rep.results = [Result("MED001", "unreadable-media", "error", "fail", "not a media file", hint="re-export")]
     page = render("html", [rep])
     assert "No timeline: the file could not be read as media." in page and ">FAIL<" in page
+
+
+def test_clips_that_could_not_be_processed_are_listed():
+    from validator.render.html import render as render_html
+
+    page = render_html([_report(None, "ok.mp4")], errors=[{"path": "x.mp4", "message": "boom", "exit_code": 3}])
+    assert "1 of 2 clips passed" in page or "0 of 2 clips passed" in page
+    assert "could not be checked: boom" in page and ">ERROR<" in page

@@ -11,6 +11,7 @@ from clipgen import make_clip
 
 from validator.registry import Span, load_all
 from validator.render import render
+from validator.render.junit import render as render_junit
 from validator.report import Report, Result
 
 
@@ -74,3 +75,12 @@ def test_cli_junit_parses_with_every_selected_rule(tmp_path):
     assert sorted(c.get("name").split()[0] for c in suite.findall("testcase")) == med
     failed = {c.get("name").split()[0] for c in suite.findall("testcase") if c.find("failure") is not None}
     assert {"MED007", "MED008"} <= failed
+
+
+def test_clip_that_could_not_be_processed_is_an_error_suite():
+    root = _parse(render_junit([_report("a.mp4")], errors=[{"path": "b.mp4", "message": "b.mp4: boom",
+                                                              "exit_code": 3}]))
+    a, b = root.findall("testsuite")
+    assert b.get("name") == "b.mp4" and b.get("errors") == "1"
+    assert b.find("testcase").find("error").get("message") == "b.mp4: boom"
+    assert root.get("errors") == "1" and root.get("tests") == "5"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import inspect
 import io
 import sys
 from pathlib import Path
@@ -62,11 +63,16 @@ def run(args: argparse.Namespace) -> int:
         timeline=args.format in TIMELINE_FORMATS, keep_evidence=bool(args.stats), progress=progress,
     )
     reports = [o.report for o in outcomes if o.report is not None]
-    for o in outcomes:
-        if o.error is not None:
-            msg = o.error if o.error.startswith(o.path) else f"{o.path}: {o.error}"
-            print(f"validator: error: {msg}", file=sys.stderr)
-    if reports:
+    errors = [{"path": o.path, "message": o.error, "exit_code": o.exit_code}
+              for o in outcomes if o.error is not None]
+    for e in errors:
+        msg = e["message"] if e["message"].startswith(e["path"]) else f"{e['path']}: {e['message']}"
+        print(f"validator: error: {msg}", file=sys.stderr)
+    renderer = FORMATS[args.format]
+    if errors and "errors" in inspect.signature(renderer).parameters:
+        # Formats that can say so (json, junit, html) list the clips that could not be processed.
+        write_output(renderer(reports, errors=errors), args.output)
+    elif reports:
         write_output(render(args.format, reports), args.output)
     if args.stats and reports:
         write_output(stats_csv(reports[0]), args.stats)

@@ -76,17 +76,18 @@ a{color:#1565c0}
 """
 
 
-def render(reports: Sequence[Report]) -> str:
+def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
+    """`errors`: clips that could not be processed at all ({"path", "message", "exit_code"})."""
     n_ok = sum(r.passed for r in reports)
-    verdict = "PASS" if n_ok == len(reports) else "FAIL"
-    title = (f"{verdict}: {_name(reports[0].path)}" if len(reports) == 1
-             else f"{n_ok} of {len(reports)} clips passed")
+    verdict = "PASS" if n_ok == len(reports) and not errors else "FAIL"
+    title = (f"{verdict}: {_name(reports[0].path)}" if len(reports) == 1 and not errors
+             else f"{n_ok} of {len(reports) + len(errors)} clips passed")
     parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>Clip report: {_e(title)}</title><style>{CSS}</style></head><body>",
              "<h1>Training-clip report</h1>"]
-    if len(reports) > 1:
-        parts.append(_summary(reports))
+    if len(reports) > 1 or errors:
+        parts.append(_summary(reports, errors))
     for i, r in enumerate(reports, 1):
         parts.append(_clip(r, i))
     tool = reports[0].tool if reports else {}
@@ -98,7 +99,7 @@ def render(reports: Sequence[Report]) -> str:
 
 # --- pieces ---------------------------------------------------------------------------------
 
-def _summary(reports: Sequence[Report]) -> str:
+def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
     rows = []
     for i, r in enumerate(reports, 1):
         v = "PASS" if r.passed else "FAIL"
@@ -108,8 +109,12 @@ def _summary(reports: Sequence[Report]) -> str:
         rows.append(f'<tr><td><span class="verdict {v}" style="font-size:12px;padding:2px 8px">{v}</span></td>'
                     f'<td><a href="#clip-{i}">{_e(r.path)}</a></td><td class="num">{n_err}</td>'
                     f'<td class="num">{n_warn}</td></tr>')
+    for e in errors:
+        rows.append('<tr><td><span class="verdict FAIL" style="font-size:12px;padding:2px 8px">ERROR</span></td>'
+                    f'<td>{_e(e.get("path", ""))}<div class="hint">could not be checked: {_e(e.get("message", ""))}'
+                    '</div></td><td class="num">-</td><td class="num">-</td></tr>')
     n_ok = sum(r.passed for r in reports)
-    return (f'<p class="counts">{n_ok} of {len(reports)} clips passed</p>'
+    return (f'<p class="counts">{n_ok} of {len(reports) + len(errors)} clips passed</p>'
             '<table class="summary"><tr><th>verdict</th><th>clip</th><th>errors</th><th>warnings</th></tr>'
             + "".join(rows) + "</table><h3></h3>")
 

@@ -5,13 +5,16 @@ classname="<clip path>" name="<RULE> <rule-name>">` per rule that ran.  A failin
 `<failure type="<severity>" message="<message>">` whose text adds measured vs limit, where in
 the clip and how to fix; a skipped rule is `<skipped message="<why>"/>`.  A failing rule below
 the `--fail-on` level (a warning, by default) is not a CI failure: it is reported as a passing
-test case with the finding in `<system-out>`, so the CI verdict matches the exit code.
+test case with the finding in `<system-out>`, so the CI verdict matches the exit code.  A clip
+that could not be processed at all (`errors`, exit 3) is a suite with one test case `validate`
+in `<error type="tool-error">`.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import Any
 
 from ..report import Report, Result
 from ..settings import severity_at_least
@@ -19,12 +22,11 @@ from ..settings import severity_at_least
 FORMAT = "junit"
 
 
-def render(reports: Sequence[Report]) -> bytes:
+def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> bytes:
     root = ET.Element("testsuites", name="replica-clip-validator")
     totals = {"tests": 0, "failures": 0, "skipped": 0, "errors": 0}
     time_total = 0.0
-    for report in reports:
-        suite = _suite(report)
+    for suite in [*(_suite(r) for r in reports), *(_error_suite(e) for e in errors)]:
         root.append(suite)
         for k in totals:
             totals[k] += int(suite.get(k, "0"))
@@ -51,6 +53,16 @@ def _suite(report: Report) -> ET.Element:
         ET.SubElement(props, "property", name=name, value=value)
     for r in results:
         suite.append(_case(report, r))
+    return suite
+
+
+def _error_suite(err: dict[str, Any]) -> ET.Element:
+    """A clip that could not be processed at all: one test case in error."""
+    path = str(err.get("path", ""))
+    suite = ET.Element("testsuite", name=path, tests="1", failures="0", errors="1", skipped="0", time="0.000")
+    case = ET.SubElement(suite, "testcase", classname=path, name="validate", time="0")
+    e = ET.SubElement(case, "error", message=str(err.get("message", "")), type="tool-error")
+    e.text = f"the clip could not be processed (exit code {err.get('exit_code', 3)}): {err.get('message', '')}"
     return suite
 
 
