@@ -79,9 +79,10 @@ def main(media: Path) -> None:
     for extra, sig in [("tone 440 -35 @40-46", am.sine(6, 440, -35, RATE)),
                        ("music -30 @31-60", am.music(29, -30, RATE)),
                        ("knocks -12 peak @45,50", am.knocks(30.0, [15.0, 20.0], -12.0, RATE)),
-                       ("remark 2 s @41.5", remark)]:
+                       ("remark 2 s @41.5", remark),
+                       ("other voice -22 dB @41.5", remark * np.float32(10 ** (-22 / 20)))]:
         x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
-        at = {"tone": 40.0, "musi": 31.0, "knoc": 30.5, "rema": 41.5}[extra[:4]]
+        at = {"tone": 40.0, "musi": 31.0, "knoc": 30.5, "rema": 41.5, "othe": 41.5}[extra[:4]]
         i = int(at * RATE)
         x[i: i + len(sig)] += sig[: len(x) - i]
         cases[f"+ {extra}"] = (x, t)

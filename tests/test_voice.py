@@ -182,6 +182,9 @@ def e2e(shared_media: Path, clipdir: Path):
     x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
     x[int(41.5 * RATE): int(41.5 * RATE) + len(remark)] += remark
     cases["remark"] = (x, t)
+    x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
+    x[int(41.5 * RATE): int(41.5 * RATE) + len(remark)] += remark * np.float32(10 ** (-22 / 20))
+    cases["other_voice"] = (x, t)  # the same remark 22 dB down: a television in the next room
     cases["gated"] = am.build(sp, noise_dbfs=None, rate=RATE)
     x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
     x[int(30.5 * RATE):] += am.knocks(30.0, [15.0, 20.0], -12.0, RATE)[: len(x) - int(30.5 * RATE)]
@@ -202,6 +205,7 @@ EXPECTED_FAILS = {
     "noisy": {"AUD001"},
     "tone": {"AUD005"},
     "remark": {"SEG004"},
+    "other_voice": {"AUD005"},
     "gated": {"AUD006"},
     "knocks": {"AUD005"},
     "hot": {"AUD003", "AUD004"},
@@ -225,6 +229,9 @@ def test_findings_carry_their_place(e2e):
     remark = e2e["remark_audio"]
     assert span.start_s == pytest.approx(41.5 + am.first_sound_s(remark, RATE), abs=TOL_S)
     assert span.end_s == pytest.approx(41.5 + am.last_sound_s(remark, RATE), abs=TOL_S)
+    res = {r.rule: r for r in e2e["other_voice"][0].results}
+    assert "another voice" in res["AUD005"].message
+    assert res["AUD005"].spans[0].start_s == pytest.approx(41.5 + am.first_sound_s(remark, RATE), abs=TOL_S)
     res = {r.rule: r for r in e2e["knocks"][0].results}
     assert [round(s.start_s) for s in res["AUD005"].spans] == [45, 50]  # knocks at 45.5 and 50.5 s
     assert all(s.end_s - s.start_s < 0.2 for s in res["AUD005"].spans)

@@ -200,7 +200,7 @@ def speech_during_listening(ev: Evidence, p: Params):
     music, desk knocks.  A 2 s MuseTalk excerpt added at 41.5 s measures 1.34 s (its own
     pauses are not speech), found at 41.6-43.0 s, and fails.  The speaker's level in the mixes
     is -16.4 dBFS; the 15 dB split sends voices below about -31 dBFS (a television, someone
-    in the next room) to AUD005.
+    in the next room) to AUD005: the same remark 22 dB down passes here and fails AUD005.
 
     Example: `SEG004 fail: 2.0 s of speech inside the listening segment (41.5-43.5 s); at most
     0.5 s allowed`.
