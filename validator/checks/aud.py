@@ -265,6 +265,8 @@ def non_speech_sound(ev: Evidence, p: Params):
     noise.  With sound: a 440 Hz tone 41-42 dB, synthetic chords p50 42, LivePortrait s18's
     real background music p50 33.5 (7.2 s flagged), s13 p50 26.1 (2.1 s), d6 (5.5 s), d12
     (0.8 s).  Speech itself reads p50 16-19, p90 29 (it is excluded by the speech decision).
+    Another voice: a 2 s MuseTalk excerpt added 22 dB below the speaker (a television next
+    door) is still found by Silero (1.22 s) and reported here, not as SEG004.
     Transients: windows of room tone rise at most 0.8 dB over their median, of the noise bed
     3.1 dB, so 20 dB over the median is far out; the real noise recording's clatter rises up
     to 27.9 dB (p99 20.7) over its median and is flagged (0.29 s in the encoded mix).  A generated knock on a desk peaking at -12 dBFS reads -26.8 dBFS
