@@ -232,5 +232,5 @@ def test_clips_that_could_not_be_processed_are_listed():
     from validator.render.html import render as render_html
 
     page = render_html([_report(None, "ok.mp4")], errors=[{"path": "x.mp4", "message": "boom", "exit_code": 3}])
-    assert "1 of 2 clips passed" in page or "0 of 2 clips passed" in page
+    assert "0 of 2 clips passed" in page
     assert "could not be checked: boom" in page and ">ERROR<" in page

@@ -160,6 +160,10 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     lanes = list(tl.lanes) if tl else []
     failing = [r for r in report.results if r.failed and r.spans]
     failing.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule))
+    stills: dict[str, list[float]] = {}
+    for st in (tl.stills if tl else ()):
+        if st.rule:
+            stills.setdefault(st.rule, []).append(st.t_s)
     height = SEG_H + GAP + len(lanes) * (LANE_H + GAP) + len(failing) * (FAIL_H + 2) + AXIS_H + 6
 
     def x(t: float) -> float:
@@ -215,6 +219,9 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             svg.append(f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
                        f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
                        f"</title></rect>")
+        for still in stills.get(r.rule, ()):  # where the thumbnail below was taken
+            svg.append(f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
+                       f'stroke-width="1.5"><title>frame shown below: {_t(still)}</title></circle>')
         y += FAIL_H + 2
     # time axis
     step = _tick_step(duration)
