@@ -48,10 +48,13 @@ def cut_detected(ev: Evidence, p: Params):
     How to fix: record again in one take; if you stumble, keep going or start over.
 
     Calibration: consecutive samples of real single-take clips correlate at 0.46 or more (lp_d12,
-    a man gesturing into the lens, 0.46-0.99, histogram distance at most 0.17; GRID 0.99+; lp_d6
-    with extreme expressions 0.70).  The stage clip's four cuts measure 0.01-0.20 with histogram
-    distances 0.15-0.31.  s18 spliced to a GRID clip measures 0.19 (distance 0.80); a 1-stop
-    brightness step measures 0.998 (no cut) and random 12-px camera jitter 0.77.
+    a handheld selfie, 0.46-0.99 with histogram distance at most 0.17; lp_src_s13 0.65; lp_d6
+    with extreme expressions 0.70; GRID 0.995+); none has a cut or transition.  The stage clip's
+    cuts measure 0.01-0.20 with histogram distances 0.15-0.31 (4 cuts; its fast pans to the
+    audience add 2 transitions).  s18 spliced to a GRID clip at 3.0 s measures 0.19 (distance
+    0.80), the synthetic splice 0.14; a 1-stop brightness step measures 0.998 (no cut), random
+    16-px camera jitter 0.61, a person walking behind 0.68.  At a lower --sample-fps, motion
+    between samples lowers the correlation: recalibrate `max_corr` below 2 fps.
 
     Example: `EDT001 fail: 4 cuts (at 0.7 s, 1.5 s, 2.7 s, 7.1 s)`.
     """
