@@ -68,6 +68,7 @@ def main(media: Path) -> None:
         ("noise bed -45", dict(noise_dbfs=-45.0, noise="bed")),
         ("noise bed -40", dict(noise_dbfs=-40.0, noise="bed")),
         ("noise bed -35", dict(noise_dbfs=-35.0, noise="bed")),
+        ("noise bed -25", dict(noise_dbfs=-25.0, noise="bed")),
         ("noise recording -45", dict(noise_dbfs=-45.0, noise="recording")),
         ("white -40", dict(noise_dbfs=-40.0)),
     ]:
