@@ -23,8 +23,12 @@ def _timed(clip: Path, out: Path, reencode: bool) -> tuple[float, str]:
     from validator.prepare import PrepareOptions, prepare
 
     t0 = time.perf_counter()
-    res = prepare(clip, out, Settings(select=("MED",)),
-                  PrepareOptions(trim="none", reencode=reencode, overwrite=True))
+    res = prepare(
+        clip,
+        out,
+        Settings(select=("MED",)),
+        PrepareOptions(trim="none", reencode=reencode, overwrite=True),
+    )
     return time.perf_counter() - t0, res.plan.video
 
 
@@ -36,7 +40,10 @@ def run(clip_path: str, baseline_s: float) -> list[tuple[str, float]]:
     clip = Path(clip_path)
     rows: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench_prepare_") as d:
-        for reencode, label in ((False, "prepare, stream copy"), (True, f"prepare, re-encode (x264 {PRESET})")):
+        for reencode, label in (
+            (False, "prepare, stream copy"),
+            (True, f"prepare, re-encode (x264 {PRESET})"),
+        ):
             seconds, video = _timed(clip, Path(d) / "out.mp4", reencode)
             if not reencode and video != "copy":
                 label = "prepare, plan needed re-encode"
@@ -49,8 +56,14 @@ def _make_clip(folder: Path) -> Path:
     from clipgen import make_clip, moving_pattern
 
     base = moving_pattern(1920, 1080)
-    return make_clip(folder / "bench_1080p_60s.mp4", duration_s=60.0, fps=30, size=(1920, 1080),
-                     frame_fn=base, video_options={"preset": "veryfast", "crf": "20"})
+    return make_clip(
+        folder / "bench_1080p_60s.mp4",
+        duration_s=60.0,
+        fps=30,
+        size=(1920, 1080),
+        frame_fn=base,
+        video_options={"preset": "veryfast", "crf": "20"},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,8 +111,14 @@ def test_10bit_becomes_8bit(d):
 
 def test_pq_hdr_is_tone_mapped_not_just_truncated(d):
     grey = np.full((240, 320, 3), 128, np.uint8)  # PQ signal 0.5: about 92 nits
-    src = make_clip(d / "hdr.mp4", duration_s=0.5, vcodec="libx265", pix_fmt="yuv420p10le",
-                    color_trc=16, frame_fn=lambda i, t: grey)
+    src = make_clip(
+        d / "hdr.mp4",
+        duration_s=0.5,
+        vcodec="libx265",
+        pix_fmt="yuv420p10le",
+        color_trc=16,
+        frame_fn=lambda i, t: grey,
+    )
     res = run(src, d, "hdr_out")
     assert status(res.before, "MED012") == "fail" and status(res.after, "MED012") == "pass"
     assert res.after.media["color_transfer"] == "bt709"
@@ -159,8 +165,16 @@ def long_clip(d) -> Path:
     audio = room_tone(dur, sr, -60.0)
     a, b = int(FLASH_S * sr), int((FLASH_S + 0.2) * sr)
     audio[a:b] += tone(0.2, 1000.0, sr, -12.0)[: b - a]
-    return make_clip(d / "long.mp4", duration_s=dur, fps=fps, size=(160, 120), audio=audio,
-                     sample_rate=sr, frame_fn=frame, video_options={"preset": "ultrafast"})
+    return make_clip(
+        d / "long.mp4",
+        duration_s=dur,
+        fps=fps,
+        size=(160, 120),
+        audio=audio,
+        sample_rate=sr,
+        frame_fn=frame,
+        video_options={"preset": "ultrafast"},
+    )
 
 
 def _with_voice(monkeypatch, src: Path, speaking: Span, listening: Span) -> None:
@@ -178,7 +192,9 @@ def _with_voice(monkeypatch, src: Path, speaking: Span, listening: Span) -> None
 
 def test_long_lead_in_and_tail_are_trimmed_in_sync(d, long_clip, monkeypatch):
     _with_voice(monkeypatch, long_clip, Span(10.0, 25.0), Span(25.0, 70.0))
-    settings = Settings(select=("MED",), params={"MED008": {"tolerance_s": 60, "max_duration_ratio": 1.0}})
+    settings = Settings(
+        select=("MED",), params={"MED008": {"tolerance_s": 60, "max_duration_ratio": 1.0}}
+    )
     res = run(long_clip, d, "long_out", settings=settings, trim="auto")
     t = res.plan.trim
     assert t is not None and t.start_s == pytest.approx(9.0) and t.end_s == pytest.approx(57.0)
@@ -187,13 +203,15 @@ def test_long_lead_in_and_tail_are_trimmed_in_sync(d, long_clip, monkeypatch):
     assert status(res.after, "MED011") == "pass"
     # The flash and the beep both moved from 30 s to 21 s.
     with av.open(str(res.output)) as c:
-        flash = [float(f.time) for f in c.decode(video=0) if f.to_ndarray(format="gray").mean() > 128]
+        flash = [
+            float(f.time) for f in c.decode(video=0) if f.to_ndarray(format="gray").mean() > 128
+        ]
     with av.open(str(res.output)) as c:
         chunks = [(float(f.time), f.to_ndarray().reshape(-1)) for f in c.decode(audio=0)]
     sr = 16000
     pcm = np.concatenate([x for _, x in chunks])
     start = chunks[0][0]
-    env = np.array([np.abs(pcm[i:i + 160]).max() for i in range(0, len(pcm) - 160, 160)])
+    env = np.array([np.abs(pcm[i : i + 160]).max() for i in range(0, len(pcm) - 160, 160)])
     beep = start + np.argmax(env > 0.1) * 160 / sr
     assert flash and flash[0] == pytest.approx(FLASH_S - 9.0, abs=0.05)
     assert beep == pytest.approx(FLASH_S - 9.0, abs=0.05)
@@ -201,14 +219,23 @@ def test_long_lead_in_and_tail_are_trimmed_in_sync(d, long_clip, monkeypatch):
 
 # ------------------------------------------------------------------------------ metadata, gain
 
+
 @pytest.fixture(scope="module")
 def tagged(d) -> Path:
     plain = make_clip(d / "plain.mov", duration_s=1)
     out = d / "tagged.mov"
-    with av.open(str(plain)) as inp, av.open(str(out), "w", format="mov",
-                                             options={"movflags": "use_metadata_tags"}) as o:
-        o.metadata.update({"location": "+48.8584+002.2945/", "make": "Apple", "model": "iPhone 15 Pro",
-                           "com.apple.quicktime.make": "Apple"})
+    with (
+        av.open(str(plain)) as inp,
+        av.open(str(out), "w", format="mov", options={"movflags": "use_metadata_tags"}) as o,
+    ):
+        o.metadata.update(
+            {
+                "location": "+48.8584+002.2945/",
+                "make": "Apple",
+                "model": "iPhone 15 Pro",
+                "com.apple.quicktime.make": "Apple",
+            }
+        )
         vmap = {s: o.add_stream_from_template(s) for s in inp.streams}
         for p in inp.demux():
             if p.dts is None:
@@ -237,12 +264,13 @@ def test_loudness_gain_raises_a_quiet_voice(d):
     src = make_clip(d / "quiet.mp4", duration_s=2, audio=quiet)
     res = run(src, d, "quiet_out", loudness=True)
     assert res.plan.gain_db > 6 and res.plan.audio == "encode" and res.plan.video == "copy"
-    rms_in = np.sqrt(np.mean(res.before.evidence.audio.pcm16k ** 2))
-    rms_out = np.sqrt(np.mean(res.after.evidence.audio.pcm16k ** 2))
+    rms_in = np.sqrt(np.mean(res.before.evidence.audio.pcm16k**2))
+    rms_out = np.sqrt(np.mean(res.after.evidence.audio.pcm16k**2))
     assert 20 * np.log10(rms_out / rms_in) == pytest.approx(res.plan.gain_db, abs=1.0)
 
 
 # ------------------------------------------------------------------------------ real speech
+
 
 @pytest.mark.realmedia
 def test_real_speech_lead_in_and_tail_are_trimmed_by_the_voice_analyser(d, shared_media):
@@ -255,11 +283,20 @@ def test_real_speech_lead_in_and_tail_are_trimmed_by_the_voice_analyser(d, share
     speech = speech_track(shared_media, 30.0)
     pcm, truth = build(speech, lead_s=10.0, listening_s=40.0, noise_dbfs=-65.0)
     dur = len(pcm) / RATE
-    src = make_clip(d / "real_speech.mp4", duration_s=dur, fps=25, size=(160, 120), audio=pcm,
-                    sample_rate=RATE, frame_fn=lambda i, t: np.full((120, 160, 3), (i * 3) % 200 + 20, np.uint8),
-                    video_options={"preset": "ultrafast"})
-    settings = Settings(select=("MED", "SEG"), params={"MED007": {"error_short_side_px": 16,
-                                                                  "min_short_side_px": 16}})
+    src = make_clip(
+        d / "real_speech.mp4",
+        duration_s=dur,
+        fps=25,
+        size=(160, 120),
+        audio=pcm,
+        sample_rate=RATE,
+        frame_fn=lambda i, t: np.full((120, 160, 3), (i * 3) % 200 + 20, np.uint8),
+        video_options={"preset": "ultrafast"},
+    )
+    settings = Settings(
+        select=("MED", "SEG"),
+        params={"MED007": {"error_short_side_px": 16, "min_short_side_px": 16}},
+    )
     res = run(src, d, "real_speech_out", settings=settings, trim="auto")
     t = res.plan.trim
     assert t is not None
@@ -290,13 +327,33 @@ def test_cli_json_output_lists_plan_and_changes(d, capsys):
 
     src = make_clip(d / "cli.mov", duration_s=1)
     out = d / "cli_out.mp4"
-    code = main(["prepare", str(src), "-o", str(out), "--select", "MED", "--trim", "none",
-                 "--no-config", "--format", "json"])
+    code = main(
+        [
+            "prepare",
+            str(src),
+            "-o",
+            str(out),
+            "--select",
+            "MED",
+            "--trim",
+            "none",
+            "--no-config",
+            "--format",
+            "json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 == doc["exit_code"]  # 320x240 still fails MED007: exit code as for `check`
     assert doc["output"] == str(out) and out.exists()
-    assert {"rule": "MED002", "name": "container-not-mp4", "before": "fail", "after": "pass"} in doc["changes"]
-    assert doc["plan"]["video"] == "copy" and any(u["rule"] == "MED007" for u in doc["plan"]["unfixable"])
+    assert {
+        "rule": "MED002",
+        "name": "container-not-mp4",
+        "before": "fail",
+        "after": "pass",
+    } in doc["changes"]
+    assert doc["plan"]["video"] == "copy" and any(
+        u["rule"] == "MED007" for u in doc["plan"]["unfixable"]
+    )
     assert doc["after"]["input"]["path"] == str(out)
 
 

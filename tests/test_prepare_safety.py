@@ -74,7 +74,20 @@ def test_refuses_existing_out_without_overwrite_and_bad_names(src, tmp_path):
 
 def test_dry_run_prints_the_plan_and_writes_nothing(src, tmp_path, capsys):
     out = tmp_path / "dry.mp4"
-    code = main(["prepare", str(src), "-o", str(out), "--dry-run", "--select", "MED", "--no-config", "--trim", "none"])
+    code = main(
+        [
+            "prepare",
+            str(src),
+            "-o",
+            str(out),
+            "--dry-run",
+            "--select",
+            "MED",
+            "--no-config",
+            "--trim",
+            "none",
+        ]
+    )
     text = capsys.readouterr().out
     assert "MED002" in text and "remux" in text and "Dry run" in text
     assert "MED007" in text and "Cannot be repaired" in text  # 320x240 cannot be upscaled honestly
@@ -97,7 +110,9 @@ def test_a_failed_repair_leaves_no_output_and_no_temporary(src, tmp_path, monkey
 def test_a_result_that_does_not_hold_up_never_replaces_out(src, tmp_path, monkeypatch):
     out = tmp_path / "out.mp4"
     out.write_bytes(b"previous good file")
-    monkeypatch.setattr(prepare_pkg.proof, "problems", lambda plan, b, a: ["MED003 still fails after repair"])
+    monkeypatch.setattr(
+        prepare_pkg.proof, "problems", lambda plan, b, a: ["MED003 still fails after repair"]
+    )
     with pytest.raises(ToolError, match="MED003 still fails"):
         prepare(src, out, MED, PrepareOptions(trim="none", overwrite=True))
     assert out.read_bytes() == b"previous good file"
@@ -116,11 +131,14 @@ def test_stale_temporary_of_a_killed_run_is_removed(src, tmp_path):
 
 # ------------------------------------------------------------------------------ interruption
 
+
 @pytest.fixture(scope="module")
 def slow_src(tmp_path_factory) -> Path:
     """Long enough that the re-encode takes a few seconds on a busy machine."""
     d = tmp_path_factory.mktemp("slow")
-    return make_clip(d / "slow.mp4", duration_s=20, size=(640, 360), video_options={"preset": "ultrafast"})
+    return make_clip(
+        d / "slow.mp4", duration_s=20, size=(640, 360), video_options={"preset": "ultrafast"}
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -128,9 +146,26 @@ def test_an_interrupted_run_leaves_no_output(slow_src, tmp_path, sig):
     out = tmp_path / "out.mp4"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "validator", "prepare", str(slow_src), "-o", str(out), "--reencode",
-         "--trim", "none", "--select", "MED", "--no-config"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "validator",
+            "prepare",
+            str(slow_src),
+            "-o",
+            str(out),
+            "--reencode",
+            "--trim",
+            "none",
+            "--select",
+            "MED",
+            "--no-config",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
     deadline = time.monotonic() + 60
     while not leftovers(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -27,8 +27,19 @@ from .safety import Interrupted, TempOutput, check_paths
 
 ProgressFn = Callable[[str, float], None]
 
-__all__ = ["prepare", "plan_clip", "PrepareOptions", "PrepareResult", "Plan", "Fix", "Unfixable",
-           "Trim", "make_plan", "plan_trim", "Interrupted"]
+__all__ = [
+    "prepare",
+    "plan_clip",
+    "PrepareOptions",
+    "PrepareResult",
+    "Plan",
+    "Fix",
+    "Unfixable",
+    "Trim",
+    "make_plan",
+    "plan_trim",
+    "Interrupted",
+]
 
 
 @dataclass
@@ -45,8 +56,11 @@ class PrepareResult:
     def blocking_unfixable(self) -> list[Unfixable]:
         """Unfixable problems severe enough to fail the clip at the report's fail-on level."""
         sev = {r.rule: r.severity for r in self.before.results}
-        return [u for u in self.plan.unfixable
-                if severity_at_least(sev.get(u.rule, "error"), self.before.fail_on)]
+        return [
+            u
+            for u in self.plan.unfixable
+            if severity_at_least(sev.get(u.rule, "error"), self.before.fail_on)
+        ]
 
     @property
     def exit_code(self) -> int:
@@ -58,8 +72,13 @@ class PrepareResult:
         return 1 if self.blocking_unfixable() else 0
 
 
-def plan_clip(src: str | os.PathLike[str], settings: Settings | None = None,
-              options: PrepareOptions | None = None, *, progress: ProgressFn | None = None) -> tuple[Plan, Report]:
+def plan_clip(
+    src: str | os.PathLike[str],
+    settings: Settings | None = None,
+    options: PrepareOptions | None = None,
+    *,
+    progress: ProgressFn | None = None,
+) -> tuple[Plan, Report]:
     """Validate `src` and plan its repairs (nothing is written)."""
     settings = settings or Settings()
     options = options or PrepareOptions()
@@ -68,9 +87,15 @@ def plan_clip(src: str | os.PathLike[str], settings: Settings | None = None,
     return make_plan(before, options), before
 
 
-def prepare(src: str | os.PathLike[str], dst: str | os.PathLike[str] | None, settings: Settings | None = None,
-            options: PrepareOptions | None = None, *, dry_run: bool = False,
-            progress: ProgressFn | None = None) -> PrepareResult:
+def prepare(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str] | None,
+    settings: Settings | None = None,
+    options: PrepareOptions | None = None,
+    *,
+    dry_run: bool = False,
+    progress: ProgressFn | None = None,
+) -> PrepareResult:
     """Validate, plan, repair into a temporary file, validate the result, rename it to `dst`.
 
     Raises UsageError for bad paths (OUT equal to IN, OUT existing without `overwrite`, ...) and
@@ -97,7 +122,9 @@ def prepare(src: str | os.PathLike[str], dst: str | os.PathLike[str] | None, set
         after = validate(tmp.path, settings, progress=progress)
         bad = proof.problems(plan, before, after)
         if bad:
-            raise ToolError("the prepared clip did not hold up, so it was not written: " + "; ".join(bad))
+            raise ToolError(
+                "the prepared clip did not hold up, so it was not written: " + "; ".join(bad)
+            )
         tmp.commit()
     after.path = str(out)  # the report names OUT, not the temporary file
     result.after = after

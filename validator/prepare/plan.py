@@ -35,8 +35,17 @@ AUDIO_BITRATE_STEREO = 192_000
 AUDIO_BITRATE_MONO = 128_000
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 # Standard rates a measured rate is snapped to (a phone's 29.97 stays 30000/1001).
-STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001),
-                  Fraction(30), Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60))
+STANDARD_RATES = (
+    Fraction(24000, 1001),
+    Fraction(24),
+    Fraction(25),
+    Fraction(30000, 1001),
+    Fraction(30),
+    Fraction(48),
+    Fraction(50),
+    Fraction(60000, 1001),
+    Fraction(60),
+)
 MIN_FPS = 25.0
 # Trimming: keep this much before the first word and after the required listening time.
 LEAD_MARGIN_S = 1.0
@@ -141,17 +150,30 @@ class Plan:
         if not self.possible:
             lines.append("Nothing can be written: the input cannot be read.")
         else:
-            how = {"copy": "stream copy (lossless)", "encode": f"re-encode (H.264 8-bit 4:2:0, CRF {CRF}, preset {PRESET})"}
+            how = {
+                "copy": "stream copy (lossless)",
+                "encode": f"re-encode (H.264 8-bit 4:2:0, CRF {CRF}, preset {PRESET})",
+            }
             lines.append(f"Video: {how[self.video]}")
-            audio = {"copy": "stream copy", "encode": "encode to AAC", "none": "none (no audio stream)"}
+            audio = {
+                "copy": "stream copy",
+                "encode": "encode to AAC",
+                "none": "none (no audio stream)",
+            }
             lines.append(f"Audio: {audio[self.audio]}")
             lines.append("")
-            lines.append("Will repair:" if self.fixes else "Nothing to repair: the clip is copied into a clean MP4.")
+            lines.append(
+                "Will repair:"
+                if self.fixes
+                else "Nothing to repair: the clip is copied into a clean MP4."
+            )
             for f in self.fixes:
                 lines.append(f"  {f.rule or '-':<7} {f.action:<13} {f.detail}")
         if self.unfixable:
             lines.append("")
-            lines.append("Cannot be repaired by preprocessing (needs a new recording or a better source):")
+            lines.append(
+                "Cannot be repaired by preprocessing (needs a new recording or a better source):"
+            )
             for u in self.unfixable:
                 lines.append(f"  {u.rule:<7} {u.message}")
                 lines.append(f"          why: {u.reason}")
@@ -161,22 +183,43 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "possible": self.possible, "video": self.video, "audio": self.audio,
-            "fixes": [{"rule": f.rule or None, "action": f.action, "detail": f.detail} for f in self.fixes],
-            "unfixable": [{"rule": u.rule, "message": u.message, "reason": u.reason} for u in self.unfixable],
-            "trim": None if self.trim is None else {"start_s": round(self.trim.start_s, 3),
-                                                     "end_s": None if self.trim.end_s is None else round(self.trim.end_s, 3)},
+            "possible": self.possible,
+            "video": self.video,
+            "audio": self.audio,
+            "fixes": [
+                {"rule": f.rule or None, "action": f.action, "detail": f.detail} for f in self.fixes
+            ],
+            "unfixable": [
+                {"rule": u.rule, "message": u.message, "reason": u.reason} for u in self.unfixable
+            ],
+            "trim": None
+            if self.trim is None
+            else {
+                "start_s": round(self.trim.start_s, 3),
+                "end_s": None if self.trim.end_s is None else round(self.trim.end_s, 3),
+            },
             "fps": None if self.fps is None else float(self.fps),
-            "rotate_cw": self.rotate_cw, "tone_map": self.tone_map, "gain_db": round(self.gain_db, 2),
+            "rotate_cw": self.rotate_cw,
+            "tone_map": self.tone_map,
+            "gain_db": round(self.gain_db, 2),
             "notes": list(self.notes),
         }
 
 
 # ---------------------------------------------------------------------------------- trimming
 
-def plan_trim(speaking: Span | None, listening: Span | None, duration_s: float, profile: Profile,
-              speech: Sequence[Span] = (), *, lead_margin_s: float = LEAD_MARGIN_S,
-              tail_margin_s: float = TAIL_MARGIN_S, min_trim_s: float = MIN_TRIM_S) -> Trim | None:
+
+def plan_trim(
+    speaking: Span | None,
+    listening: Span | None,
+    duration_s: float,
+    profile: Profile,
+    speech: Sequence[Span] = (),
+    *,
+    lead_margin_s: float = LEAD_MARGIN_S,
+    tail_margin_s: float = TAIL_MARGIN_S,
+    min_trim_s: float = MIN_TRIM_S,
+) -> Trim | None:
     """Where to cut so the clip starts `lead_margin_s` before the first word and ends
     `tail_margin_s` after the profile's listening time, never inside speech.
 
@@ -209,8 +252,10 @@ def plan_trim(speaking: Span | None, listening: Span | None, duration_s: float, 
     if start > 0:
         parts.append(f"cut {start:.1f} s before the first word (kept {first_word - start:.1f} s)")
     if end is not None:
-        parts.append(f"cut {duration_s - end:.1f} s after the listening time "
-                     f"({profile.listening_s:g} s + {tail_margin_s:g} s margin)")
+        parts.append(
+            f"cut {duration_s - end:.1f} s after the listening time "
+            f"({profile.listening_s:g} s + {tail_margin_s:g} s margin)"
+        )
     return Trim(start, end, "; ".join(parts))
 
 
@@ -221,12 +266,15 @@ def speech_regions(voice: Any) -> list[Span]:
         return []
     for name in ("speech_runs", "speech_spans", "speech_regions", "speech", "regions"):
         value = getattr(voice, name, None)
-        if isinstance(value, list | tuple) and all(hasattr(v, "start_s") and hasattr(v, "end_s") for v in value):
+        if isinstance(value, list | tuple) and all(
+            hasattr(v, "start_s") and hasattr(v, "end_s") for v in value
+        ):
             return [Span(float(v.start_s), float(v.end_s)) for v in value]
     return []
 
 
 # ---------------------------------------------------------------------------------- rates
+
 
 def snap_rate(fps: float) -> Fraction:
     """The nearest standard rate when within 0.5% of `fps`, else `fps` itself as a small fraction."""
@@ -256,6 +304,7 @@ def output_rate(media: dict[str, Any], stream_pts_s: Sequence[float] | None) -> 
 
 # ---------------------------------------------------------------------------------- planning
 
+
 def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
     """Decide the repairs for the clip behind `report` (validated with voice evidence when
     trimming is wanted)."""
@@ -263,10 +312,16 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
     media = report.media or {}
     failed = {r.rule: r for r in report.results if r.failed}
     ev = report.evidence
-    if not media or failed.get("MED001") is not None or not (ev and ev.media and ev.media.has_video):
+    if (
+        not media
+        or failed.get("MED001") is not None
+        or not (ev and ev.media and ev.media.has_video)
+    ):
         r = failed.get("MED001")
         msg = r.message if r else "the file has no readable video stream"
-        return Plan(False, "copy", "none", unfixable=(Unfixable("MED001", msg, _UNFIXABLE_RULE["MED001"]),))
+        return Plan(
+            False, "copy", "none", unfixable=(Unfixable("MED001", msg, _UNFIXABLE_RULE["MED001"]),)
+        )
     m = ev.media
     profile = PROFILES.get(report.profile) or next(iter(PROFILES.values()))
 
@@ -291,8 +346,14 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
     rotate = int(m.rotation_deg or 0) % 360
     if rotate:
         encode_video = True
-        fixes.append(Fix("", "rotate", f"display rotation {rotate} deg applied to the pixels "
-                                      "(some pipelines ignore the rotation flag)"))
+        fixes.append(
+            Fix(
+                "",
+                "rotate",
+                f"display rotation {rotate} deg applied to the pixels "
+                "(some pipelines ignore the rotation flag)",
+            )
+        )
 
     tone_map = {"smpte2084": "pq", "arib-std-b67": "hlg"}.get(m.color_transfer or "")
     high_bit = (m.bit_depth or 8) > 8
@@ -322,12 +383,25 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
     if "MED010" in failed:
         encode_video = True
         if "MED006" in failed:
-            fixes.append(Fix("", "cfr", f"constant {float(fps or 0):.3g} fps (still below 25: MED006 stays)"))
-            unfixable.append(Unfixable("MED010", failed["MED010"].message,
-                                       "the average rate is below 25 fps, so a constant rate at the source "
-                                       "rate stays below 25 fps"))
+            fixes.append(
+                Fix("", "cfr", f"constant {float(fps or 0):.3g} fps (still below 25: MED006 stays)")
+            )
+            unfixable.append(
+                Unfixable(
+                    "MED010",
+                    failed["MED010"].message,
+                    "the average rate is below 25 fps, so a constant rate at the source "
+                    "rate stays below 25 fps",
+                )
+            )
         else:
-            fixes.append(Fix("MED010", "cfr", f"constant {float(fps or 0):.5g} fps (the source's nominal rate)"))
+            fixes.append(
+                Fix(
+                    "MED010",
+                    "cfr",
+                    f"constant {float(fps or 0):.5g} fps (the source's nominal rate)",
+                )
+            )
             fixed.append("MED010")
 
     # Resolution: down above 4K, never up.
@@ -352,35 +426,58 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
             encode_video = True
             fixes.append(Fix("MED008" if "MED008" in failed else "", "trim", trim.reason))
             new_duration = (trim.end_s if trim.end_s is not None else duration) - trim.start_s
-            if "MED008" in failed and failed["MED008"].measured is not None and \
-                    failed["MED008"].limit is not None and failed["MED008"].measured > failed["MED008"].limit:
+            if (
+                "MED008" in failed
+                and failed["MED008"].measured is not None
+                and failed["MED008"].limit is not None
+                and failed["MED008"].measured > failed["MED008"].limit
+            ):
                 lim = float(failed["MED008"].limit)
                 if new_duration <= lim:
                     fixed.append("MED008")
         elif voice is None:
-            notes.append("no voice segments were measured, so nothing was trimmed "
-                         f"({ev.why_missing('voice')})")
+            notes.append(
+                "no voice segments were measured, so nothing was trimmed "
+                f"({ev.why_missing('voice')})"
+            )
     # Speech found inside the listening segment (SEG004) that lies wholly after the cut goes
     # with the cut: a "that's it, thanks" at the end of a long tail.
     seg4 = failed.get("SEG004")
-    if seg4 is not None and trim is not None and trim.end_s is not None and seg4.spans and \
-            all(sp.start_s >= trim.end_s for sp in seg4.spans):
-        fixes.append(Fix("SEG004", "trim", f"the speech at {seg4.spans[0].start_s:.1f} s is after the cut"))
+    if (
+        seg4 is not None
+        and trim is not None
+        and trim.end_s is not None
+        and seg4.spans
+        and all(sp.start_s >= trim.end_s for sp in seg4.spans)
+    ):
+        fixes.append(
+            Fix("SEG004", "trim", f"the speech at {seg4.spans[0].start_s:.1f} s is after the cut")
+        )
         fixed.append("SEG004")
     if "MED008" in failed and "MED008" not in fixed:
         r = failed["MED008"]
         too_long = r.measured is not None and r.limit is not None and r.measured > r.limit
-        reason = ("the speaking and listening segments were not found, so there is no safe place to cut"
-                  if too_long else "a clip cannot be made longer: record the full take")
+        reason = (
+            "the speaking and listening segments were not found, so there is no safe place to cut"
+            if too_long
+            else "a clip cannot be made longer: record the full take"
+        )
         if too_long and options.trim == "none":
             reason = "trimming is off (--trim none)"
         unfixable.append(Unfixable("MED008", r.message, reason))
 
     # File size: a capped re-encode (and any trim) brings it under the limit (MED005's own
     # threshold when the report carries it, else the documented 750 MB).
-    size_limit = float((report.settings or {}).get("rule_params", {}).get("MED005", {})
-                       .get("max_size_bytes", SIZE_LIMIT_BYTES))
-    kept = ((trim.end_s if trim and trim.end_s is not None else duration) - (trim.start_s if trim else 0.0)) or duration
+    size_limit = float(
+        (report.settings or {})
+        .get("rule_params", {})
+        .get("MED005", {})
+        .get("max_size_bytes", SIZE_LIMIT_BYTES)
+    )
+    kept = (
+        (trim.end_s if trim and trim.end_s is not None else duration)
+        - (trim.start_s if trim else 0.0)
+    ) or duration
     audio_bitrate = AUDIO_BITRATE_MONO if (m.channels or 1) == 1 else AUDIO_BITRATE_STEREO
     max_bitrate = MAX_VIDEO_BITRATE
     if kept > 0:
@@ -391,8 +488,14 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
         max_bitrate = int(max(100_000, min(MAX_VIDEO_BITRATE, budget_bits / (kept + 1.0))))
     if "MED005" in failed:
         encode_video = True
-        fixes.append(Fix("MED005", "encode-video", f"re-encode capped at {max_bitrate / 1e6:.1f} Mbit/s "
-                                                   f"(under {size_limit / 1e6:.1f} MB for {kept:.0f} s)"))
+        fixes.append(
+            Fix(
+                "MED005",
+                "encode-video",
+                f"re-encode capped at {max_bitrate / 1e6:.1f} Mbit/s "
+                f"(under {size_limit / 1e6:.1f} MB for {kept:.0f} s)",
+            )
+        )
         fixed.append("MED005")
 
     # Audio.
@@ -411,19 +514,32 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
             if ch is not None:
                 audio = "encode"
                 audio_channel = ch
-                fixes.append(Fix("MED013", "channels", f"keep the {('left', 'right')[ch]} channel as mono "
-                                                       "(the other is silent or in antiphase)"))
+                fixes.append(
+                    Fix(
+                        "MED013",
+                        "channels",
+                        f"keep the {('left', 'right')[ch]} channel as mono "
+                        "(the other is silent or in antiphase)",
+                    )
+                )
                 if (m.sample_rate_hz or 0) >= 16000:
                     fixed.append("MED013")
         if "MED013" in failed and "MED013" not in fixed:
-            unfixable.append(Unfixable("MED013", failed["MED013"].message,
-                                       "sound that was never recorded (a low sample rate) cannot be restored"))
+            unfixable.append(
+                Unfixable(
+                    "MED013",
+                    failed["MED013"].message,
+                    "sound that was never recorded (a low sample rate) cannot be restored",
+                )
+            )
         if options.loudness and ev.audio is not None:
             gain_db, loud_note = plan_gain(ev.audio)
             notes.append(loud_note)
             if gain_db:
                 audio = "encode"
-                fixes.append(Fix("", "gain", f"{gain_db:+.1f} dB (gentle loudness normalisation, gain only)"))
+                fixes.append(
+                    Fix("", "gain", f"{gain_db:+.1f} dB (gentle loudness normalisation, gain only)")
+                )
         if trim is not None or encode_video:
             # Cutting the video re-times everything; the audio is re-cut on the same timeline.
             if trim is not None:
@@ -438,17 +554,33 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
             continue
         if rid == "MED002" or rid == "MED012":
             continue
-        reason = _UNFIXABLE_RULE.get(rid) or _UNFIXABLE_FAMILY.get(rid[:3]) or \
-            "no preprocessing step addresses this rule"
+        reason = (
+            _UNFIXABLE_RULE.get(rid)
+            or _UNFIXABLE_FAMILY.get(rid[:3])
+            or "no preprocessing step addresses this rule"
+        )
         unfixable.append(Unfixable(rid, r.message, reason))
 
     return Plan(
-        possible=True, video="encode" if encode_video else "copy", audio=audio,
-        fixes=tuple(fixes), unfixable=tuple(sorted(unfixable, key=lambda u: u.rule)), rotate_cw=rotate,
-        tone_map=tone_map, source_matrix=source_matrix, fps=fps if encode_video else None, size=size,
-        trim=trim, gain_db=gain_db, audio_channel=audio_channel, max_video_bitrate=max_bitrate,
-        audio_bitrate=audio_bitrate, audio_rate=audio_rate, keep_metadata=options.keep_metadata,
-        notes=tuple(notes), fixed_rules=tuple(fixed),
+        possible=True,
+        video="encode" if encode_video else "copy",
+        audio=audio,
+        fixes=tuple(fixes),
+        unfixable=tuple(sorted(unfixable, key=lambda u: u.rule)),
+        rotate_cw=rotate,
+        tone_map=tone_map,
+        source_matrix=source_matrix,
+        fps=fps if encode_video else None,
+        size=size,
+        trim=trim,
+        gain_db=gain_db,
+        audio_channel=audio_channel,
+        max_video_bitrate=max_bitrate,
+        audio_bitrate=audio_bitrate,
+        audio_rate=audio_rate,
+        keep_metadata=options.keep_metadata,
+        notes=tuple(notes),
+        fixed_rules=tuple(fixed),
     )
 
 
@@ -473,8 +605,14 @@ def plan_gain(audio: Any) -> tuple[float, str]:
         gain = min(gain, PEAK_CEILING_DBFS - 20 * math.log10(peak))
     gain = round(gain, 1)
     if abs(gain) < 0.5:
-        return 0.0, f"loudness: {loudness:.1f} LUFS; the peak leaves no room for gain; left unchanged"
-    return gain, f"loudness: {loudness:.1f} LUFS -> about {loudness + gain:.1f} LUFS ({gain:+.1f} dB gain)"
+        return (
+            0.0,
+            f"loudness: {loudness:.1f} LUFS; the peak leaves no room for gain; left unchanged",
+        )
+    return (
+        gain,
+        f"loudness: {loudness:.1f} LUFS -> about {loudness + gain:.1f} LUFS ({gain:+.1f} dB gain)",
+    )
 
 
 def _live_channel(audio: Any) -> int | None:
@@ -491,4 +629,3 @@ def _live_channel(audio: Any) -> int | None:
 
 def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
-

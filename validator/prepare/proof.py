@@ -23,8 +23,11 @@ class Change:
 
     @property
     def regressed(self) -> bool:
-        return (self.after is not None and self.after.failed
-                and (self.before is None or not self.before.failed))
+        return (
+            self.after is not None
+            and self.after.failed
+            and (self.before is None or not self.before.failed)
+        )
 
 
 def changes(before: Report, after: Report) -> list[Change]:
@@ -34,7 +37,11 @@ def changes(before: Report, after: Report) -> list[Change]:
     out = []
     for rid in sorted(set(b) | set(a)):
         rb, ra = b.get(rid), a.get(rid)
-        if rb is not None and ra is not None and (rb.status, rb.severity) == (ra.status, ra.severity):
+        if (
+            rb is not None
+            and ra is not None
+            and (rb.status, rb.severity) == (ra.status, ra.severity)
+        ):
             continue
         name = (rb or ra).name  # type: ignore[union-attr]
         out.append(Change(rid, name, rb, ra))
@@ -72,5 +79,7 @@ def table(before: Report, after: Report) -> str:
     lines = [f"{'rule':<7} {'name':<{w_name}}  {'before':<16} {'after':<16} now"]
     for c in rows:
         now = c.after.message if c.after is not None else ""
-        lines.append(f"{c.rule:<7} {c.name:<{w_name}}  {_cell(c.before):<16} {_cell(c.after):<16} {now}")
+        lines.append(
+            f"{c.rule:<7} {c.name:<{w_name}}  {_cell(c.before):<16} {_cell(c.after):<16} {now}"
+        )
     return "\n".join(lines) + "\n"

@@ -39,9 +39,10 @@ REF_WHITE_NITS = 203.0
 MASTER_PEAK_NITS = 1000.0
 KNEE = 0.5
 # BT.2020 -> BT.709 primaries, linear light (ITU-R BT.2087).
-BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728],
-                            [-0.1246, 1.1329, -0.0083],
-                            [-0.0182, -0.1006, 1.1187]], dtype=np.float32)
+BT2020_TO_BT709 = np.array(
+    [[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]],
+    dtype=np.float32,
+)
 # AVColorSpace values understood by swscale's colorspace argument.
 SPC_BT709, SPC_BT601, SPC_BT2020 = 1, 5, 9
 
@@ -51,6 +52,7 @@ class RepairError(Exception):
 
 
 # ------------------------------------------------------------------------------- colour
+
 
 def pq_to_nits(e: np.ndarray) -> np.ndarray:
     """SMPTE ST 2084 EOTF: non-linear signal [0, 1] -> absolute luminance in nits."""
@@ -95,7 +97,7 @@ def _hdr_luts(mode: str) -> tuple[np.ndarray, np.ndarray, float]:
     to_lin = (nits / REF_WHITE_NITS).astype(np.float32)
     top = float(to_lin[-1])
     # The second LUT is indexed in the square-root domain so shadows keep fine steps.
-    lin = (code ** 2) * top
+    lin = (code**2) * top
     to_sdr = np.round(255.0 * bt709_oetf(tone_curve(lin))).astype(np.uint8)
     return to_lin, to_sdr, top
 
@@ -103,8 +105,13 @@ def _hdr_luts(mode: str) -> tuple[np.ndarray, np.ndarray, float]:
 def hdr_to_sdr_rgb(frame: Any, mode: str, width: int, height: int) -> np.ndarray:
     """A PQ/HLG BT.2020 frame -> SDR BT.709 RGB uint8 (H, W, 3)."""
     to_lin, to_sdr, top = _hdr_luts(mode)
-    rgb16 = frame.reformat(width=width, height=height, format="rgb48le", src_colorspace=SPC_BT2020,
-                           interpolation="BICUBIC").to_ndarray()
+    rgb16 = frame.reformat(
+        width=width,
+        height=height,
+        format="rgb48le",
+        src_colorspace=SPC_BT2020,
+        interpolation="BICUBIC",
+    ).to_ndarray()
     lin = to_lin[rgb16]
     lin = cv2.transform(lin, BT2020_TO_BT709)
     np.maximum(lin, 0, out=lin)
@@ -118,13 +125,14 @@ def rotate_yuv420(a: np.ndarray, width: int, height: int, cw: int) -> np.ndarray
     """Rotate a yuv420p ndarray (PyAV's (H*3/2, W) layout) clockwise by 90/180/270."""
     k = {90: -1, 180: 2, 270: 1}[cw]  # np.rot90 turns counter-clockwise
     y = a[:height]
-    u = a[height:height + height // 4].reshape(height // 2, width // 2)
-    v = a[height + height // 4:].reshape(height // 2, width // 2)
+    u = a[height : height + height // 4].reshape(height // 2, width // 2)
+    v = a[height + height // 4 :].reshape(height // 2, width // 2)
     y, u, v = (np.ascontiguousarray(np.rot90(p, k)) for p in (y, u, v))
     return np.concatenate([y, u.reshape(-1, y.shape[1]), v.reshape(-1, y.shape[1])])
 
 
 # ------------------------------------------------------------------------------- video
+
 
 class CfrScheduler:
     """Constant-rate output slots T_n = start + n/fps, each filled with the input frame nearest
@@ -142,7 +150,9 @@ class CfrScheduler:
 
     def _before(self, limit: float) -> list[tuple[int, Any]]:
         out = []
-        while self.slot(self.n) < limit - 1e-9 and (self.end is None or self.slot(self.n) < self.end - 1e-9):
+        while self.slot(self.n) < limit - 1e-9 and (
+            self.end is None or self.slot(self.n) < self.end - 1e-9
+        ):
             out.append((self.n, self.prev[1]))  # type: ignore[index]
             self.n += 1
         return out
@@ -170,17 +180,26 @@ class _VideoEncoder:
         ow, oh = plan.size or (media_w, media_h)
         self.out_w, self.out_h = _even(ow), _even(oh)
         # Scaling happens before rotation, in coded orientation.
-        self.coded_w, self.coded_h = (self.out_h, self.out_w) if self.rot in (90, 270) else (self.out_w, self.out_h)
+        self.coded_w, self.coded_h = (
+            (self.out_h, self.out_w) if self.rot in (90, 270) else (self.out_w, self.out_h)
+        )
         fps = plan.fps or Fraction(30)
         self.fps = fps
         self.stream = out.add_stream("libx264", rate=fps)
         self.stream.width, self.stream.height = self.out_w, self.out_h
         self.stream.pix_fmt = "yuv420p"
         rate = int(plan.max_video_bitrate)
-        self.stream.options = {"crf": str(CRF), "preset": PRESET, "maxrate": str(rate),
-                               "bufsize": str(rate), "profile": "high"}
+        self.stream.options = {
+            "crf": str(CRF),
+            "preset": PRESET,
+            "maxrate": str(rate),
+            "bufsize": str(rate),
+            "profile": "high",
+        }
         cc = self.stream.codec_context
-        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1  # BT.709, limited
+        # Tag the output BT.709, limited range: what the conversion above produces.
+        cc.color_primaries = cc.color_trc = cc.colorspace = 1
+        cc.color_range = 1
         self.time_base = Fraction(1, 1) / fps
         # When the audio is stream-copied its timestamps stay absolute, so the video keeps the
         # source's start offset too (to the nearest frame) and lip sync is untouched.
@@ -191,13 +210,25 @@ class _VideoEncoder:
         if self.plan.tone_map:
             rgb = hdr_to_sdr_rgb(frame, self.plan.tone_map, self.coded_w, self.coded_h)
             if self.rot:
-                rgb = cv2.rotate(rgb, {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
-                                       270: cv2.ROTATE_90_COUNTERCLOCKWISE}[self.rot])
+                rgb = cv2.rotate(
+                    rgb,
+                    {
+                        90: cv2.ROTATE_90_CLOCKWISE,
+                        180: cv2.ROTATE_180,
+                        270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+                    }[self.rot],
+                )
             f = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             return f.reformat(format="yuv420p", src_colorspace=SPC_BT709, dst_colorspace=SPC_BT709)
         src = _source_colorspace(frame, self.plan.source_matrix)
-        yuv = frame.reformat(width=self.coded_w, height=self.coded_h, format="yuv420p",
-                             src_colorspace=src, dst_colorspace=SPC_BT709, interpolation="BICUBIC")
+        yuv = frame.reformat(
+            width=self.coded_w,
+            height=self.coded_h,
+            format="yuv420p",
+            src_colorspace=src,
+            dst_colorspace=SPC_BT709,
+            interpolation="BICUBIC",
+        )
         if not self.rot:
             return yuv
         a = rotate_yuv420(yuv.to_ndarray(), self.coded_w, self.coded_h, self.rot)
@@ -232,6 +263,7 @@ def _source_colorspace(frame: Any, source_matrix: str | None) -> int:
 
 # ------------------------------------------------------------------------------- audio
 
+
 class _AudioEncoder:
     def __init__(self, out: Any, ain: Any, plan: Plan, shift_s: float, end_s: float | None):
         self.plan = plan
@@ -256,7 +288,7 @@ class _AudioEncoder:
         self.in_samples += frame.samples
         x = native_float(frame)
         if self.plan.audio_channel is not None and x.shape[0] > self.plan.audio_channel:
-            x = x[self.plan.audio_channel:self.plan.audio_channel + 1]
+            x = x[self.plan.audio_channel : self.plan.audio_channel + 1]
         elif x.shape[0] > 2:
             x = x[:2]  # surround from a phone: front left/right carry the voice
         t = t0 - self.shift  # output time of the first sample
@@ -295,8 +327,14 @@ class _AudioEncoder:
 
 # ------------------------------------------------------------------------------- writing
 
-def write(plan: Plan, src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
-          progress: ProgressFn | None = None) -> None:
+
+def write(
+    plan: Plan,
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    progress: ProgressFn | None = None,
+) -> None:
     """Write `dst` (an MP4) from `src` according to `plan`.  Raises RepairError on failure;
     the caller owns the temporary path and removes it."""
     quiet_ffmpeg()
@@ -328,7 +366,11 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
     ain = inp.streams.audio[0] if (inp.streams.audio and plan.audio != "none") else None
     if plan.keep_metadata:
         for k, v in (inp.metadata or {}).items():
-            if not str(k).startswith("major_brand") and k not in ("minor_version", "compatible_brands", "encoder"):
+            if not str(k).startswith("major_brand") and k not in (
+                "minor_version",
+                "compatible_brands",
+                "encoder",
+            ):
                 out.metadata[k] = v
     v_origin = float(vin.start_time * vin.time_base) if vin.start_time is not None else 0.0
     trim_start = plan.trim.start_s if plan.trim else 0.0
@@ -357,7 +399,10 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
             end = (trim_end - trim_start) if trim_end is not None else None
             aenc = _AudioEncoder(out, ain, plan, shift, end)
     if plan.keep_metadata:
-        for s_in, s_out in ((vin, vout or (venc.stream if venc else None)), (ain, aout or (aenc.stream if aenc else None))):
+        for s_in, s_out in (
+            (vin, vout or (venc.stream if venc else None)),
+            (ain, aout or (aenc.stream if aenc else None)),
+        ):
             if s_in is not None and s_out is not None:
                 for k, v in (s_in.metadata or {}).items():
                     s_out.metadata[k] = v
@@ -382,8 +427,11 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
                     last_vt = float(packet.pts * packet.time_base) - v_origin
             else:
                 for frame in _decode(packet):
-                    t = float(frame.pts * frame.time_base) - v_origin if frame.pts is not None else \
-                        last_vt + 1 / float(sched.fps)
+                    t = (
+                        float(frame.pts * frame.time_base) - v_origin
+                        if frame.pts is not None
+                        else last_vt + 1 / float(sched.fps)
+                    )
                     last_vt = max(last_vt, t)
                     venc.emit(sched.push(t, frame))
                     if sched.done(t):
@@ -409,7 +457,11 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
             progress("prepare", max(0.0, min(1.0, (last_vt - trim_start) / total)))
     if venc is not None and not video_done:
         for frame in _flush_decoder(vin):
-            t = float(frame.pts * frame.time_base) - v_origin if frame.pts is not None else last_vt + 1 / float(sched.fps)
+            t = (
+                float(frame.pts * frame.time_base) - v_origin
+                if frame.pts is not None
+                else last_vt + 1 / float(sched.fps)
+            )
             last_vt = max(last_vt, t)
             venc.emit(sched.push(t, frame))
     if venc is not None:
@@ -445,5 +497,14 @@ def _even(x: float) -> int:
     return max(2, int(x) // 2 * 2)
 
 
-__all__ = ["write", "RepairError", "CfrScheduler", "tone_curve", "pq_to_nits", "hlg_to_nits",
-           "bt709_oetf", "hdr_to_sdr_rgb", "rotate_yuv420"]
+__all__ = [
+    "write",
+    "RepairError",
+    "CfrScheduler",
+    "tone_curve",
+    "pq_to_nits",
+    "hlg_to_nits",
+    "bt709_oetf",
+    "hdr_to_sdr_rgb",
+    "rotate_yuv420",
+]

@@ -29,7 +29,9 @@ class Interrupted(KeyboardInterrupt):
     """SIGTERM/SIGHUP arrived; raised like Ctrl-C so every `finally` runs."""
 
 
-def check_paths(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def check_paths(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Validate IN/OUT before any work; returns OUT as a Path.  Raises UsageError."""
     s, d = Path(os.fspath(src)), Path(os.fspath(dst))
     if not s.exists():
@@ -76,8 +78,9 @@ class TempOutput:
 
     def __enter__(self) -> TempOutput:
         remove_stale(self.dst)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.dst.stem}{TEMP_TAG}{os.getpid()}-",
-                                   suffix=TEMP_SUFFIX, dir=self.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.dst.stem}{TEMP_TAG}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=self.parent
+        )
         os.close(fd)
         self.path = Path(tmp)
         self._install_signals()
@@ -124,7 +127,7 @@ def temp_leftovers(dst: Path) -> list[Path]:
 def remove_stale(dst: Path) -> None:
     """Remove temporaries left by killed runs (their process no longer exists)."""
     for p in temp_leftovers(dst):
-        pid_text = p.name[len(f".{dst.stem}{TEMP_TAG}"):].split("-", 1)[0]
+        pid_text = p.name[len(f".{dst.stem}{TEMP_TAG}") :].split("-", 1)[0]
         if not pid_text.isdigit() or _alive(int(pid_text)):
             continue
         with contextlib.suppress(OSError):
@@ -141,4 +144,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
