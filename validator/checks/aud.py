@@ -269,7 +269,8 @@ def non_speech_sound(ev: Evidence, p: Params):
     door) is still found by Silero (1.22 s) and reported here, not as SEG004.
     Transients: windows of room tone rise at most 0.8 dB over their median, of the noise bed
     3.1 dB, so 20 dB over the median is far out; the real noise recording's clatter rises up
-    to 27.9 dB (p99 20.7) over its median and is flagged (0.29 s in the encoded mix).  A generated knock on a desk peaking at -12 dBFS reads -26.8 dBFS
+    to 27.9 dB (p99 20.7) over its median and is flagged (0.29 s in the encoded mix).  A
+    generated knock on a desk peaking at -12 dBFS reads -26.8 dBFS
     RMS in its window, 10 dB below the -16.4 dBFS voice, and is flagged (45.47-45.54 s).
     LivePortrait d9, the real quiet-room listening clip, has a few windows up to 22.6 dB over
     its -62.5 dBFS median (-39.9 dBFS RMS, -21.7 dBFS peak: a click or a movement); against

@@ -53,10 +53,11 @@ def speaking_segment_too_short(ev: Evidence, p: Params):
     found +0.01 to +0.12 s after the true end of speech: room tone -65 dBFS +0.09, gated
     silence +0.05, noise beds -55/-45/-40/-35 dBFS +0.09/+0.12/+0.12/+0.12, the real noise
     recording at -45 +0.12, white noise -40 +0.12, a natural ending (JFK) +0.01, MuseTalk cut
-    at 33 s +0.06; the onset within 0.03 s.  It holds in heavy noise: a bed at -25 dBFS (9 dB
-    below the voice) +0.15, white noise at -25 +0.15, no speech found in any listening part.  The 30 s speech track measures a 29.2-29.3 s
-    speaking segment (its first file opens with 0.27 s of room noise, its last ends in a
-    pause); MuseTalk's 30 s of speech measures 30.0 s.  The 2 s tolerance covers that and the
+    at 33 s +0.06; the onset within 0.03 s.  It holds in heavy noise (16 kHz mixes): a bed
+    at -25 dBFS (9 dB below the voice) +0.15, white noise at -25 +0.15, with no speech found
+    in any listening part.  The 30 s speech track measures a 29.2-29.3 s speaking segment
+    (its first file opens with 0.27 s of room noise, its last ends in a pause); MuseTalk's
+    30 s of speech measures 30.0 s.  The 2 s tolerance covers that and the
     moment people take to start.
 
     Example: `SEG001 fail: speaking segment is 21.4 s (0.8-22.2 s); phoenix-4 needs 30 s (at
