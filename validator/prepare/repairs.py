@@ -373,8 +373,17 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
             ):
                 out.metadata[k] = v
     v_origin = float(vin.start_time * vin.time_base) if vin.start_time is not None else 0.0
-    trim_start = plan.trim.start_s if plan.trim else 0.0
-    trim_end = plan.trim.end_s if plan.trim else None
+    # Trim times come from the voice segments, measured from the audio stream's own start; the
+    # cut is made on the video's timeline, so shift by the streams' start difference (usually 0,
+    # tens of milliseconds when a recorder starts the audio late).
+    a_origin = (
+        float(ain.start_time * ain.time_base)
+        if ain is not None and ain.start_time is not None
+        else v_origin
+    )
+    shift = a_origin - v_origin
+    trim_start = max(0.0, plan.trim.start_s + shift) if plan.trim else 0.0
+    trim_end = plan.trim.end_s + shift if plan.trim and plan.trim.end_s is not None else None
 
     venc: _VideoEncoder | None = None
     vout = None
