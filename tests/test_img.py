@@ -278,12 +278,18 @@ def test_degradation_spans_point_at_the_defect(degraded):
 
 @pytest.mark.realmedia
 def test_dim_stage_clip_fails_img002_and_edt001(shared_media):
-    ev = D.analyse(shared_media / "real" / "fr_short_hamilton_clip.mp4")
-    s = Settings()
-    dark = RULES["IMG002"].check(ev, s.resolve(RULES["IMG002"]))
-    cuts = RULES["EDT001"].check(ev, s.resolve(RULES["EDT001"]))
-    assert dark.status == "fail" and dark.severity is None
-    assert cuts.status == "fail" and cuts.measured >= 3 and all(sp.end_s - sp.start_s <= 1.2 for sp in cuts.spans)
+    from validator import validate
+
+    report = validate(shared_media / "real" / "fr_short_hamilton_clip.mp4",
+                      Settings(select=("IMG002", "EDT001")))
+    res = {r.rule: r for r in report.results}
+    assert res["IMG002"].status == "fail" and res["IMG002"].severity == "error"
+    assert "scene is dark" in res["IMG002"].message
+    cuts = res["EDT001"]
+    assert cuts.status == "fail" and cuts.measured >= 3
+    assert all(sp.end_s - sp.start_s <= 1.2 for sp in cuts.spans)
+    # The cut to the audience at ~7.1 s is one of them.
+    assert any(sp.start_s <= 7.1 <= sp.end_s for sp in cuts.spans)
 
 
 @pytest.mark.realmedia
@@ -293,3 +299,30 @@ def test_studio_clips_pass_every_img_and_edt_rule(shared_media, name):
     s = Settings()
     outcomes = {rid: RULES[rid].check(ev, s.resolve(RULES[rid])) for rid in OWN}
     assert {rid: o.message for rid, o in outcomes.items() if o.status == "fail"} == {}
+
+
+def test_tiny_and_flat_clips_do_not_break_the_analysers(clipdir):
+    from clipgen import make_clip
+
+    p = make_clip(clipdir / "img_tiny.mp4", duration_s=0.5, fps=25, size=(32, 24), audio=None,
+                  frame_fn=lambda i, t: np.zeros((24, 32, 3), np.uint8))
+    ev = D.analyse(p)
+    assert ev.image.n >= 2 and ev.continuity.n >= 2
+    outcomes = {rid: RULES[rid].check(ev, Settings().resolve(RULES[rid])) for rid in OWN}
+    assert outcomes["IMG002"].status == "fail"  # black is dark
+    assert outcomes["EDT002"].status == "fail"  # and frozen
+    assert all(o.status in ("pass", "fail", "skip") for o in outcomes.values())
+
+
+def test_hdr_pq_clip_is_read_on_the_sdr_equivalent_scale(clipdir):
+    from clipgen import make_clip
+
+    grey = lambda i, t: np.full((240, 320, 3), 128, np.uint8)  # noqa: E731
+    pq = make_clip(clipdir / "img_pq.mp4", duration_s=0.4, fps=25, audio=None, pix_fmt="yuv420p10le",
+                   color_trc=16, frame_fn=grey)  # 16 = SMPTE ST 2084 (PQ)
+    sdr = make_clip(clipdir / "img_sdr_grey.mp4", duration_s=0.4, fps=25, audio=None, frame_fn=grey)
+    e_pq, e_sdr = D.analyse(pq), D.analyse(sdr)
+    assert e_pq.image.transfer == "pq" and e_sdr.image.transfer == "sdr"
+    # Code 0.5 in PQ is ~92 cd/m2: 0.72 of SDR white, not 0.5.
+    assert e_sdr.image.scene[0] == pytest.approx(0.5, abs=0.03)
+    assert e_pq.image.scene[0] == pytest.approx(0.72, abs=0.05)
