@@ -6,15 +6,16 @@ Needs (build time only, not to run the validator): `espeak-ng` (Debian package) 
 and scikit-image for the photograph.  What it makes:
 
 - picture: NASA's public-domain portrait of astronaut Eileen Collins (shipped inside
-  scikit-image as `skimage.data.astronaut()`), upscaled to fill a 1920x1080 frame with the face
-  about 30% of the frame height, with a slow, small zoom so no two frames are identical;
+  scikit-image as `skimage.data.astronaut()`), upscaled 3x into a 1920x1080 frame with the face
+  about 30% of the frame height, with a slow +-1% zoom at constant speed so no two frames are
+  identical;
 - sound: 48 kHz mono; 0.5 s of room tone, 30.5-35 s of espeak-ng speech (the consent statement
   and a short self-introduction, sentence by sentence with 0.3 s pauses), then 30 s of quiet room tone (-62 dBFS RMS noise, not digital
   silence);
 - 30 fps constant, H.264 High 8-bit 4:2:0 (CRF 30, preset slow, faststart), AAC 96 kbit/s, MP4.
 
-A still photograph cannot move its lips, so the mouth rules (MTH002/MTH003) are expected to
-flag the sample; every MED rule passes.
+A still photograph of a smiling person cannot close or move its lips, so MTH001 and MTH003
+rightly fail the sample; every other rule passes.
 """
 
 from __future__ import annotations
@@ -93,16 +94,26 @@ def portrait() -> np.ndarray:
     from skimage import data
 
     img = data.astronaut()  # RGB 512x512, public domain (NASA)
-    scale = 2.0  # face ~150 px of 512 -> ~300 px of 1080 (28% of the frame height)
+    # In the 512 px photograph the hair starts at y~14 and the face is centred at x~226, with the
+    # face box (brows to chin) about 1/5 of 512 px.  Scale 3 makes the face box about 30% of the
+    # 1080 px frame height; the head sits centred with ~100 px of headroom, shoulders below.
+    scale = 3.0
     big = cv2.resize(img, (int(512 * scale), int(512 * scale)), interpolation=cv2.INTER_CUBIC)
     canvas = np.empty((H, W, 3), np.uint8)
     grad = np.linspace(70, 110, W, dtype=np.float32)
     canvas[:] = np.stack([grad, grad * 1.02, grad * 1.05], axis=-1).astype(np.uint8)[None, :, :]
-    x0 = (W - big.shape[1]) // 2
-    y0 = H - big.shape[0] + 40  # shoulders at the bottom, head with headroom
+    x0, y0 = int(W / 2 - 226 * scale), int(100 - 14 * scale)
+    xs, xe = max(0, x0), min(W, x0 + big.shape[1])
     ys, ye = max(0, y0), min(H, y0 + big.shape[0])
-    canvas[ys:ye, x0:x0 + big.shape[1]] = big[ys - y0:ye - y0]
+    canvas[ys:ye, xs:xe] = big[ys - y0:ye - y0, xs - x0:xe - x0]
     return canvas
+
+
+def zoom_at(t: float, period_s: float = 12.0, amplitude: float = 0.01) -> float:
+    """Triangle wave: the picture never stops moving (a sine would pause at its turning points,
+    and a paused still photograph is, rightly, a frozen picture to EDT002)."""
+    phase = (t / period_s) % 1.0
+    return 1.0 + amplitude * (4 * abs(phase - 0.5) - 1)
 
 
 def main() -> int:
@@ -127,7 +138,7 @@ def main() -> int:
             a.bit_rate = 96_000
             for i in range(n_frames):
                 t = i / FPS
-                z = 1.0 + 0.006 * np.sin(2 * np.pi * t / 9.0)  # slow breathing zoom, +-0.6%
+                z = zoom_at(t)
                 m = cv2.getRotationMatrix2D((W / 2, H * 0.45), 0.0, z)
                 frame = cv2.warpAffine(base, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
                 for p in v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
