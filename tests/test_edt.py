@@ -139,3 +139,33 @@ def test_edt003_leaves_variable_frame_rate_to_med010():
 def test_edt003_too_few_frames():
     assert check("EDT003", cont(pts=[0.0, 0.04])).status == "skip"
     assert check("EDT003", cont(pts=[0.0, 0.0, 0.0])).status == "skip"
+
+
+def _med010_and_edt003(pts: np.ndarray, fps: float = 25.0):
+    from validator.evidence import MediaInfo, StreamStats
+
+    ev = Evidence(path="x", size_bytes=1, settings=Settings())
+    ev.media = MediaInfo(container="mp4", format_name="mp4", duration_s=float(pts[-1]), size_bytes=1,
+                         has_video=True, has_audio=False, fps=fps,
+                         fps_from_timestamps=(len(pts) - 1) / (pts[-1] - pts[0]))
+    ev.stream = StreamStats(video_pts_s=pts, video_packet_bytes=np.full(len(pts), 900),
+                            video_keyframe_pts_s=pts[:1])
+    ev.continuity = cont(pts=pts)
+    s = Settings()
+    return (RULES["MED010"].check(ev, s.resolve(RULES["MED010"])),
+            RULES["EDT003"].check(ev, s.resolve(RULES["EDT003"])))
+
+
+def test_an_isolated_gap_in_a_full_length_clip_is_edt003_only():
+    pts = np.arange(60 * 25) / 25.0
+    pts = np.concatenate([pts[:750], pts[775:]])  # one second missing at 30 s
+    med010, edt003 = _med010_and_edt003(pts)
+    assert med010.status == "pass"
+    assert edt003.status == "fail" and edt003.spans[0].start_s == pytest.approx(29.96)
+
+
+def test_a_variable_frame_rate_is_med010_only():
+    pts = np.cumsum(np.where(np.arange(1500) % 2, 1 / 30, 1 / 15))
+    med010, edt003 = _med010_and_edt003(pts, fps=30.0)
+    assert med010.status == "fail"
+    assert edt003.status == "skip"
