@@ -27,7 +27,8 @@ DURATION_S = 3.0
 MAIN = "grid_bbaf2n.mpg"  # frontal man, closed-mouth lead-in then speech
 SECOND = "grid_brbk7n.mpg"  # a second real person for the two-faces composite
 
-KINDS = ("clean", "small", "offcentre", "headcut", "twofaces", "gap", "zoom", "covered")
+KINDS = ("clean", "small", "offcentre", "headcut", "twofaces", "gap", "zoom", "covered", "turned")
+TURN_DEG = 62.0
 
 
 @lru_cache(maxsize=8)
@@ -68,6 +69,27 @@ def place(canvas: np.ndarray, img: np.ndarray, scale: float, cx: float, cy: floa
         canvas[dy0:dy1, dx0:dx1] = small[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0]
 
 
+def turn(img: np.ndarray, deg: float, cx_ratio: float = 0.43) -> np.ndarray:
+    """The picture plane turned about a vertical axis through the face (x = cx_ratio of the
+    width), seen through a pinhole: a flat stand-in for a head turned away.  The mesh sees only
+    the foreshortening, not the depth of a real turn: in the composite clip a 55 degree turn
+    reads 11-29 degrees of yaw, 62 degrees reads 23-29 (FAC007 fails for 0.8 s), 65 degrees
+    loses the landmarks.  So this composite tests the path from picture to FAC007, not the
+    accuracy of the angle."""
+    h, w = img.shape[:2]
+    th, cx, f = np.radians(deg), w * cx_ratio, 400.0
+
+    def proj(x: float, y: float) -> list[float]:
+        z = (x - cx) * np.sin(th)
+        s = f / (f + z)
+        return [cx + (x - cx) * np.cos(th) * s, h / 2 + (y - h / 2) * s]
+
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([proj(*p) for p in src])
+    m = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+
+
 def frame_fn(kind: str, media: Path) -> Callable[[int, float], np.ndarray]:
     main = load_frames(str(media / "real" / MAIN))
     second = load_frames(str(media / "real" / SECOND)) if kind == "twofaces" else ()
@@ -79,6 +101,8 @@ def frame_fn(kind: str, media: Path) -> Callable[[int, float], np.ndarray]:
         canvas = np.empty((H, W, 3), np.uint8)
         canvas[:] = bg
         img = main[i % len(main)]
+        if kind == "turned" and 1.0 <= t < 2.2:
+            img = turn(img, TURN_DEG)
         if kind == "gap" and 1.0 <= t < 2.5:
             return canvas  # the person stepped out: backdrop only
         if kind == "small":

@@ -214,7 +214,8 @@ def test_fac011_occlusion():
 # -- composites from real GRID frames ---------------------------------------------------------
 
 EXPECTED = {"clean": set(), "small": {"FAC003"}, "offcentre": {"FAC005"}, "headcut": {"FAC006"},
-            "twofaces": {"FAC002"}, "gap": {"FAC001"}, "zoom": {"FAC009"}, "covered": {"FAC011"}}
+            "twofaces": {"FAC002"}, "gap": {"FAC001"}, "zoom": {"FAC009"}, "covered": {"FAC011"},
+            "turned": {"FAC007"}}
 
 
 @pytest.fixture(scope="module")

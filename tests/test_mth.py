@@ -41,7 +41,7 @@ def test_mth001_share_of_open_samples_in_listening():
     v = voice(Span(0, 10), Span(10, 20))
     assert run("MTH001", face_evidence(n, mouth_open=_mouth(n, [60, 70])), v).status == "pass"  # 4%
     r = run("MTH001", face_evidence(n, mouth_open=_mouth(n, [60, 61, 70])), v)  # 6%
-    assert r.status == "fail" and "6% of listening segment samples" in r.message
+    assert r.status == "fail" and "6% of sampled frames in the listening segment" in r.message
     assert r.spans[0].start_s == pytest.approx(12.0)
     # Open lips while *speaking* do not count.
     assert run("MTH001", face_evidence(n, mouth_open=_mouth(n, range(0, 50))), v).status == "pass"

@@ -31,6 +31,16 @@ import numpy as np
 from ..evidence import Evidence
 from ..registry import Param, Params, Span, failed, passed, rule, skipped
 
+# FAC009 and FAC011 compare the face with itself over time; a turned or tilted head changes its
+# projected height and the lighting of the skin patches, and FAC007 judges turns.  So they only
+# use samples within this many degrees of frontal (yaw and pitch).
+FRONTAL_DEG = 20.0
+
+
+def frontal(f) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return f.present & (np.abs(f.yaw) <= FRONTAL_DEG) & (np.abs(f.pitch) <= FRONTAL_DEG)
+
 
 def runs(mask: np.ndarray, t_s: np.ndarray, dt_s: float, bridge_s: float = 0.0) -> list[Span]:
     """Runs of True samples as time spans [first, last + dt).  Hits at most `bridge_s` apart
@@ -336,8 +346,10 @@ def face_turned_away(ev: Evidence, p: Params):
 
     Calibration: GRID |yaw| <= 7.1, pitch -3.7..9.4; lp_src_s18 (head visibly turned) yaw
     10.6-17.8; expressive talkers (lp_d3, lp_d12) reach |yaw| 16-21 at the 95th percentile in
-    brief turns; none stays past 25 for 0.5 s.  A head turned further than ~45 degrees loses
-    the landmarks and counts under FAC001 instead.
+    brief turns; none stays past 25 for 0.5 s.  The composite with a GRID frame turned 62
+    degrees as a flat picture (a stand-in: the mesh reads its foreshortening as 23-29 degrees
+    of yaw) fails for 0.8 s.  A head turned much further loses the landmarks: it then counts
+    under FAC001 (not detected) or FAC011 (detected, features unreadable).
 
     Example: `FAC007 fail: head turned 31 degrees (yaw) for 1.2 s at 4.0-5.2 s (at most 25
     degrees)`.
@@ -401,8 +413,9 @@ def camera_not_eye_level(ev: Evidence, p: Params):
       params=[Param("max_size_change_ratio", 0.25, "largest accepted spread of face height (95th minus 5th percentile) over its median",
                     minimum=0, maximum=10)])
 def inconsistent_distance(ev: Evidence, p: Params):
-    """What it does: the spread of face height over the clip, (p95 - p5) / median; spans are
-    where the face is more than half that limit away from its median size.
+    """What it does: the spread of face height over the clip, (p95 - p5) / median, over samples
+    within 20 degrees of frontal (a turned or nodding head changes the projected height; FAC007
+    judges that); spans are where the face is more than half that limit away from its median.
 
     Why it matters: the platform flags `inconsistent_distance`: a replica trained on a face that
     grows and shrinks renders it unsteadily.
@@ -419,16 +432,17 @@ def inconsistent_distance(ev: Evidence, p: Params):
     why = _no_face_msg(f)
     if why:
         return skipped(why)
-    h = f.height_ratio[f.present]
+    use = frontal(f)
+    h = f.height_ratio[use]
     if len(h) < 3:
-        return skipped("not evaluated: fewer than 3 samples with a face")
+        return skipped("not evaluated: fewer than 3 samples with a frontal face")
     med = float(np.median(h))
     lo, hi = np.percentile(h, [5, 95])
     spread = float((hi - lo) / med) if med > 0 else 0.0
     msg = f"face size varies by {_pct(spread)} of its median (at most {_pct(p.max_size_change_ratio)})"
     if spread > p.max_size_change_ratio:
         with np.errstate(invalid="ignore"):
-            off = f.present & (np.abs(f.height_ratio - med) / med > p.max_size_change_ratio / 2)
+            off = use & (np.abs(f.height_ratio - med) / med > p.max_size_change_ratio / 2)
         return failed(msg, measured=round(spread, 4), limit=p.max_size_change_ratio, unit="ratio",
                       spans=runs(off, f.t_s, f.dt_s))
     return passed(msg, measured=round(spread, 4), limit=p.max_size_change_ratio, unit="ratio")
@@ -507,7 +521,8 @@ def face_occluded(ev: Evidence, p: Params):
     """What it does: two cues.  (1) The detector finds the face but the landmark model rejects
     it (score < 0.5): the face is there but its features are hidden.  (2) Five skin patches
     placed by the landmarks (forehead, both cheeks, nose
-    bridge, chin) are compared with the same patches' median over the clip: a patch that
+    bridge, chin) of near-frontal samples (within 20 degrees: a turned head lights its patches
+    differently) are compared with the same patches' median over the clip: a patch that
     changes colour (Lab distance > 14 after removing the face's common brightness change) or
     gains texture (edge energy x2) is covered.  Samples with at least `min_region_ratio` of
     the patches covered, in runs longer than `max_duration_s`, fail.
@@ -537,7 +552,7 @@ def face_occluded(ev: Evidence, p: Params):
     if why:
         return skipped(why)
     with np.errstate(invalid="ignore"):
-        cov = (f.present & (f.occlusion >= p.min_region_ratio)) | (f.detected & ~f.present)
+        cov = (frontal(f) & (f.occlusion >= p.min_region_ratio)) | (f.detected & ~f.present)
     spans = [s for s in runs(cov, f.t_s, f.dt_s) if s.end_s - s.start_s > p.max_duration_s + 1e-9]
     share = float(cov.sum() / max(1, f.present.sum()))
     if spans:

@@ -40,7 +40,7 @@ def _listening_span(ev: Evidence) -> tuple[Span | None, str]:
     if getattr(v, "speaking", None) is None and ev.faces is not None and len(ev.faces.t_s):
         # No speech anywhere: the whole clip is silent, so all of it is listening.
         t = ev.faces.t_s
-        return Span(0.0, float(t[-1] + ev.faces.dt_s)), "whole clip (no speech found)"
+        return Span(0.0, float(t[-1] + ev.faces.dt_s)), "whole clip (no speech was found)"
     return None, ""
 
 
@@ -67,7 +67,8 @@ def lips_open_while_listening(ev: Evidence, p: Params):
     in lp_src_s18; speech reaches 0.09-0.34 (90th percentile per GRID clip).  lp_d3, which
     mouths and grimaces over a silent track, is open in well over 5% of samples and fails.
 
-    Example: `MTH001 fail: lips apart in 12% of listening samples (at most 5%), at 41.2-42.0 s`.
+    Example: `MTH001 fail: lips apart in 12% of sampled frames in the listening segment (at most
+    5%), at 41.2-42.0 s`.
     """
     f = ev.faces
     span, where = _listening_span(ev)
@@ -79,7 +80,8 @@ def lips_open_while_listening(ev: Evidence, p: Params):
     with np.errstate(invalid="ignore"):
         open_ = m & (f.mouth_open > p.open_ratio)
     share = float(open_.sum() / m.sum())
-    msg = f"lips apart in {100 * share:.0f}% of {where} samples (at most {100 * p.max_open_share:.0f}%)"
+    msg = (f"lips apart in {100 * share:.0f}% of sampled frames in the {where} (at most "
+           f"{100 * p.max_open_share:.0f}%)")
     if share > p.max_open_share:
         spans = runs(open_, f.t_s, f.dt_s, bridge_s=0.4)
         return failed(msg + ", at " + ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s" for s in spans[:3]),
