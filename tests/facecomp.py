@@ -110,7 +110,7 @@ def frame_fn(kind: str, media: Path) -> Callable[[int, float], np.ndarray]:
         elif kind == "offcentre":
             place(canvas, img, 1.0, 0.25, 0.5)
         elif kind == "headcut":
-            place(canvas, img, 1.0, 0.5, 0.2)
+            place(canvas, img, 1.0, 0.5, 0.12)
         elif kind == "zoom":
             place(canvas, img, 1.0 + 0.5 * t / DURATION_S, 0.5, 0.5)
         else:

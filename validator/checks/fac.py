@@ -108,8 +108,8 @@ def face_missing(ev: Evidence, p: Params):
 
     Calibration: a face was found in 100% of samples of every GRID and lp_* clip (single
     frontal person); fr_short_hamilton_clip (cuts to the audience, dark stage) had no main face
-    in 35% of samples.  The composite with a 1.5 s gap fails with a 1.6 s run; a clean composite
-    passes.  One or two missed samples (<= 0.4 s at 5/s) are tolerated by `max_gap_s`.
+    in 35% of samples.  The composite with a 1.5 s gap (backdrop only) misses 8 of 15 samples
+    in one 1.6 s run and fails; the clean composite (GRID face on a 640x360 canvas) passes.  One or two missed samples (<= 0.4 s at 5/s) are tolerated by `max_gap_s`.
 
     Example: `FAC001 fail: no face in 8 of 150 sampled frames (5%), longest run 1.6 s
     (allowed 2% and 0.5 s)`.
@@ -153,8 +153,9 @@ def multiple_faces(ev: Evidence, p: Params):
 
     Calibration: no second face above score 0.75 in any GRID or lp_* clip.  lp_src_s18's blurry
     background object scored 0.50-0.68 (hence `min_other_score` 0.75); fr_short_hamilton_clip's
-    audience faces score 0.65-0.95 and fail.  The two-faces-side-by-side composite (second GRID
-    speaker at score > 0.9) fails; a clean composite passes.
+    audience faces score 0.65-0.95 and fail.  The two-faces composite (a second GRID speaker,
+    half size, in the top-left corner) has the second face at score 0.96 and 23% of the frame
+    height in every sample and fails; the clean composite passes.
 
     Example: `FAC002 fail: a second face (13% of frame height) is visible for 2.4 s at
     0.0-2.4 s`.
@@ -198,8 +199,8 @@ def face_too_small(ev: Evidence, p: Params):
     How to fix: sit closer or frame tighter: head and shoulders, eyes about a third from the top.
 
     Calibration: GRID clips 0.45-0.55, lp_d13 portrait selfie 0.37, lp_d9 0.60 (all pass);
-    lp_src_s13 full-body dancer 0.085 (error).  The composite with the GRID face scaled to 40%
-    measures ~0.19 (warning) and at 25% ~0.12 (error).
+    lp_src_s13 full-body dancer 0.085 (error).  The composite with the GRID picture scaled to
+    40% measures 0.19 (warning); the clean composite 0.475.
 
     Example: `FAC003 fail (warning): face height is 19% of the frame (needs at least 25%)`.
     """
@@ -264,8 +265,8 @@ def face_off_center(ev: Evidence, p: Params):
     How to fix: move the camera or yourself so your nose is near the middle of the frame.
 
     Calibration: GRID clips 0.43-0.53 (offset <= 0.07); lp_* clips 0.48-0.58 (s18, seated
-    slightly right: 0.075).  The composite shifted left by a quarter of the width measures an
-    offset of ~0.25 and fails.
+    slightly right: 0.075).  The composite with the GRID picture centred at a quarter of the
+    width has the face centre at 0.20 (offset 0.30) and fails; the clean composite 0.45.
 
     Example: `FAC005 fail: face centre is 24% of the frame width left of centre (at most 15%)`.
     """
@@ -302,8 +303,8 @@ def head_cut_off(ev: Evidence, p: Params):
 
     Calibration: GRID head top at 0.17-0.31 of the frame height, chin at 0.83-0.94 (pass);
     lp_d9 head top 0.06-0.13; lp_d3 (close-up) chin below the frame in a few samples (p95
-    1.01).  The composite with the GRID face shifted up so the forehead leaves the frame has the
-    head top at ~-0.1 in every sample and fails.
+    1.01).  The composite with the GRID picture shifted up so the hair leaves the frame has the
+    head top at -0.08 to -0.10 in every sample and fails; the clean composite 0.27.
 
     Example: `FAC006 fail: the top of the head is outside the frame in 100% of samples
     (allowed 10%)`.
@@ -423,8 +424,8 @@ def inconsistent_distance(ev: Evidence, p: Params):
     How to fix: sit on a fixed chair at a fixed distance; do not lean toward the screen.
 
     Calibration: GRID 0.02-0.05, lp_d9 0.06, lp_d12 (excited, leaning) 0.14, lp_d3 (grimacing
-    close-up) 0.18.  The composite zooming the GRID face from 100% to 140% measures ~0.35 and
-    fails.
+    close-up) 0.18; GRID composites 0.03.  The composite zooming the GRID picture from 100% to
+    150% over 3 s measures 0.31 and fails.
 
     Example: `FAC009 fail: face size varies by 35% of its median (at most 25%)`.
     """
