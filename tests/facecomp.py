@@ -163,8 +163,7 @@ def face_evidence(n: int = 50, fps: float = 5.0, **arrays):
     return FaceEvidence(frame_size=(640, 360), sample_fps=fps, **base)
 
 
-AV_CLIPS = ("grid_bbaf2n.mpg", "grid_brbk7n.mpg", "grid_lbax4n.mpg", "grid_pwij3p.mpg",
-            "grid_sbia1a.mpg", "grid_lrwp9a.mpg")
+AV_CLIPS = ("grid_bbaf2n.mpg", "grid_brbk7n.mpg", "grid_lbax4n.mpg", "grid_pwij3p.mpg")
 
 
 DUB_AUDIO = ("rtvc_librispeech_1320_00000.mp3", "rtvc_vctk_p240_00000.mp3",
@@ -172,7 +171,7 @@ DUB_AUDIO = ("rtvc_librispeech_1320_00000.mp3", "rtvc_vctk_p240_00000.mp3",
 
 
 def make_av_clip(clipdir: Path, media: Path, variant: str = "aligned") -> Path:
-    """Six GRID sentences in a row (18 s at 360x288, real picture and real sound).
+    """Four GRID sentences in a row (12 s at 360x288, real picture and real sound).
 
     `aligned`: as recorded; `late400`: the audio delayed by 400 ms; `dubbed`: the faces with
     continuous read speech by other people (LibriSpeech/VCTK clips from ../shared/media/audio)."""

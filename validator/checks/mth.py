@@ -226,22 +226,23 @@ def audio_video_mismatch(ev: Evidence, p: Params):
     How to fix: record sound and picture together; if the app shifts the audio, export again;
     never lay a separate voice recording over the video.
 
-    Calibration (5 samples/s; 25 samples/s in brackets): composites of six GRID sentences in a
-    row (18 s, real picture and sound; tests/test_mth.py): aligned best lag +20 ms (0 ms),
-    correlation 0.44; audio delayed 400 ms: +420 ms (+400 ms), gain over no shift 0.32, fails;
-    the same faces dubbed with LibriSpeech/VCTK speech read by others: best correlation 0.21
-    at the edge of the search range (no shift lines them up), fails.  The same six GRID
-    sentences' audio in another order (silences still aligned every 3 s) reads 0.31 and is
-    not caught: the check sees gross mismatches, not a same-rhythm substitute.  Real talking clips: lp_d6 +100 ms (+280), lp_d12 -80 ms (-140), lp_d20 +320 ms
-    (+300): speech lags the lips naturally by 100-300 ms, hence the asymmetric limits;
-    lp_d11 (child) has a flat, weak peak (0.28 at +60 ms, gain 0.04): no offset is claimed.
-    Synthetic (tests/test_mth.py): mouth and voice from unrelated random syllable envelopes over
-    a 30 s speaking segment fail in 30 of 30 seeds; over 20 s, 7 of 8 (a spurious best
-    correlation of 0.2-0.3 at some lag is common with 100 samples), hence offsets are only
-    claimed from 0.35 (the real offset composite: 0.45) and weaker matches outside the limits
-    count as a mismatch.
+    Calibration (5 samples/s; 25 samples/s in brackets).  GRID composites (real picture and
+    sound, tests/test_mth.py): four sentences in a row (12 s): aligned best lag 0 ms,
+    correlation 0.47, passes; audio delayed 400 ms: best lag +400 ms, correlation 0.48 against
+    0.06 with no shift, fails; the faces dubbed with LibriSpeech/VCTK speech read by others:
+    best correlation 0.25 at the edge of the search range (no shift lines them up), fails.
+    Six sentences (18 s): aligned +20 ms (0 ms), late +420 ms (+400 ms).  The same sentences'
+    audio in another order (silences still aligned every 3 s) reads 0.31 and is not caught: the
+    check sees gross mismatches, not a same-rhythm substitute.  Real talking clips: lp_d6
+    +100 ms (+280), lp_d12 -80 ms (-140), lp_d20 +320 ms (+300): speech lags the lips
+    naturally by 100-300 ms, hence the asymmetric limits; lp_d11 (child) has a flat, weak peak
+    (0.28 at +60 ms, gain 0.04): no offset is claimed.  Synthetic (tests/test_mth.py): mouth
+    and voice from unrelated random syllable envelopes over a 30 s speaking segment fail in 30
+    of 30 seeds; over 20 s, 7 of 8 (a spurious best correlation of 0.2-0.3 at some lag is
+    common with 100 samples), hence offsets are only claimed from 0.35 and weaker matches
+    outside the limits count as a mismatch.
 
-    Example: `MTH003 fail: the voice is 420 ms late against the mouth (at most 350 ms)`.
+    Example: `MTH003 fail: the voice is 400 ms late against the mouth (at most 350 ms)`.
     """
     f = ev.faces
     speaking = getattr(ev.voice, "speaking", None)
