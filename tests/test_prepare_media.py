@@ -365,3 +365,21 @@ def test_oversized_file_is_reencoded_under_the_size_limit(d):
     res = run(src, d, "big_out", settings=settings)
     assert status(res.before, "MED005") == "fail" and status(res.after, "MED005") == "pass"
     assert res.output.stat().st_size < limit
+
+
+def test_hlg_hdr_is_tone_mapped(d):
+    grey = np.full(
+        (240, 320, 3), 128, np.uint8
+    )  # HLG signal 0.5: about 51 nits on a 1000-nit display
+    src = make_clip(
+        d / "hlg.mp4",
+        duration_s=0.5,
+        vcodec="libx265",
+        pix_fmt="yuv420p10le",
+        color_trc=18,
+        frame_fn=lambda i, t: grey,
+    )
+    res = run(src, d, "hlg_out")
+    assert status(res.before, "MED012") == "fail" and status(res.after, "MED012") == "pass"
+    # 51 / 203 = 0.25 linear (below the knee) -> 0.49 after the BT.709 OETF (125/255).
+    assert 115 < float(first_frame_rgb(res.output).mean()) < 135
