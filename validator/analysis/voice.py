@@ -313,6 +313,8 @@ def _power_mean_db(levels_db: np.ndarray) -> float:
 def analyse(audio: AudioData) -> VoiceEvidence:
     """Measure everything in VoiceEvidence from decoded audio."""
     pcm = audio.pcm16k
+    if not np.isfinite(pcm).all():  # a damaged float stream must not poison every measurement
+        pcm = np.nan_to_num(pcm, nan=0.0, posinf=1.0, neginf=-1.0)
     win = _windows(pcm)
     n = len(win)
     return evidence_from_windows(
