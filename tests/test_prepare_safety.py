@@ -177,3 +177,13 @@ def test_an_interrupted_run_leaves_no_output(slow_src, tmp_path, sig):
     assert "interrupted" in err.decode()
     assert not out.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_unreadable_input_writes_nothing_and_fails(tmp_path, capsys):
+    bad = tmp_path / "bad.mov"
+    bad.write_bytes(b"not a video at all" * 100)
+    out = tmp_path / "out.mp4"
+    assert main(["prepare", str(bad), "-o", str(out), "--select", "MED", "--no-config"]) == 1
+    text = capsys.readouterr().out
+    assert "MED001" in text and "Nothing was written" in text
+    assert not out.exists() and leftovers(tmp_path) == []
