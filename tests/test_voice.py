@@ -97,6 +97,14 @@ def test_tiny_audio_never_crashes_a_rule():
             assert run_check(r, ev, Settings()).status in ("pass", "fail", "skip")
 
 
+def test_damaged_samples_do_not_poison_the_timeline():
+    x = am.white(2.0, -50.0)
+    x[1000:1100] = np.nan
+    v = analyse(am.audio_data(x))
+    assert np.isfinite(v.level_dbfs).all() and np.isfinite(v.silero_prob).all()
+    assert v.noise_floor_dbfs == pytest.approx(-50.0, abs=1.0)
+
+
 def test_end_to_end_tone_clip(clipdir):
     # A tone over room tone (clipgen's default audio): no speech anywhere.
     p = make_clip(clipdir / "voice_tone.mp4", duration_s=4.0, fps=5, size=(160, 120))
