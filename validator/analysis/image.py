@@ -39,6 +39,9 @@ CRUSH_LEVEL = 0.03  # normalised code value counted as a crushed shadow
 # Per-pixel change (8-bit levels, on the blurred motion copy) that counts as "moved", added to
 # 4x the measured noise so grain alone is not counted as motion.
 MOTION_DIFF_LEVELS = 14.0
+# Noise changes slowly (it follows the light and the camera gain), so it is measured on every
+# third sample and carried forward: the estimate is half of this analyser's cost per frame.
+NOISE_EVERY = 3
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
@@ -55,7 +58,7 @@ class ImageEvidence:
     - `clipped`, `crushed`: share of face pixels at >= 0.98 / <= 0.03 of the native code range
     - `lr_stops`, `tb_stops`: log2 of left/right and top/bottom mean face luma (signed)
     - `noise`: Immerkaer noise sigma over flat areas of the whole frame, 8-bit levels at the
-      analysis resolution
+      analysis resolution (measured every NOISE_EVERY samples, carried forward in between)
     - `warmth`: log2(mean R / mean B) of the face region (colour temperature proxy)
     - `shake`: background shift since the previous sample, share of the frame's short side
     - `bg_motion`: share of background pixels that changed since the previous sample after
@@ -131,6 +134,8 @@ class ImageAnalyser:
         self.rows: list[tuple[float, ...]] = []
         self.prev_small: np.ndarray | None = None
         self.prev_t: float | None = None
+        self.last_noise = np.nan
+        self.noise_age = 0
 
     # -- per frame -------------------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
@@ -142,7 +147,8 @@ class ImageAnalyser:
         self.rows.append(row)
 
     def _luma(self, frame: Frame) -> np.ndarray:
-        """Luma 0..1 at analysis size and orientation, at native precision, SDR-equivalent."""
+        """Luma code values at analysis size and orientation: float 0..1 at native precision for
+        a high-bit-depth source, else the 8-bit grey image itself (0..255, converted per crop)."""
         y: np.ndarray | None = None
         av_frame = frame.av_frame
         if self.bit_depth > 8 and av_frame is not None:
@@ -156,8 +162,17 @@ class ImageAnalyser:
             except Exception:  # noqa: BLE001 - odd pixel formats: fall back to the 8-bit image
                 y = None
         if y is None or y.shape != frame.gray.shape:
-            y = frame.gray.astype(np.float32) / 255.0
+            return frame.gray
         return y
+
+    def _to_sdr(self, code: np.ndarray) -> np.ndarray:
+        """Code values (uint8 grey or float 0..1) -> SDR-equivalent brightness 0..1."""
+        c = code.astype(np.float32) / 255.0 if code.dtype == np.uint8 else code
+        if self.transfer == "pq":
+            return pq_to_sdr(c)
+        if self.transfer == "hlg":
+            return hlg_to_sdr(c)
+        return c
 
     def _measure(self, frame: Frame) -> tuple[float, ...]:
         img = frame.image
@@ -169,14 +184,14 @@ class ImageAnalyser:
             box = (int(fx0 * w), int(fy0 * h), int(fx1 * w), int(fy1 * h))
         x0, y0, x1, y1 = box
         code = self._luma(frame)
+        full = 255.0 if code.dtype == np.uint8 else 1.0
         face_code = code[y0:y1, x0:x1]
-        clipped = float((face_code >= CLIP_LEVEL).mean())
-        crushed = float((face_code <= CRUSH_LEVEL).mean())
-        lum = face_code if self.transfer == "sdr" else (
-            pq_to_sdr(face_code) if self.transfer == "pq" else hlg_to_sdr(face_code))
+        clipped = float((face_code >= CLIP_LEVEL * full).mean())
+        crushed = float((face_code <= CRUSH_LEVEL * full).mean())
+        lum = self._to_sdr(face_code)
         brightness = float(lum.mean())
-        scene = float(code.mean() if self.transfer == "sdr" else (
-            pq_to_sdr(code) if self.transfer == "pq" else hlg_to_sdr(code)).mean())
+        # Every 4th pixel each way is plenty for a whole-frame mean (and 16x cheaper for HDR).
+        scene = float(self._to_sdr(code[::4, ::4]).mean())
         # Balance on the inner face (the outer 15% of the box is often hair or background).
         fh, fw = lum.shape
         inner = lum[int(fh * 0.1):int(fh * 0.9), int(fw * 0.15):int(fw * 0.85)]
@@ -184,11 +199,14 @@ class ImageAnalyser:
         eps = 1e-3
         lr = float(np.log2((inner[:, : iw // 2].mean() + eps) / (inner[:, iw - iw // 2:].mean() + eps)))
         tb = float(np.log2((inner[: ih // 2].mean() + eps) / (inner[ih - ih // 2:].mean() + eps)))
-        face_bgr = img[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
-        b, _g, r = face_bgr.mean(axis=0)
+        b, _g, r, _a = cv2.mean(img[y0:y1, x0:x1])
         warmth = float(np.log2((r + 1.0) / (b + 1.0)))
         sharp = _sharpness(frame.gray[y0:y1, x0:x1])
-        noise = _noise_sigma(frame.gray)
+        if self.noise_age % NOISE_EVERY == 0 or not np.isfinite(self.last_noise):
+            self.last_noise = _noise_sigma(frame.gray)
+            self.noise_age = 0
+        self.noise_age += 1
+        noise = self.last_noise
         shake, bg_motion = self._motion(frame, box, noise, has_face)
         return (frame.t_s, float(has_face), (y1 - y0) / h, sharp, brightness, scene, clipped,
                 crushed, lr, tb, noise, warmth, shake, bg_motion)
