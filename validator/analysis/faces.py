@@ -62,9 +62,10 @@ REGION_TEXTURE_RATIO = 2.0
 
 PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face flag
 # Pitch of a frontal face, measured as the forehead-to-chin line's depth tilt: the mesh puts the
-# forehead nearer the camera than the chin.  Median over the 11 GRID clips' first 0.5 s (frontal,
-# eye-level studio camera) was -7.9 degrees; that is subtracted so a level head reads ~0.
-PITCH_NEUTRAL_DEG = -7.9
+# forehead nearer the camera than the chin.  The median over the 11 GRID clips (frontal speakers,
+# eye-level studio camera; per-clip medians -9.6 to -0.8) was -5.5 degrees; that is subtracted so
+# a level head reads ~0.
+PITCH_NEUTRAL_DEG = -5.5
 # The mesh's top point (landmark 10) sits at the hairline; the top of the skull is about this
 # share of the hairline-to-chin height above it (GRID and lp_d9 frames, measured by eye).
 HEAD_ABOVE_HAIRLINE = 0.25

@@ -10,7 +10,7 @@ Calibration footage (../shared/media/real, measured with the default 5 samples/s
 5th/50th/95th percentiles unless stated):
 
 - 11 GRID studio clips (frontal, still, head and shoulders, 360x288): face height 0.45-0.55,
-  centre x 0.43-0.53, |yaw| <= 7, pitch -3.6..9.4, motion median 0.014-0.045 face heights/s,
+  centre x 0.43-0.53, |yaw| <= 7, median pitch -4.1..4.7, motion median 0.014-0.045 face heights/s,
   occlusion 0 everywhere, one face in every sample.
 - lp_d9 (still listener, glasses, small head moves): height 0.58-0.62, yaw -11.7..3.8, motion
   median 0.14, p95 0.74; lp_d6/d3/d11/d12 (expressive talkers): motion medians 0.09-0.88.
@@ -345,7 +345,7 @@ def face_turned_away(ev: Evidence, p: Params):
 
     How to fix: look into the lens; put the script or prompter right next to the camera.
 
-    Calibration: GRID |yaw| <= 7.1, pitch -3.7..9.4; lp_src_s18 (head visibly turned) yaw
+    Calibration: GRID |yaw| <= 7.1, pitch -6..7 (5th-95th percentile); lp_src_s18 (head visibly turned) yaw
     10.6-17.8; expressive talkers (lp_d3, lp_d12) reach |yaw| 16-21 at the 95th percentile in
     brief turns; none stays past 25 for 0.5 s.  The composite with a GRID frame turned 62
     degrees as a flat picture (a stand-in: the mesh reads its foreshortening as 23-29 degrees
@@ -389,9 +389,9 @@ def camera_not_eye_level(ev: Evidence, p: Params):
 
     How to fix: raise or lower the camera to the height of your eyes.
 
-    Calibration: GRID medians -1.7..7.1, lp_* clips -1.4..6.4, all eye-level cameras.  15 degrees
-    leaves room for the per-person spread of the pitch estimate (about +-7 degrees across GRID
-    speakers).
+    Calibration: GRID medians -4.1..4.7 (the pitch zero is the GRID median), lp_* clips
+    -3.8..4.0, all eye-level cameras.  15 degrees leaves room for the per-person spread of the
+    pitch estimate (about +-5 degrees across the 11 GRID speakers).
 
     Example: `FAC008 fail: median head pitch is 19 degrees (camera below eye level; at most 15)`.
     """
