@@ -79,6 +79,11 @@ def test_seg002_boundary_at_tolerance():
     assert check("SEG002", v, tolerance_s=30.0 - d - 0.01).status == "fail"
 
 
+def test_seg002_profile_phoenix3_needs_60s():
+    r = check("SEG002", GOOD, profile="phoenix-3")
+    assert r.status == "fail" and r.limit == 58.0 and "phoenix-3 needs 60 s" in r.message
+
+
 def test_seg002_skipped_without_speech():
     assert check("SEG002", voice_from_spans(60.0, [])).status == "skip"
 

@@ -58,7 +58,10 @@ def speaking_segment_too_short(ev: Evidence, p: Params):
     in any listening part.  The 30 s speech track measures a 29.2-29.3 s speaking segment
     (its first file opens with 0.27 s of room noise, its last ends in a pause); MuseTalk's
     30 s of speech measures 30.0 s.  The 2 s tolerance covers that and the
-    moment people take to start.
+    moment people take to start.  Real footage: on the 11 GRID studio clips the boundary lies
+    -0.28 to +0.16 s from the end of sound found by an energy rule (the two at -0.28 s are
+    followed by breath-like sound at -30 to -45 dBFS that Silero rates 0.00-0.02, which the
+    energy rule counts), the onset -0.05 to 0.00 s from the start of sound.
 
     Example: `SEG001 fail: speaking segment is 21.4 s (0.8-22.2 s); phoenix-4 needs 30 s (at
     least 28.0 s)`.
