@@ -66,8 +66,9 @@ PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face fla
 # eye-level studio camera; per-clip medians -9.6 to -0.8) was -5.5 degrees; that is subtracted so
 # a level head reads ~0.
 PITCH_NEUTRAL_DEG = -5.5
-# The mesh's top point (landmark 10) sits at the hairline; the top of the skull is about this
-# share of the hairline-to-chin height above it (GRID and lp_d9 frames, measured by eye).
+# The mesh's top point (landmark 10) sits at the hairline; the top of the skull is taken as this
+# share of the hairline-to-chin height above it.  Deliberately low (the skull, not the hair): in a
+# grid_bbaf2n frame the hair reaches 0.49 of that height above the hairline.
 HEAD_ABOVE_HAIRLINE = 0.25
 
 
