@@ -129,6 +129,13 @@ def test_seg004_remark_in_listening_fails_with_its_place():
     assert "41.5" in r.message
 
 
+def test_seg004_remark_after_the_full_listening_time_can_be_trimmed():
+    late = check("SEG004", voice_from_spans(64.0, [(0.5, 30.5), (61.0, 63.0)]))
+    early = check("SEG004", voice_from_spans(64.0, [(0.5, 30.5), (41.5, 43.5)]))
+    assert late.status == early.status == "fail"
+    assert "prepare --trim auto" in late.hint and "prepare" not in early.hint
+
+
 def test_seg004_short_cough_within_allowance():
     v = voice_from_spans(61.0, [(0.5, 30.5), (45.0, 45.3)])
     r = check("SEG004", v)

@@ -195,8 +195,9 @@ def speech_during_listening(ev: Evidence, p: Params):
     Why it matters: the listening part teaches the replica to listen silently; speech there
     means the platform does not detect a listening segment at all.
 
-    How to fix: stay silent until you stop recording, or trim the clip before the remark if
-    30 s of silence remain (`validator prepare --trim`).
+    How to fix: stay silent until you stop recording.  Speech after the full listening time
+    (an "okay, done" at the end) is cut by `validator prepare --trim auto`; the finding's hint
+    says so when that is the case.
 
     Calibration: speech runs shorter than 0.2 s are dropped by the analyser (a synthetic
     chord's attack raised Silero to 0.75 for 0.1 s); a single word lasts 0.3-0.5 s.  The
@@ -220,9 +221,15 @@ def speech_during_listening(ev: Evidence, p: Params):
             own.append(r)
     total = sum(_dur(r) for r in own)
     if total > p.max_speech_s:
+        # Speech only after the full listening time can be trimmed away instead of re-recorded.
+        after = v.listening.start_s + p.profile.listening_s
+        hint = None
+        if all(r.start_s >= after for r in own):
+            hint = (f"the speech comes after {p.profile.listening_s:g} s of listening: cut it with "
+                    f"`validator prepare --trim auto`, or stop recording before you speak")
         return failed(f"{total:.1f} s of speech inside the listening segment ({_fmt_spans(own)}); "
                       f"at most {p.max_speech_s:g} s allowed",
-                      measured=round(total, 2), limit=p.max_speech_s, unit="s", spans=own)
+                      measured=round(total, 2), limit=p.max_speech_s, unit="s", spans=own, hint=hint)
     return passed(f"{total:.1f} s of speech inside the listening segment (at most {p.max_speech_s:g} s)",
                   measured=round(total, 2), limit=p.max_speech_s, unit="s", spans=own)
 
