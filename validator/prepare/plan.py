@@ -540,10 +540,9 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
                 fixes.append(
                     Fix("", "gain", f"{gain_db:+.1f} dB (gentle loudness normalisation, gain only)")
                 )
-        if trim is not None or encode_video:
+        if trim is not None:
             # Cutting the video re-times everything; the audio is re-cut on the same timeline.
-            if trim is not None:
-                audio = "encode"
+            audio = "encode"
         if audio == "encode":
             rate = m.sample_rate_hz or 48000
             audio_rate = rate if rate in AAC_RATES else 48000

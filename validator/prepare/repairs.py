@@ -34,7 +34,8 @@ ProgressFn = Callable[[str, float], None]
 # HDR -> SDR.  Reference white (BT.2408: 203 nits) maps to x = 1.0; highlights above the knee are
 # rolled off with an extended-Reinhard shoulder that reaches SDR peak at the assumed mastering
 # peak (1000 nits, what phones master HDR video to).  Below the knee the picture is linear, so
-# faces keep their contrast.  Documented in `tone_curve`.
+# faces keep their contrast.  Documented in `tone_curve`.  Cost: two 64K-entry lookups and a
+# 3x3 matrix per pixel, 30-90 ms per 1080p frame here (2 shared cores), on top of the encode.
 REF_WHITE_NITS = 203.0
 MASTER_PEAK_NITS = 1000.0
 KNEE = 0.5
