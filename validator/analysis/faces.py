@@ -22,6 +22,7 @@ checks/mth.py judge.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -163,8 +164,6 @@ class FaceAnalyser:
 
     # -- per frame -------------------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
-        import time
-
         t0 = time.perf_counter()
         img = frame.image
         h, w = img.shape[:2]
@@ -202,9 +201,7 @@ class FaceAnalyser:
             s.n_faces = 1 + len(others)
             s.teeth = _teeth(img, mesh.landmarks)
             s.regions = _region_stats(img, mesh.landmarks)
-            x0, y0, x1, y1 = lb
-            frame.notes["face_box"] = (int(max(0, math.floor(x0))), int(max(0, math.floor(y0))),
-                                       int(min(w, math.ceil(x1))), int(min(h, math.ceil(y1))))
+            frame.notes["face_box"] = _pixel_box(lb, w, h)
             frame.notes["face_landmarks"] = mesh.landmarks[:, :2].astype(np.float32)
         elif dets:
             # Detected, but the landmark model rejects it: typically a hand or object over the
@@ -214,9 +211,7 @@ class FaceAnalyser:
             s.detected = True
             s.det_score = best.score
             s.n_faces = len(dets)
-            x0, y0, x1, y1 = best.box
-            frame.notes["face_box"] = (int(max(0, math.floor(x0))), int(max(0, math.floor(y0))),
-                                       int(min(w, math.ceil(x1))), int(min(h, math.ceil(y1))))
+            frame.notes["face_box"] = _pixel_box(best.box, w, h)
             frame.notes["face_landmarks"] = None
         else:
             frame.notes["face_box"] = None
@@ -232,6 +227,13 @@ class FaceAnalyser:
     def finish(self, ev: Evidence) -> FaceEvidence:
         return build_evidence(self.samples, self.size, self.sample_fps,
                               1000 * self.elapsed / max(1, len(self.samples)))
+
+
+def _pixel_box(b: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int] | None:
+    """A box in integer analysis pixels, clipped to the frame; None when nothing is left."""
+    x0, y0 = int(max(0, math.floor(b[0]))), int(max(0, math.floor(b[1])))
+    x1, y1 = int(min(w, math.ceil(b[2]))), int(min(h, math.ceil(b[3])))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
 def _box(lm: np.ndarray) -> tuple[float, float, float, float]:
