@@ -424,7 +424,7 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
     audio_done = ain is None
     last_report = 0.0
     streams = [s for s in (vin, ain) if s is not None]
-    for packet in inp.demux(*streams):
+    for packet in _packets(inp, streams):
         if packet.stream is vin:
             if video_done:
                 continue
@@ -486,6 +486,20 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
         aenc.finish()
     if progress:
         progress("prepare", 1.0)
+
+
+def _packets(inp: Any, streams: list[Any]) -> Any:
+    """Demux until the end or until the demuxer gives up (a truncated file): what was read is
+    written, and the proof step reports the damage (MED011) as before."""
+    it = inp.demux(*streams)
+    while True:
+        try:
+            packet = next(it)
+        except StopIteration:
+            return
+        except av.error.FFmpegError:
+            return
+        yield packet
 
 
 def _decode(packet: Any) -> list[Any]:
