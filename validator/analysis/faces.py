@@ -73,7 +73,7 @@ PITCH_NEUTRAL_DEG = -5.5
 HEAD_ABOVE_HAIRLINE = 0.25
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FaceEvidence:
     """Per-sample face measurements; every array has one entry per sampled frame.
 
