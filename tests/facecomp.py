@@ -146,6 +146,7 @@ def face_evidence(n: int = 50, fps: float = 5.0, **arrays):
     t = np.arange(n) / fps
     base = {
         "t_s": t, "present": np.ones(n, bool), "detected": np.ones(n, bool),
+        "searched": np.arange(n) % max(1, round(fps)) == 0,
         "n_faces": np.ones(n, np.int32),
         "box": np.tile([0.35, 0.3, 0.65, 0.75], (n, 1)), "height_ratio": np.full(n, 0.45),
         "centre": np.tile([0.5, 0.52], (n, 1)), "head_top": np.full(n, 0.2),

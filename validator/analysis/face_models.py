@@ -165,29 +165,35 @@ class BlazeFace:
         kps = r[:, 4:].reshape(-1, 6, 2) + a[:, None, :]
         return scores[keep], boxes, kps
 
-    def detect(self, bgr: np.ndarray, coarse: bool = True, fine: bool = True) -> list[Detection]:
+    def detect(self, bgr: np.ndarray, whole: bool = True, tiles: bool = True,
+               fine: bool = True) -> list[Detection]:
         """Faces anywhere in the frame, in image pixels.
 
-        Three scales, each fed to the 128x128 network without further resizing.  Coarse: the
-        whole frame letterboxed (faces larger than ~10% of the long side) and square tiles of
-        the short side along the long side (faces down to ~12% of the short side).  Fine:
-        128-pixel tiles of the frame downscaled to a 224-pixel short side, overlapping by 32
-        pixels (faces down to ~6% of the short side: a second person far behind)."""
+        Three scales, each fed to the 128x128 network without further resizing.  `whole`: the
+        frame letterboxed to 128 pixels (one run; faces larger than ~10% of the long side).
+        `tiles`: square tiles of the short side along the long side (2-3 runs for 16:9; faces
+        down to ~12% of the short side).  `fine`: 128-pixel tiles of the frame downscaled to a
+        224-pixel short side, overlapping by 32 pixels (8 runs for 16:9; faces down to ~6% of
+        the short side: a second person far behind)."""
         h, w = bgr.shape[:2]
-        # One area-downscale of the full frame to a 224-pixel short side; every level is cut
-        # from it (resizing a 1080p frame once per level cost ~1 ms each).
-        k0 = min(1.0, 224 / min(w, h))
+        if not (tiles or fine):
+            # The per-sample pass: one area-downscale straight to the letterbox size.
+            k0 = min(1.0, self.INPUT / max(w, h))
+        else:
+            # One area-downscale of the full frame to a 224-pixel short side; every level is
+            # cut from it (resizing a 1080p frame once per level cost ~1 ms each).
+            k0 = min(1.0, 224 / min(w, h))
         base = bgr if k0 >= 1.0 else cv2.resize(bgr, (round(w * k0), round(h * k0)),
                                                 interpolation=cv2.INTER_AREA)
         base = cv2.cvtColor(base, cv2.COLOR_BGR2RGB)
         bh, bw = base.shape[:2]
         levels: list[tuple[float, list[tuple[int, int, int]]]] = []
-        if coarse:
+        if whole:
             k = self.INPUT / max(bw, bh)
             levels.append((k, [_letterbox_region(round(bw * k), round(bh * k))]))
-            if max(bw, bh) > min(bw, bh) * 1.15:
-                k = self.INPUT / min(bw, bh)
-                levels.append((k, _tiles(round(bw * k), round(bh * k), self.INPUT, 96)))
+        if tiles and max(bw, bh) > min(bw, bh) * 1.15:
+            k = self.INPUT / min(bw, bh)
+            levels.append((k, _tiles(round(bw * k), round(bh * k), self.INPUT, 96)))
         if fine:
             k = 224 / min(bw, bh)
             levels.append((k, _tiles(round(bw * k), round(bh * k), self.INPUT, 96)))

@@ -2,9 +2,10 @@
 
 Owns `Evidence.faces` (a `FaceEvidence`).  For every sampled frame it
 
-1. runs the BlazeFace detector over the whole (downscaled) frame, so a second person anywhere is
-   counted (small, far-away faces are searched with a finer tiling once per second of video, and
-   on any frame where the coarse pass found nothing);
+1. runs the BlazeFace detector over the whole (downscaled) frame on every sample, so a second
+   person anywhere is counted (faces under ~10% of the frame's long side are searched with
+   overlapping tiles once per second of video, and whenever nothing is tracked and the
+   whole-frame pass found nothing);
 2. runs the 468-point landmark model on the main face with a region of interest that follows it,
    as MediaPipe's face-mesh graph does: the crop comes from the previous frame's landmarks
    (rotated by the eye line, long side x 1.5), and only when the model says the face is lost does
@@ -87,6 +88,7 @@ class FaceEvidence:
     present: np.ndarray  # bool: landmarks measured (every other per-face array is valid)
     detected: np.ndarray  # bool: a face was found, with or without landmarks
     n_faces: np.ndarray  # int: faces seen (main + others)
+    searched: np.ndarray  # bool: the tiled small-face search ran (once per second)
     box: np.ndarray  # (N, 4) x0, y0, x1, y1 normalised to frame width/height
     height_ratio: np.ndarray  # face height (hairline to chin) / frame height
     centre: np.ndarray  # (N, 2) normalised x, y of the face box centre
@@ -143,6 +145,7 @@ class _Sample:
     n_faces: int = 0
     mesh: MeshResult | None = None
     detected: bool = False  # a face was detected (with or without landmarks)
+    searched: bool = False  # the tiled search for small faces ran on this sample
     det_score: float = math.nan
     other_height: float = math.nan
     other_score: float = math.nan
@@ -169,13 +172,16 @@ class FaceAnalyser:
         h, w = img.shape[:2]
         self.size = (w, h)
         n = len(self.samples)
-        if n % self.fine_every == 0:
-            dets = self.detector.detect(img, coarse=True, fine=True)
-        else:
-            dets = self.detector.detect(img, coarse=True, fine=False)
-            if not dets:  # nothing big enough for the coarse pass: look for a small face
-                dets = self.detector.detect(img, coarse=False, fine=True)
+        # Every sample: the whole frame in one detector run.  Once per second (and whenever
+        # nothing is tracked and the whole-frame pass found nothing): the tiled search for
+        # smaller faces, i.e. a second person further away or a small main face.
+        full = n % self.fine_every == 0
+        dets = self.detector.detect(img, whole=True, tiles=full, fine=full)
+        if not dets and not full and self.prev is None:
+            dets = self.detector.detect(img, whole=False, tiles=True, fine=True)
+            full = True
         s = _Sample(frame.t_s)
+        s.searched = full
         mesh = None
         if self.prev is not None:
             m = self.mesh.run(img, roi_from_landmarks(self.prev.landmarks[:, :2]))
@@ -372,6 +378,7 @@ def build_evidence(samples: list[_Sample], size: tuple[int, int], sample_fps: fl
     centre = np.full((n, 2), np.nan)
     present = np.zeros(n, bool)
     detected = np.array([s.detected for s in samples], bool)
+    searched = np.array([s.searched for s in samples], bool)
     n_faces = np.zeros(n, np.int32)
     t = np.array([s.t_s for s in samples], np.float64)
     prev_rigid: np.ndarray | None = None
@@ -410,7 +417,7 @@ def build_evidence(samples: list[_Sample], size: tuple[int, int], sample_fps: fl
         if s.mesh is not None and s.regions is not None:
             regions[i] = s.regions
     occlusion = occlusion_from_regions(regions)
-    return FaceEvidence(t_s=t, present=present, detected=detected, n_faces=n_faces, box=box, centre=centre,
+    return FaceEvidence(t_s=t, present=present, detected=detected, searched=searched, n_faces=n_faces, box=box, centre=centre,
                         occlusion=occlusion,
                         frame_size=(int(w), int(h)), sample_fps=sample_fps,
                         analyse_ms=analyse_ms, **a)

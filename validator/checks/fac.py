@@ -141,9 +141,10 @@ def face_missing(ev: Evidence, p: Params):
               Param("min_duration_s", 0.5, "a second face seen for at least this long fails, seconds",
                     minimum=0, maximum=60)])
 def multiple_faces(ev: Evidence, p: Params):
-    """What it does: the detector searches the whole frame in every sample (small far-away faces
-    once per second with a finer tiling); any face apart from the tracked main face that is
-    confident and large enough counts.  Sightings up to 1 s apart join into one event, and an
+    """What it does: the detector searches the whole frame in every sample (faces under ~10% of
+    the frame's long side, e.g. a person further back, once per second with overlapping
+    tiles); any face apart from the tracked main face that is confident and large enough
+    counts.  Sightings up to 1 s apart join into one event, and an
     event lasting `min_duration_s` fails.
 
     Why it matters: the platform rejects clips with a second person (`second_person_detected`);
