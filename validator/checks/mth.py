@@ -1,10 +1,10 @@
 """MTH: mouth behaviour (MTH001-MTH003).
 
 Reads `Evidence.faces` (per-sample `mouth_open` = inner-lip gap / mouth width, `teeth`) and
-`Evidence.voice`, through a small duck-typed interface so these checks do not depend on the
-voice analyser's internals:
-
-- `voice.speaking`, `voice.listening`: `registry.Span` or None (the segments);
+`Evidence.voice` through one duck-typed interface, so these checks do not depend on the voice
+analyser's internals: `voice.speaking` and `voice.listening`, each a `registry.Span` or None
+(tests use stand-in objects with just these two attributes).  When both are None (no speech in
+the whole clip) MTH001 judges the whole clip as listening.
 
 MTH003 compares the mouth with the speech-band (300-3000 Hz) level of `Evidence.audio`
 (computed here from the 16 kHz PCM), which followed the mouth better than the voice analyser's
