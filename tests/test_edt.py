@@ -17,7 +17,7 @@ DT = 0.2
 
 
 def cont(n: int = 50, *, corr=None, corr2=None, hist=None, peak=None, pts=None, packets=None,
-         fps: float = 25.0) -> ContinuityEvidence:
+         cells=None, cells2=None, fps: float = 25.0) -> ContinuityEvidence:
     def arr(x, default):
         a = np.full(n, default) if x is None else np.asarray(x, float)
         a = a.copy()
@@ -29,7 +29,8 @@ def cont(n: int = 50, *, corr=None, corr2=None, hist=None, peak=None, pts=None, 
     tiny = packets <= max(48, 0.03 * float(np.median(packets)))
     c2 = arr(corr2, 0.97) if corr2 is not None else arr(corr, 0.98)
     return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=arr(corr, 0.98), corr_prev2=c2,
-                              hist_dist=arr(hist, 0.03), diff=arr(None, 2.0), diff_peak=arr(peak, 3.0),
+                              hist_dist=arr(hist, 0.03), cells_changed=arr(cells, 0.9),
+                              cells_changed2=arr(cells2, 0.9), diff=arr(None, 2.0), diff_peak=arr(peak, 3.0),
                               luma=np.full(n, 100.0), sample_interval_s=DT, frame_pts_s=pts,
                               packet_bytes=packets, tiny_packet=tiny, declared_fps=fps)
 
@@ -76,6 +77,17 @@ def test_edt001_gradual_transition_and_switch():
     assert out.status == "fail" and "1 transition" in out.message
     assert out.spans[0].start_s == pytest.approx(3.8) and out.spans[0].end_s == pytest.approx(4.2)
     assert check("EDT001", co, include_transitions=False).status == "pass"
+
+
+def test_edt001_a_person_leaving_a_close_shot_is_not_a_cut():
+    # The stage clip at 1.6 s: the singer's head leaves the frame; correlation 0.04, histogram
+    # distance 0.15, but the audience behind stays: half of the cells change.
+    co = cont(corr=with_value(50, 0.98, {30: 0.04}), hist=with_value(50, 0.03, {30: 0.15}),
+              cells=with_value(50, 0.1, {30: 0.5}))
+    assert check("EDT001", co).status == "pass"
+    at_limit = cont(corr=with_value(50, 0.98, {30: 0.04}), hist=with_value(50, 0.03, {30: 0.15}),
+                    cells=with_value(50, 0.1, {30: 0.6}))
+    assert check("EDT001", at_limit).status == "fail"
 
 
 def test_edt001_too_few_samples():

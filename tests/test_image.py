@@ -189,3 +189,14 @@ def test_flat_pictures_do_not_crash():
     assert co.corr_prev[1] == 1.0 and co.corr_prev[2] == 0.0
     im = run_image([black, black])
     assert im.brightness[0] == 0.0 and im.crushed[0] == 1.0
+
+
+def test_changed_cells_tell_a_cut_from_something_leaving_a_corner():
+    a, b = texture(10), texture(11)
+    half = a.copy()
+    half[:, : W // 2] = b[:, : W // 2]  # the left half replaced (a person walked out of it)
+    co = run_cont([a, a, half, b])
+    assert co.cells_changed[1] == 0.0
+    assert co.cells_changed[2] == pytest.approx(0.5, abs=0.13)
+    assert co.cells_changed[3] == pytest.approx(0.5, abs=0.13)  # then the right half
+    assert co.cells_changed2[3] >= 0.75  # two steps apart: everything changed

@@ -20,7 +20,8 @@ DT = 0.2
 
 
 def img(n: int = 50, **cols) -> ImageEvidence:
-    base = dict(has_face=np.ones(n, bool), face_h_frac=np.full(n, 0.4), sharpness=np.full(n, 0.6),
+    base = dict(has_face=np.ones(n, bool), face_h_frac=np.full(n, 0.4), face_x=np.full(n, 0.9),
+                face_y=np.full(n, 0.4), sharpness=np.full(n, 0.6),
                 brightness=np.full(n, 0.5), scene=np.full(n, 0.45), clipped=np.zeros(n),
                 crushed=np.zeros(n), lr_stops=np.zeros(n), tb_stops=np.zeros(n), noise=np.full(n, 0.3),
                 warmth=np.full(n, 0.6), shake=np.full(n, 0.001), bg_motion=np.zeros(n))
@@ -37,8 +38,9 @@ def cont(n: int = 50, cut_at: int | None = None) -> ContinuityEvidence:
     hd = np.full(n, 0.03)
     if cut_at is not None:
         corr[cut_at], hd[cut_at] = 0.05, 0.5
+    cells = np.where(corr < 0.3, 0.9, 0.1)
     return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=corr, corr_prev2=corr.copy(), hist_dist=hd,
-                              diff=np.full(n, 2.0), diff_peak=np.full(n, 4.0), luma=np.full(n, 100.0),
+                              cells_changed=cells, cells_changed2=cells.copy(), diff=np.full(n, 2.0), diff_peak=np.full(n, 4.0), luma=np.full(n, 100.0),
                               sample_interval_s=DT, frame_pts_s=np.arange(n * 5) / 25.0,
                               packet_bytes=np.full(n * 5, 900), tiny_packet=np.zeros(n * 5, bool),
                               declared_fps=25.0)
@@ -145,6 +147,14 @@ def test_img005_drift_and_colour_shift():
     assert out.status == "fail" and "between" in out.message
     out = check("IMG005", img(warmth=series(50, 0.6, 25, 1.1)))
     assert out.status == "fail" and "colour" in out.message
+
+
+def test_img005_a_jump_to_another_face_is_not_a_lighting_change():
+    x = series(50, 0.9, 30, 0.3)  # the face box jumps 0.6 frame heights (1.5 face heights)
+    dim_other = img(brightness=series(50, 0.5, 30, 0.2), face_x=x)
+    assert check("IMG005", dim_other).status == "pass"
+    near = img(brightness=series(50, 0.5, 30, 0.2), face_x=series(50, 0.9, 30, 0.65))
+    assert check("IMG005", near).status == "fail"  # 0.625 face heights: the same face
 
 
 def test_img005_leaves_a_change_across_a_cut_to_edt001():

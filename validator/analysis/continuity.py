@@ -5,8 +5,10 @@ Owns two kinds of measurement:
 - from sampled frames (Settings.sample_fps, 5 fps by default), a cheap signature per sample:
   a 64x48 blurred grey thumbnail, an 8x4x4 colour histogram and a 160-px-wide grey copy.
   Between consecutive samples it records the thumbnail's structural correlation (a cut drops it;
-  a lighting step does not, because correlation ignores gain and offset), the colour-histogram
-  distance, and the mean and worst-block pixel difference (a frozen picture has none).  The
+  a lighting step does not, because correlation ignores gain and offset), the share of the
+  thumbnail's 4x4 cells that changed (a cut changes nearly all; a person moving in a close shot
+  only those they cover), the colour-histogram distance, and the mean and worst-block pixel
+  difference (a frozen picture has none).  The
   correlation with the sample two steps back catches gradual transitions (dissolves) that change
   the picture a little per step.
 - from the decode pass (`ev.stream`, every frame, not only sampled ones): frame timestamps
@@ -44,9 +46,11 @@ class ContinuityEvidence:
 
     Sample arrays (index i compares sample i with sample i-1; NaN for the first):
     `corr_prev` thumbnail correlation -1..1, `corr_prev2` the same with sample i-2,
-    `hist_dist` Bhattacharyya distance of colour histograms 0..1, `diff` mean absolute grey
-    difference (8-bit levels), `diff_peak` the same in the busiest of GRIDxGRID cells, `luma` mean
-    grey level of the sample.
+    `hist_dist` Bhattacharyya distance of colour histograms 0..1, `cells_changed` and
+    `cells_changed2` the share of the thumbnail's GRIDxGRID cells whose content changed (vs
+    sample i-1 / i-2: a cut changes nearly all of them, a head moving out of a close shot
+    only those it covered), `diff` mean absolute grey difference (8-bit levels), `diff_peak`
+    the same in the busiest of GRIDxGRID cells, `luma` mean grey level of the sample.
 
     Stream arrays: `frame_pts_s` (every decoded frame, sorted), `packet_bytes` (decode order),
     `tiny_packet` flags (packets too small to hold a picture change).
@@ -56,6 +60,8 @@ class ContinuityEvidence:
     corr_prev: np.ndarray
     corr_prev2: np.ndarray
     hist_dist: np.ndarray
+    cells_changed: np.ndarray
+    cells_changed2: np.ndarray
     diff: np.ndarray
     diff_peak: np.ndarray
     luma: np.ndarray
@@ -69,29 +75,34 @@ class ContinuityEvidence:
     def n(self) -> int:
         return int(len(self.t_s))
 
-    def cuts(self, max_corr: float, min_hist_dist: float) -> list[tuple[float, float, float]]:
+    def cuts(self, max_corr: float, min_hist_dist: float,
+             min_cells: float = 0.0) -> list[tuple[float, float, float]]:
         """Sample pairs that look like a shot change: (t_before, t_after, correlation)."""
         out = []
         for i in range(1, self.n):
-            c, hd = self.corr_prev[i], self.hist_dist[i]
+            c, hd, cells = self.corr_prev[i], self.hist_dist[i], self.cells_changed[i]
             if np.isnan(c):
                 continue
-            if c < max_corr and hd >= min_hist_dist:
+            if c < max_corr and hd >= min_hist_dist and not cells < min_cells:
                 out.append((float(self.t_s[i - 1]), float(self.t_s[i]), float(c)))
         return out
 
-    def transitions(self, max_corr: float, min_hist_dist: float) -> list[tuple[float, float, float]]:
+    def transitions(self, max_corr: float, min_hist_dist: float,
+                    min_cells: float = 0.0) -> list[tuple[float, float, float]]:
         """Gradual transitions: each single step looks continuous but the picture two steps apart
-        is a different shot.  (t_start, t_end, correlation two steps apart)."""
+        is a different shot, with `min_cells` of its cells changed and twice `min_hist_dist` of
+        colour change over the two steps.  (t_start, t_end, correlation two steps apart)."""
         out = []
         for i in range(2, self.n):
             c2 = self.corr_prev2[i]
-            if np.isnan(c2) or c2 >= max_corr:
+            if np.isnan(c2) or c2 >= max_corr or self.cells_changed2[i] < min_cells:
                 continue
             steps = self.corr_prev[i - 1:i + 1]
             if np.any(steps < max_corr):  # a plain cut: reported as such
                 continue
-            if self.hist_dist[i - 1] + self.hist_dist[i] < min_hist_dist:
+            # Both steps of a dissolve change the colours; a person moving in a close shot
+            # hardly does (the stage clip: 0.16 over two steps, against 0.2 needed).
+            if self.hist_dist[i - 1] + self.hist_dist[i] < 2 * min_hist_dist:
                 continue
             out.append((float(self.t_s[i - 2]), float(self.t_s[i]), float(c2)))
         return _merge_events(out)
@@ -100,7 +111,8 @@ class ContinuityEvidence:
         rows = []
         for i in range(self.n):
             row: dict[str, Any] = {"t_s": round(float(self.t_s[i]), 3), "stream": "video"}
-            for c in ("corr_prev", "corr_prev2", "hist_dist", "diff", "diff_peak", "luma"):
+            for c in ("corr_prev", "corr_prev2", "hist_dist", "cells_changed", "cells_changed2",
+                      "diff", "diff_peak", "luma"):
                 v = float(getattr(self, c)[i])
                 row[f"cont_{c}"] = None if np.isnan(v) else round(v, 5)
             rows.append(row)
@@ -118,10 +130,42 @@ def _merge_events(ev: list[tuple[float, float, float]]) -> list[tuple[float, flo
     return out
 
 
-def _norm_thumb(gray: np.ndarray) -> np.ndarray:
+def _thumb(gray: np.ndarray) -> np.ndarray:
     t = cv2.resize(gray, THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
-    t = cv2.GaussianBlur(t, (3, 3), 0).reshape(-1)
-    t -= t.mean()
+    return cv2.GaussianBlur(t, (3, 3), 0)
+
+
+# A thumbnail cell flatter than this (std, 8-bit levels) has no structure to correlate; it
+# counts as changed when its mean moves by more than FLAT_CELL_STEP.
+FLAT_CELL_STD = 4.0
+FLAT_CELL_STEP = 12.0
+CELL_SAME_CORR = 0.3
+
+
+def cells_changed(a: np.ndarray | None, b: np.ndarray) -> float:
+    """Share of the GRIDxGRID cells of two thumbnails whose content differs (cell correlation
+    below CELL_SAME_CORR, or a flat cell that changed level or gained structure)."""
+    if a is None or a.shape != b.shape:
+        return np.nan
+    h, w = b.shape
+    ch, cw = h // GRID, w // GRID
+
+    def split(x: np.ndarray) -> np.ndarray:
+        return x[: ch * GRID, : cw * GRID].reshape(GRID, ch, GRID, cw).transpose(0, 2, 1, 3).reshape(GRID * GRID, -1)
+
+    x, y = split(a), split(b)
+    mx, my = x.mean(axis=1), y.mean(axis=1)
+    sx, sy = x.std(axis=1), y.std(axis=1)
+    cov = ((x - mx[:, None]) * (y - my[:, None])).mean(axis=1)
+    flat_x, flat_y = sx < FLAT_CELL_STD, sy < FLAT_CELL_STD
+    corr = cov / np.maximum(sx * sy, 1e-6)
+    changed = np.where(flat_x & flat_y, np.abs(mx - my) > FLAT_CELL_STEP,
+                       np.where(flat_x | flat_y, True, corr < CELL_SAME_CORR))
+    return float(changed.mean())
+
+
+def _norm_thumb(t: np.ndarray) -> np.ndarray:
+    t = t.reshape(-1) - t.mean()
     n = float(np.linalg.norm(t))
     return t / n if n > 1e-6 else t  # a flat picture has no structure: correlation 0
 
@@ -143,7 +187,8 @@ class ContinuityAnalyser:
         self.interval = 1.0 / float(getattr(settings, "sample_fps", 5.0) or 5.0)
         self.declared_fps = media.fps
         self.rows: list[tuple[float, ...]] = []
-        self.thumbs: list[np.ndarray | None] = [None, None]  # samples i-2, i-1
+        self.thumbs: list[np.ndarray | None] = [None, None]  # samples i-2, i-1, normalised
+        self.raw: list[np.ndarray | None] = [None, None]  # the same, as grey thumbnails
         self.means = [0.0, 0.0]
         self.prev_hist: np.ndarray | None = None
         self.prev_small: np.ndarray | None = None
@@ -151,7 +196,8 @@ class ContinuityAnalyser:
     def on_frame(self, frame: Frame) -> None:
         try:
             gray = frame.gray
-            thumb = _norm_thumb(gray)
+            raw = _thumb(gray)
+            thumb = _norm_thumb(raw)
             small_bgr = cv2.resize(frame.image, THUMB, interpolation=cv2.INTER_AREA)
             hist = cv2.calcHist([small_bgr], [0, 1, 2], None, [4, 4, 8], [0, 256, 0, 256, 0, 256])
             hist = (hist / max(1.0, float(hist.sum()))).astype(np.float32)
@@ -159,8 +205,9 @@ class ContinuityAnalyser:
             sh = max(GRID, int(round(h * DIFF_WIDTH_PX / w)))
             small = cv2.resize(gray, (DIFF_WIDTH_PX, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
         except cv2.error:
-            self.rows.append((frame.t_s,) + (np.nan,) * 6)
+            self.rows.append((frame.t_s,) + (np.nan,) * 8)
             self.thumbs = [self.thumbs[1], None]
+            self.raw = [self.raw[1], None]
             self.prev_hist = self.prev_small = None
             return
         mean = float(gray.mean())
@@ -176,8 +223,10 @@ class ContinuityAnalyser:
             gh, gw = sh // GRID, DIFF_WIDTH_PX // GRID
             cells = d[: gh * GRID, : gw * GRID].reshape(GRID, gh, GRID, gw).mean(axis=(1, 3))
             peak = float(cells.max())
-        self.rows.append((frame.t_s, c1, c2, hd, diff, peak, mean))
+        k1, k2 = cells_changed(self.raw[1], raw), cells_changed(self.raw[0], raw)
+        self.rows.append((frame.t_s, c1, c2, hd, k1, k2, diff, peak, mean))
         self.thumbs = [self.thumbs[1], thumb]
+        self.raw = [self.raw[1], raw]
         self.means = [self.means[1], mean]
         self.prev_hist, self.prev_small = hist, small
 
@@ -188,15 +237,16 @@ class ContinuityAnalyser:
         if not self.rows and len(pts) == 0:
             ev.missing["continuity"] = "no video frames were decoded"
             return None
-        a = np.array(self.rows, dtype=np.float64).reshape(-1, 7)
+        a = np.array(self.rows, dtype=np.float64).reshape(-1, 9)
         if len(pb):
             med = float(np.median(pb))
             tiny = pb <= max(TINY_PACKET_BYTES, TINY_PACKET_RATIO * med)
         else:
             tiny = np.zeros(0, bool)
         return ContinuityEvidence(
-            t_s=a[:, 0], corr_prev=a[:, 1], corr_prev2=a[:, 2], hist_dist=a[:, 3], diff=a[:, 4],
-            diff_peak=a[:, 5], luma=a[:, 6], sample_interval_s=self.interval,
+            t_s=a[:, 0], corr_prev=a[:, 1], corr_prev2=a[:, 2], hist_dist=a[:, 3],
+            cells_changed=a[:, 4], cells_changed2=a[:, 5], diff=a[:, 6], diff_peak=a[:, 7],
+            luma=a[:, 8], sample_interval_s=self.interval,
             frame_pts_s=np.asarray(pts, np.float64), packet_bytes=np.asarray(pb, np.int64),
             tiny_packet=tiny, declared_fps=self.declared_fps)
 

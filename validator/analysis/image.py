@@ -51,6 +51,8 @@ class ImageEvidence:
 
     - `has_face`: a face box came from the faces analyser (else the fallback region was used)
     - `face_h_frac`: face box height / frame height
+    - `face_x`, `face_y`: face box centre in frame heights from the top-left corner (NaN without
+      a face), so a jump to another face can be told from a change of light
     - `sharpness`: 1 - Crete-Roffet blur score of the face crop at FACE_NORM_PX (0 = flat,
       ~0.5+ = crisp; contrast- and size-independent)
     - `brightness`: mean face luma on an SDR-equivalent 0..1 scale (HDR mapped, see module doc)
@@ -68,6 +70,8 @@ class ImageEvidence:
     t_s: np.ndarray
     has_face: np.ndarray
     face_h_frac: np.ndarray
+    face_x: np.ndarray
+    face_y: np.ndarray
     sharpness: np.ndarray
     brightness: np.ndarray
     scene: np.ndarray
@@ -95,8 +99,8 @@ class ImageEvidence:
         return np.ones(self.n, bool), False
 
     def stats_rows(self) -> list[dict[str, Any]]:
-        cols = ("face_h_frac", "sharpness", "brightness", "scene", "clipped", "crushed", "lr_stops",
-                "tb_stops", "noise", "warmth", "shake", "bg_motion")
+        cols = ("face_h_frac", "face_x", "face_y", "sharpness", "brightness", "scene", "clipped",
+                "crushed", "lr_stops", "tb_stops", "noise", "warmth", "shake", "bg_motion")
         rows = []
         for i in range(self.n):
             row: dict[str, Any] = {"t_s": round(float(self.t_s[i]), 3), "stream": "video",
@@ -143,7 +147,7 @@ class ImageAnalyser:
             row = self._measure(frame)
         except (cv2.error, ValueError) as e:  # a malformed frame must not stop the pass
             frame.notes["image_error"] = str(e)
-            row = (frame.t_s, 0.0) + (np.nan,) * 12
+            row = (frame.t_s, 0.0) + (np.nan,) * 14
         self.rows.append(row)
 
     def _luma(self, frame: Frame) -> np.ndarray:
@@ -208,8 +212,10 @@ class ImageAnalyser:
         self.noise_age += 1
         noise = self.last_noise
         shake, bg_motion = self._motion(frame, box, noise, has_face)
-        return (frame.t_s, float(has_face), (y1 - y0) / h, sharp, brightness, scene, clipped,
-                crushed, lr, tb, noise, warmth, shake, bg_motion)
+        fx = (x0 + x1) / 2 / h if has_face else np.nan
+        fy = (y0 + y1) / 2 / h if has_face else np.nan
+        return (frame.t_s, float(has_face), (y1 - y0) / h, fx, fy, sharp, brightness, scene,
+                clipped, crushed, lr, tb, noise, warmth, shake, bg_motion)
 
     def _motion(self, frame: Frame, box: tuple[int, int, int, int], noise: float,
                 has_face: bool) -> tuple[float, float]:
@@ -268,8 +274,8 @@ class ImageAnalyser:
             return None
         a = np.array(self.rows, dtype=np.float64)
         col = {n: a[:, i] for i, n in enumerate(
-            ("t_s", "has_face", "face_h_frac", "sharpness", "brightness", "scene", "clipped", "crushed",
-             "lr_stops", "tb_stops", "noise", "warmth", "shake", "bg_motion"))}
+            ("t_s", "has_face", "face_h_frac", "face_x", "face_y", "sharpness", "brightness", "scene",
+             "clipped", "crushed", "lr_stops", "tb_stops", "noise", "warmth", "shake", "bg_motion"))}
         has_face = col.pop("has_face") > 0.5
         return ImageEvidence(has_face=has_face, sample_interval_s=self.interval,
                              transfer=self.transfer, bit_depth=self.bit_depth, **col)

@@ -31,16 +31,21 @@ def _times(spans: list[tuple[float, float]]) -> str:
                     "this is a different shot, -1 to 1", minimum=-1, maximum=1),
               Param("min_hist_dist", 0.10, "colour-histogram distance a cut must also show, "
                     "Bhattacharyya 0-1", minimum=0, maximum=1),
+              Param("min_changed_cells", 0.6, "share of the picture's 4x4 cells that must change "
+                    "(a person moving in a close shot changes only the cells they cover), ratio",
+                    minimum=0, maximum=1),
               Param("include_transitions", True, "also report gradual transitions (dissolves) "
                     "seen across two sample intervals")])
 def cut_detected(ev: Evidence, p: Params):
     """What it does: compares each sampled frame with the one before it: the correlation of
-    their blurred 64x48 grey thumbnails (structure: insensitive to a lighting change) and the
-    distance between their colour histograms.  A pair below `max_corr` that also differs by
-    `min_hist_dist` in colour is a cut.  With `include_transitions`, a picture that is a
-    different shot two samples later while each single step looked continuous is a gradual
-    transition.  Spans run from the last sample before to the first sample after (0.2 s at 5
-    fps).  Any cut is visible at 5 fps: one sample pair always straddles it.
+    their blurred 64x48 grey thumbnails (structure: insensitive to a lighting change), the share
+    of the thumbnail's 4x4 cells whose content changed, and the distance between their colour
+    histograms.  A pair below `max_corr` that also changes `min_changed_cells` of its cells and
+    differs by `min_hist_dist` in colour is a cut.  With `include_transitions`, a picture that is
+    a different shot two samples later (same three tests, twice the colour change over the two
+    steps) while each single step looked continuous is a gradual transition.  Spans run from the
+    last sample before to the first sample after (0.2 s at 5 fps).  Any hard cut is visible at
+    5 fps: one sample pair always straddles it.
 
     Why it matters: the platform needs one continuous take (`one_continuous_shot`); an edit
     makes the replica jump.
@@ -48,23 +53,28 @@ def cut_detected(ev: Evidence, p: Params):
     How to fix: record again in one take; if you stumble, keep going or start over.
 
     Calibration: consecutive samples of real single-take clips correlate at 0.46 or more (lp_d12,
-    a handheld selfie, 0.46-0.99 with histogram distance at most 0.17; lp_src_s13 0.65; lp_d6
-    with extreme expressions 0.70; GRID 0.995+); none has a cut or transition.  The stage clip's
-    cuts measure 0.01-0.20 with histogram distances 0.15-0.31 (4 cuts; its fast pans to the
-    audience add 2 transitions).  s18 spliced to a GRID clip at 3.0 s measures 0.19 (distance
-    0.80), the synthetic splice 0.14; a 1-stop brightness step measures 0.998 (no cut), random
-    16-px camera jitter 0.61, a person walking behind 0.68.  At a lower --sample-fps, motion
-    between samples lowers the correlation: recalibrate `max_corr` below 2 fps.
+    a handheld selfie, 0.46-0.99, histogram distance at most 0.17, at most 56% of cells
+    changed; lp_src_s13 0.65; lp_d6 with extreme expressions 0.70; GRID 0.995+); none has a
+    cut or transition.  The stage clip has three cuts (stage to a close profile at 0.7 s, to
+    the singer at the curtain at 2.7 s, to the audience at 7.1 s): correlation 0.01-0.20,
+    62-75% of cells, colour 0.22-0.31; all three are found.  Inside its close profile shot the
+    singer's head leaves the frame (1.6 s): correlation 0.04 and colour 0.15, but only 50% of
+    cells change (the audience behind stays), so it is not a cut; two-step changes there
+    reach 0.16 of colour, under the 0.2 a transition needs.  s18 spliced to a GRID clip at
+    3.0 s measures 0.19 (81% of cells, colour 0.80), the synthetic splice 0.14; a 1-stop
+    brightness step measures 0.998 (no cut), random 16-px camera jitter 0.61, a person walking
+    behind 0.68.  At a lower --sample-fps, motion between samples lowers the correlation:
+    recalibrate below 2 fps.
 
     Example: `EDT001 fail: 4 cuts (at 0.7 s, 1.5 s, 2.7 s, 7.1 s)`.
     """
     co = ev.continuity
     if co.n < 2:
         return skipped("not evaluated: fewer than two sampled frames")
-    events = [(a, b) for a, b, _ in co.cuts(p.max_corr, p.min_hist_dist)]
+    events = [(a, b) for a, b, _ in co.cuts(p.max_corr, p.min_hist_dist, p.min_changed_cells)]
     n_cuts = len(events)
     if p.include_transitions:
-        events += [(a, b) for a, b, _ in co.transitions(p.max_corr, p.min_hist_dist)]
+        events += [(a, b) for a, b, _ in co.transitions(p.max_corr, p.min_hist_dist, p.min_changed_cells)]
     events.sort()
     lowest = float(np.nanmin(co.corr_prev)) if np.isfinite(co.corr_prev).any() else 1.0
     if events:

@@ -48,13 +48,14 @@ def runs(mask: np.ndarray, t: np.ndarray, dt: float) -> list[tuple[float, float]
     return out
 
 
-def _cut_rule_params(ev: Evidence) -> tuple[float, float, bool]:
+def _cut_rule_params(ev: Evidence) -> tuple[float, float, float, bool]:
     r = RULES.get("EDT001")
     if r is None:
-        return 0.3, 0.1, True
+        return 0.3, 0.1, 0.6, True
     p = ev.settings.resolve(r) if ev.settings is not None else None
     vals = {x.name: x.default for x in r.params} if p is None else p.as_dict()
-    return float(vals["max_corr"]), float(vals["min_hist_dist"]), bool(vals["include_transitions"])
+    return (float(vals["max_corr"]), float(vals["min_hist_dist"]), float(vals["min_changed_cells"]),
+            bool(vals["include_transitions"]))
 
 
 def shot_breaks(ev: Evidence, t: np.ndarray) -> np.ndarray:
@@ -64,11 +65,27 @@ def shot_breaks(ev: Evidence, t: np.ndarray) -> np.ndarray:
     co = ev.continuity
     if co is None:
         return breaks
-    max_corr, min_hd, trans = _cut_rule_params(ev)
-    events = co.cuts(max_corr, min_hd) + (co.transitions(max_corr, min_hd) if trans else [])
+    max_corr, min_hd, min_cells, trans = _cut_rule_params(ev)
+    events = co.cuts(max_corr, min_hd, min_cells) + (
+        co.transitions(max_corr, min_hd, min_cells) if trans else [])
     for a, b, _c in events:
         breaks |= (t > a + 1e-6) & (t <= b + 1e-6)
     return breaks
+
+
+def face_jumps(im: Any, idx: np.ndarray) -> np.ndarray:
+    """jumps[k] is True when the face at sample idx[k] is not the one at idx[k-1]: its centre
+    moved more than 0.75 face heights, or its height changed by more than 1.5x, between
+    consecutive face samples (the detector switched to another person, or the framing
+    changed).  A head turning or leaning at 5 fps moves far less."""
+    jumps = np.zeros(len(idx), bool)
+    if len(idx) < 2:
+        return jumps
+    x, y, fh = im.face_x[idx], im.face_y[idx], im.face_h_frac[idx]
+    move = np.hypot(np.diff(x), np.diff(y)) / np.maximum(np.minimum(fh[1:], fh[:-1]), 1e-3)
+    size = np.maximum(fh[1:], fh[:-1]) / np.maximum(np.minimum(fh[1:], fh[:-1]), 1e-3)
+    jumps[1:] = (move > 0.75) | (size > 1.5)
+    return jumps
 
 
 def _segments(breaks: np.ndarray) -> list[np.ndarray]:
@@ -393,7 +410,9 @@ def lighting_change(ev: Evidence, p: Params):
     (log2 of mean red over mean blue) through the clip.  A *step* is the median of the
     `window_s` after a moment against the median of the `window_s` before it; a *drift* is the
     range of the rolling median over the whole take.  Comparisons never cross a shot cut found
-    by EDT001 (that is reported there).  Fails when a step exceeds `max_step_stops`, a drift
+    by EDT001 (that is reported there), nor a jump to another face (the centre moving more than
+    0.75 face heights or the size changing 1.5x between samples: the detector switched to
+    someone else).  Fails when a step exceeds `max_step_stops`, a drift
     `max_drift_stops`, or either colour figure `max_colour_shift`.  The span starts at the
     change and ends when the level comes back (or at the end of the clip).
 
@@ -419,7 +438,8 @@ def lighting_change(ev: Evidence, p: Params):
         return skipped("not evaluated: too few samples with a face")
     t = im.t_s[idx]
     breaks = shot_breaks(ev, im.t_s)[idx]
-    # A sample right after a gap in face detection may be a different scene: only cuts split.
+    if real:
+        breaks |= face_jumps(im, idx)
     segs = _segments(breaks)
     w = max(2, int(round(p.window_s / im.sample_interval_s)))
     bright = np.log2(np.maximum(im.brightness[idx], 1e-3))
