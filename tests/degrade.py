@@ -198,3 +198,15 @@ def face_centre_frac(shared_media: Path | None) -> float:
     if shared_media is not None and (shared_media / "real" / "lp_src_s18.mp4").is_file():
         return 0.6
     return 0.5
+
+
+def dissolved(frames: list[np.ndarray], other: list[np.ndarray], at_s: float = 2.5,
+              length_s: float = 1.0) -> list[np.ndarray]:
+    """Two takes joined by a cross-fade of `length_s` starting at `at_s`."""
+    a, n = int(at_s * FPS), max(1, int(length_s * FPS))
+    out = list(frames[:a])
+    for k in range(len(frames) - a):
+        w = min(1.0, (k + 1) / n)
+        mixed = frames[a + k].astype(np.float32) * (1 - w) + other[k].astype(np.float32) * w
+        out.append(mixed.clip(0, 255).astype(np.uint8))
+    return out

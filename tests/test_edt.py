@@ -16,8 +16,12 @@ RULES = load_all()
 DT = 0.2
 
 
-def cont(n: int = 50, *, corr=None, corr2=None, hist=None, peak=None, pts=None, packets=None,
-         cells=None, cells2=None, fps: float = 25.0) -> ContinuityEvidence:
+TEX_A = np.random.default_rng(1).integers(0, 255, (48, 64)).astype(np.uint8)
+TEX_B = np.random.default_rng(2).integers(0, 255, (48, 64)).astype(np.uint8)
+
+
+def cont(n: int = 50, *, corr=None, hist=None, peak=None, pts=None, packets=None, cells=None,
+         thumbs=None, fps: float = 25.0) -> ContinuityEvidence:
     def arr(x, default):
         a = np.full(n, default) if x is None else np.asarray(x, float)
         a = a.copy()
@@ -27,12 +31,11 @@ def cont(n: int = 50, *, corr=None, corr2=None, hist=None, peak=None, pts=None, 
     pts = np.arange(int(n * DT * fps)) / fps if pts is None else np.asarray(pts, float)
     packets = np.full(len(pts), 900) if packets is None else np.asarray(packets)
     tiny = packets <= max(48, 0.03 * float(np.median(packets)))
-    c2 = arr(corr2, 0.97) if corr2 is not None else arr(corr, 0.98)
-    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=arr(corr, 0.98), corr_prev2=c2,
-                              hist_dist=arr(hist, 0.03), cells_changed=arr(cells, 0.9),
-                              cells_changed2=arr(cells2, 0.9), diff=arr(None, 2.0), diff_peak=arr(peak, 3.0),
-                              luma=np.full(n, 100.0), sample_interval_s=DT, frame_pts_s=pts,
-                              packet_bytes=packets, tiny_packet=tiny, declared_fps=fps)
+    thumbs = np.repeat(TEX_A[None], n, axis=0) if thumbs is None else thumbs
+    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=arr(corr, 0.98), hist_dist=arr(hist, 0.03),
+                              cells_changed=arr(cells, 0.9), diff=arr(None, 2.0), diff_peak=arr(peak, 3.0),
+                              luma=np.full(n, 100.0), thumbs=thumbs, sample_interval_s=DT,
+                              frame_pts_s=pts, packet_bytes=packets, tiny_packet=tiny, declared_fps=fps)
 
 
 def check(rule_id: str, co: ContinuityEvidence, **params):
@@ -69,14 +72,29 @@ def test_edt001_continuous_and_boundaries():
     assert check("EDT001", hist_limit).status == "fail"  # distance at the limit counts
 
 
-def test_edt001_gradual_transition_and_switch():
-    # Each step 0.6 (continuous), but two steps apart a different picture: a dissolve.
-    co = cont(corr=with_value(50, 0.98, {20: 0.6, 21: 0.6}), corr2=with_value(50, 0.97, {21: 0.1}),
-              hist=with_value(50, 0.03, {20: 0.1, 21: 0.1}))
-    out = check("EDT001", co)
-    assert out.status == "fail" and "1 transition" in out.message
-    assert out.spans[0].start_s == pytest.approx(3.8) and out.spans[0].end_s == pytest.approx(4.2)
-    assert check("EDT001", co, include_transitions=False).status == "pass"
+def fade(steps: dict[int, float], end_shot: np.ndarray = TEX_B, n: int = 50) -> ContinuityEvidence:
+    """Each listed step changes the colours by the given distance but looks continuous (0.9);
+    from the last of them on, the picture is `end_shot`."""
+    thumbs = np.repeat(TEX_A[None], n, axis=0)
+    thumbs[max(steps):] = end_shot
+    return cont(corr=with_value(n, 0.98, {i: 0.9 for i in steps}), hist=with_value(n, 0.03, steps),
+                thumbs=thumbs)
+
+
+def test_edt001_dissolve_found_as_a_transition():
+    out = check("EDT001", fade({20: 0.3, 21: 0.3, 22: 0.3}))
+    assert out.status == "fail" and out.message.startswith("1 transition")
+    assert (out.spans[0].start_s, out.spans[0].end_s) == pytest.approx((3.8, 4.4))
+    assert check("EDT001", fade({20: 0.3, 21: 0.3, 22: 0.3}), include_transitions=False).status == "pass"
+
+
+def test_edt001_transition_boundaries():
+    assert check("EDT001", fade({20: 0.3, 21: 0.3})).status == "fail"  # 0.6 in all: at the limit
+    assert check("EDT001", fade({20: 0.29, 21: 0.3})).status == "pass"
+    assert check("EDT001", fade({20: 0.29, 21: 0.3}), min_transition_colour=0.5).status == "fail"
+    assert check("EDT001", fade({20: 0.6})).status == "pass"  # one step is not a run
+    # Colours change for a while but the shot at the end is the same one: a lighting fade.
+    assert check("EDT001", fade({20: 0.3, 21: 0.3, 22: 0.3}, end_shot=TEX_A)).status == "pass"
 
 
 def test_edt001_a_person_leaving_a_close_shot_is_not_a_cut():

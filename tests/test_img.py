@@ -36,14 +36,14 @@ def cont(n: int = 50, cut_at: int | None = None) -> ContinuityEvidence:
     corr = np.full(n, 0.98)
     corr[0] = np.nan
     hd = np.full(n, 0.03)
+    cells = np.full(n, 0.05)
     if cut_at is not None:
-        corr[cut_at], hd[cut_at] = 0.05, 0.5
-    cells = np.where(corr < 0.3, 0.9, 0.1)
-    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=corr, corr_prev2=corr.copy(), hist_dist=hd,
-                              cells_changed=cells, cells_changed2=cells.copy(), diff=np.full(n, 2.0), diff_peak=np.full(n, 4.0), luma=np.full(n, 100.0),
-                              sample_interval_s=DT, frame_pts_s=np.arange(n * 5) / 25.0,
-                              packet_bytes=np.full(n * 5, 900), tiny_packet=np.zeros(n * 5, bool),
-                              declared_fps=25.0)
+        corr[cut_at], hd[cut_at], cells[cut_at] = 0.05, 0.5, 0.9
+    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=corr, hist_dist=hd, cells_changed=cells,
+                              diff=np.full(n, 2.0), diff_peak=np.full(n, 4.0), luma=np.full(n, 100.0),
+                              thumbs=np.zeros((n, 48, 64), np.uint8), sample_interval_s=DT,
+                              frame_pts_s=np.arange(n * 5) / 25.0, packet_bytes=np.full(n * 5, 900),
+                              tiny_packet=np.zeros(n * 5, bool), declared_fps=25.0)
 
 
 def check(rule_id: str, image: ImageEvidence, continuity: ContinuityEvidence | None = None, **params):
@@ -243,6 +243,7 @@ DEGRADATIONS = {
     "jittered": (lambda f, o, c: D.jittered(f), "IMG007"),
     "walker": (lambda f, o, c: D.walker(f), "IMG008"),
     "spliced": (lambda f, o, c: D.spliced(f, o), "EDT001"),
+    "dissolved": (lambda f, o, c: D.dissolved(f, o), "EDT001"),
     "repeated_run": (lambda f, o, c: D.repeated_run(f), "EDT002"),
     "dropped_second": (lambda f, o, c: f, "EDT003"),
 }
@@ -273,6 +274,9 @@ def test_degradation_spans_point_at_the_defect(degraded):
     assert step.spans[0].start_s == pytest.approx(3.0, abs=0.25)
     cut = degraded["spliced"]["EDT001"]
     assert cut.spans[0].start_s <= 3.0 <= cut.spans[0].end_s + 0.05
+    fade = degraded["dissolved"]["EDT001"]  # a 1 s cross-fade from 2.5 s
+    assert "transition" in fade.message and len(fade.spans) == 1
+    assert 2.2 <= fade.spans[0].start_s <= 2.6 and 3.2 <= fade.spans[0].end_s <= 3.7
     frozen = degraded["repeated_run"]["EDT002"]
     assert frozen.spans[0].start_s == pytest.approx(2.0, abs=0.25)
     assert frozen.spans[0].end_s == pytest.approx(3.2, abs=0.3)

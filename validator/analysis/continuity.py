@@ -3,22 +3,25 @@
 Owns two kinds of measurement:
 
 - from sampled frames (Settings.sample_fps, 5 fps by default), a cheap signature per sample:
-  a 64x48 blurred grey thumbnail, an 8x4x4 colour histogram and a 160-px-wide grey copy.
-  Between consecutive samples it records the thumbnail's structural correlation (a cut drops it;
-  a lighting step does not, because correlation ignores gain and offset), the share of the
-  thumbnail's 4x4 cells that changed (a cut changes nearly all; a person moving in a close shot
-  only those they cover), the colour-histogram distance, and the mean and worst-block pixel
-  difference (a frozen picture has none).  The
-  correlation with the sample two steps back catches gradual transitions (dissolves) that change
-  the picture a little per step.
+  a 64x48 blurred grey thumbnail (kept, 3 KB a sample), an 8x4x4 colour histogram and a
+  160-px-wide grey copy.  Between consecutive samples it records the thumbnail's structural
+  correlation (a cut drops it; a lighting step does not, because correlation ignores gain and
+  offset), the share of the thumbnail's 4x4 cells that changed (a cut changes nearly all; a
+  person moving in a close shot only those they cover), the colour-histogram distance, and the
+  mean and worst-block pixel difference (a frozen picture has none).  A gradual transition
+  (dissolve, fade to another shot) changes the colours a little at every step while each step
+  still looks continuous; `transitions()` finds such runs and compares the picture before the
+  run with the picture after it.
 - from the decode pass (`ev.stream`, every frame, not only sampled ones): frame timestamps
   (intervals, gaps, repeated timestamps) and packet sizes (an encoder writes a near-empty packet
   for a frame that repeats the previous one).
 
-Smallest events visible at 5 fps: a cut anywhere (one sample pair straddles it); a frozen
-picture once it covers two consecutive samples, i.e. any freeze of 0.4 s or more (a 0.2-0.4 s
-freeze is seen only when it happens to span two sample times); repeated frames shorter than that
-only through the packet sizes.  Timestamp gaps are seen at any length, from every frame.
+Smallest events visible at 5 fps: a hard cut anywhere (one sample pair straddles it); a
+dissolve of any length that spans at least two sample intervals (shorter ones look like cuts);
+a frozen picture once it covers two consecutive samples, i.e. any freeze of 0.4 s or more (a
+0.2-0.4 s freeze is seen only when it happens to span two sample times); repeated frames shorter
+than that only through the packet sizes.  Timestamp gaps are seen at any length, from every
+frame.
 """
 
 from __future__ import annotations
@@ -45,12 +48,11 @@ class ContinuityEvidence:
     """Per-sample signature comparisons plus whole-stream timing.
 
     Sample arrays (index i compares sample i with sample i-1; NaN for the first):
-    `corr_prev` thumbnail correlation -1..1, `corr_prev2` the same with sample i-2,
-    `hist_dist` Bhattacharyya distance of colour histograms 0..1, `cells_changed` and
-    `cells_changed2` the share of the thumbnail's GRIDxGRID cells whose content changed (vs
-    sample i-1 / i-2: a cut changes nearly all of them, a head moving out of a close shot
-    only those it covered), `diff` mean absolute grey difference (8-bit levels), `diff_peak`
-    the same in the busiest of GRIDxGRID cells, `luma` mean grey level of the sample.
+    `corr_prev` thumbnail correlation -1..1, `hist_dist` Bhattacharyya distance of colour
+    histograms 0..1, `cells_changed` the share of the thumbnail's GRIDxGRID cells whose content
+    changed, `diff` mean absolute grey difference (8-bit levels), `diff_peak` the same in the
+    busiest of GRIDxGRID cells, `luma` mean grey level of the sample.  `thumbs` are the
+    samples' grey thumbnails (n, 48, 64) uint8.
 
     Stream arrays: `frame_pts_s` (every decoded frame, sorted), `packet_bytes` (decode order),
     `tiny_packet` flags (packets too small to hold a picture change).
@@ -58,13 +60,12 @@ class ContinuityEvidence:
 
     t_s: np.ndarray
     corr_prev: np.ndarray
-    corr_prev2: np.ndarray
     hist_dist: np.ndarray
     cells_changed: np.ndarray
-    cells_changed2: np.ndarray
     diff: np.ndarray
     diff_peak: np.ndarray
     luma: np.ndarray
+    thumbs: np.ndarray
     sample_interval_s: float
     frame_pts_s: np.ndarray
     packet_bytes: np.ndarray
@@ -75,59 +76,54 @@ class ContinuityEvidence:
     def n(self) -> int:
         return int(len(self.t_s))
 
+    def _is_cut(self, i: int, max_corr: float, min_hist_dist: float, min_cells: float) -> bool:
+        c = self.corr_prev[i]
+        return bool(c < max_corr and self.hist_dist[i] >= min_hist_dist
+                    and not self.cells_changed[i] < min_cells)
+
     def cuts(self, max_corr: float, min_hist_dist: float,
              min_cells: float = 0.0) -> list[tuple[float, float, float]]:
         """Sample pairs that look like a shot change: (t_before, t_after, correlation)."""
-        out = []
-        for i in range(1, self.n):
-            c, hd, cells = self.corr_prev[i], self.hist_dist[i], self.cells_changed[i]
-            if np.isnan(c):
-                continue
-            if c < max_corr and hd >= min_hist_dist and not cells < min_cells:
-                out.append((float(self.t_s[i - 1]), float(self.t_s[i]), float(c)))
-        return out
+        return [(float(self.t_s[i - 1]), float(self.t_s[i]), float(self.corr_prev[i]))
+                for i in range(1, self.n) if self._is_cut(i, max_corr, min_hist_dist, min_cells)]
 
-    def transitions(self, max_corr: float, min_hist_dist: float,
-                    min_cells: float = 0.0) -> list[tuple[float, float, float]]:
-        """Gradual transitions: each single step looks continuous but the picture two steps apart
-        is a different shot, with `min_cells` of its cells changed and twice `min_hist_dist` of
-        colour change over the two steps.  (t_start, t_end, correlation two steps apart)."""
+    def compare(self, i: int, j: int) -> tuple[float, float]:
+        """(structural correlation, share of cells changed) between samples i and j."""
+        a, b = self.thumbs[i].astype(np.float32), self.thumbs[j].astype(np.float32)
+        return _corr(_norm_thumb(a), _norm_thumb(b), float(a.mean()), float(b.mean())), cells_changed(a, b)
+
+    def transitions(self, max_corr: float, min_hist_dist: float, min_cells: float = 0.0,
+                    min_total_hist: float = 0.6) -> list[tuple[float, float, float]]:
+        """Gradual transitions: a run of two or more consecutive steps that each change the
+        colours by `min_hist_dist` (none of them a cut), `min_total_hist` in all, and that end
+        on a different shot: the sample before the run and the last sample of the run differ as
+        a cut would.  (t_start, t_end, correlation across the run)."""
         out = []
-        for i in range(2, self.n):
-            c2 = self.corr_prev2[i]
-            if np.isnan(c2) or c2 >= max_corr or self.cells_changed2[i] < min_cells:
+        i = 1
+        while i < self.n:
+            if not (self.hist_dist[i] >= min_hist_dist) or self._is_cut(i, max_corr, min_hist_dist, min_cells):
+                i += 1
                 continue
-            steps = self.corr_prev[i - 1:i + 1]
-            if np.any(steps < max_corr):  # a plain cut: reported as such
-                continue
-            # Both steps of a dissolve change the colours; a person moving in a close shot
-            # hardly does (the stage clip: 0.16 over two steps, against 0.2 needed).
-            if self.hist_dist[i - 1] + self.hist_dist[i] < 2 * min_hist_dist:
-                continue
-            out.append((float(self.t_s[i - 2]), float(self.t_s[i]), float(c2)))
-        return _merge_events(out)
+            j = i
+            while (j + 1 < self.n and self.hist_dist[j + 1] >= min_hist_dist
+                   and not self._is_cut(j + 1, max_corr, min_hist_dist, min_cells)):
+                j += 1
+            if j > i and float(np.sum(self.hist_dist[i:j + 1])) >= min_total_hist and len(self.thumbs) > j:
+                corr, cells = self.compare(i - 1, j)
+                if corr < max_corr and cells >= min_cells:
+                    out.append((float(self.t_s[i - 1]), float(self.t_s[j]), corr))
+            i = j + 1
+        return out
 
     def stats_rows(self) -> list[dict[str, Any]]:
         rows = []
         for i in range(self.n):
             row: dict[str, Any] = {"t_s": round(float(self.t_s[i]), 3), "stream": "video"}
-            for c in ("corr_prev", "corr_prev2", "hist_dist", "cells_changed", "cells_changed2",
-                      "diff", "diff_peak", "luma"):
+            for c in ("corr_prev", "hist_dist", "cells_changed", "diff", "diff_peak", "luma"):
                 v = float(getattr(self, c)[i])
                 row[f"cont_{c}"] = None if np.isnan(v) else round(v, 5)
             rows.append(row)
         return rows
-
-
-def _merge_events(ev: list[tuple[float, float, float]]) -> list[tuple[float, float, float]]:
-    out: list[tuple[float, float, float]] = []
-    for a, b, c in ev:
-        if out and a <= out[-1][1]:
-            pa, pb, pc = out[-1]
-            out[-1] = (pa, max(pb, b), min(pc, c))
-        else:
-            out.append((a, b, c))
-    return out
 
 
 def _thumb(gray: np.ndarray) -> np.ndarray:
@@ -187,9 +183,8 @@ class ContinuityAnalyser:
         self.interval = 1.0 / float(getattr(settings, "sample_fps", 5.0) or 5.0)
         self.declared_fps = media.fps
         self.rows: list[tuple[float, ...]] = []
-        self.thumbs: list[np.ndarray | None] = [None, None]  # samples i-2, i-1, normalised
-        self.raw: list[np.ndarray | None] = [None, None]  # the same, as grey thumbnails
-        self.means = [0.0, 0.0]
+        self.thumbs: list[np.ndarray] = []  # every sample's grey thumbnail, uint8
+        self.prev: tuple[np.ndarray, np.ndarray, float] | None = None  # raw, normalised, mean
         self.prev_hist: np.ndarray | None = None
         self.prev_small: np.ndarray | None = None
 
@@ -197,7 +192,6 @@ class ContinuityAnalyser:
         try:
             gray = frame.gray
             raw = _thumb(gray)
-            thumb = _norm_thumb(raw)
             small_bgr = cv2.resize(frame.image, THUMB, interpolation=cv2.INTER_AREA)
             hist = cv2.calcHist([small_bgr], [0, 1, 2], None, [4, 4, 8], [0, 256, 0, 256, 0, 256])
             hist = (hist / max(1.0, float(hist.sum()))).astype(np.float32)
@@ -205,14 +199,18 @@ class ContinuityAnalyser:
             sh = max(GRID, int(round(h * DIFF_WIDTH_PX / w)))
             small = cv2.resize(gray, (DIFF_WIDTH_PX, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
         except cv2.error:
-            self.rows.append((frame.t_s,) + (np.nan,) * 8)
-            self.thumbs = [self.thumbs[1], None]
-            self.raw = [self.raw[1], None]
+            self.rows.append((frame.t_s,) + (np.nan,) * 6)
+            self.thumbs.append(np.zeros((THUMB[1], THUMB[0]), np.uint8))
+            self.prev = None
             self.prev_hist = self.prev_small = None
             return
         mean = float(gray.mean())
-        c1 = _corr(self.thumbs[1], thumb, self.means[1], mean)
-        c2 = _corr(self.thumbs[0], thumb, self.means[0], mean)
+        norm = _norm_thumb(raw)
+        c1 = k1 = np.nan
+        if self.prev is not None:
+            p_raw, p_norm, p_mean = self.prev
+            c1 = _corr(p_norm, norm, p_mean, mean)
+            k1 = cells_changed(p_raw, raw)
         hd = np.nan
         if self.prev_hist is not None:
             hd = float(cv2.compareHist(self.prev_hist, hist, cv2.HISTCMP_BHATTACHARYYA))
@@ -223,11 +221,9 @@ class ContinuityAnalyser:
             gh, gw = sh // GRID, DIFF_WIDTH_PX // GRID
             cells = d[: gh * GRID, : gw * GRID].reshape(GRID, gh, GRID, gw).mean(axis=(1, 3))
             peak = float(cells.max())
-        k1, k2 = cells_changed(self.raw[1], raw), cells_changed(self.raw[0], raw)
-        self.rows.append((frame.t_s, c1, c2, hd, k1, k2, diff, peak, mean))
-        self.thumbs = [self.thumbs[1], thumb]
-        self.raw = [self.raw[1], raw]
-        self.means = [self.means[1], mean]
+        self.rows.append((frame.t_s, c1, hd, k1, diff, peak, mean))
+        self.thumbs.append(np.clip(raw + 0.5, 0, 255).astype(np.uint8))
+        self.prev = (raw, norm, mean)
         self.prev_hist, self.prev_small = hist, small
 
     def finish(self, ev: Evidence) -> ContinuityEvidence | None:
@@ -237,18 +233,18 @@ class ContinuityAnalyser:
         if not self.rows and len(pts) == 0:
             ev.missing["continuity"] = "no video frames were decoded"
             return None
-        a = np.array(self.rows, dtype=np.float64).reshape(-1, 9)
+        a = np.array(self.rows, dtype=np.float64).reshape(-1, 7)
         if len(pb):
             med = float(np.median(pb))
             tiny = pb <= max(TINY_PACKET_BYTES, TINY_PACKET_RATIO * med)
         else:
             tiny = np.zeros(0, bool)
+        thumbs = np.stack(self.thumbs) if self.thumbs else np.zeros((0, THUMB[1], THUMB[0]), np.uint8)
         return ContinuityEvidence(
-            t_s=a[:, 0], corr_prev=a[:, 1], corr_prev2=a[:, 2], hist_dist=a[:, 3],
-            cells_changed=a[:, 4], cells_changed2=a[:, 5], diff=a[:, 6], diff_peak=a[:, 7],
-            luma=a[:, 8], sample_interval_s=self.interval,
-            frame_pts_s=np.asarray(pts, np.float64), packet_bytes=np.asarray(pb, np.int64),
-            tiny_packet=tiny, declared_fps=self.declared_fps)
+            t_s=a[:, 0], corr_prev=a[:, 1], hist_dist=a[:, 2], cells_changed=a[:, 3],
+            diff=a[:, 4], diff_peak=a[:, 5], luma=a[:, 6], thumbs=thumbs,
+            sample_interval_s=self.interval, frame_pts_s=np.asarray(pts, np.float64),
+            packet_bytes=np.asarray(pb, np.int64), tiny_packet=tiny, declared_fps=self.declared_fps)
 
 
 def _factory(settings: Any, media: MediaInfo) -> ContinuityAnalyser:

@@ -34,18 +34,23 @@ def _times(spans: list[tuple[float, float]]) -> str:
               Param("min_changed_cells", 0.6, "share of the picture's 4x4 cells that must change "
                     "(a person moving in a close shot changes only the cells they cover), ratio",
                     minimum=0, maximum=1),
-              Param("include_transitions", True, "also report gradual transitions (dissolves) "
-                    "seen across two sample intervals")])
+              Param("include_transitions", True, "also report gradual transitions (dissolves, "
+                    "fades to another shot) spread over several samples"),
+              Param("min_transition_colour", 0.6, "total colour-histogram change over a gradual "
+                    "transition (sum of the per-step distances), Bhattacharyya", minimum=0,
+                    maximum=100)])
 def cut_detected(ev: Evidence, p: Params):
     """What it does: compares each sampled frame with the one before it: the correlation of
     their blurred 64x48 grey thumbnails (structure: insensitive to a lighting change), the share
     of the thumbnail's 4x4 cells whose content changed, and the distance between their colour
     histograms.  A pair below `max_corr` that also changes `min_changed_cells` of its cells and
-    differs by `min_hist_dist` in colour is a cut.  With `include_transitions`, a picture that is
-    a different shot two samples later (same three tests, twice the colour change over the two
-    steps) while each single step looked continuous is a gradual transition.  Spans run from the
-    last sample before to the first sample after (0.2 s at 5 fps).  Any hard cut is visible at
-    5 fps: one sample pair always straddles it.
+    differs by `min_hist_dist` in colour is a cut.  With `include_transitions`, a run of two or
+    more consecutive steps that each change the colours by `min_hist_dist` (none of them a
+    cut), `min_transition_colour` in all, and that ends on a different shot (the sample before
+    the run and the run's last sample pass the correlation and cell tests of a cut) is a
+    gradual transition (a dissolve).  Spans run from the last sample before to the first sample
+    after.  Any hard cut is visible at 5 fps (one sample pair always straddles it); a dissolve
+    shorter than two sample intervals looks like a cut.
 
     Why it matters: the platform needs one continuous take (`one_continuous_shot`); an edit
     makes the replica jump.
@@ -59,12 +64,15 @@ def cut_detected(ev: Evidence, p: Params):
     the singer at the curtain at 2.7 s, to the audience at 7.1 s): correlation 0.01-0.20,
     62-75% of cells, colour 0.22-0.31; all three are found.  Inside its close profile shot the
     singer's head leaves the frame (1.6 s): correlation 0.04 and colour 0.15, but only 50% of
-    cells change (the audience behind stays), so it is not a cut; two-step changes there
-    reach 0.16 of colour, under the 0.2 a transition needs.  s18 spliced to a GRID clip at
-    3.0 s measures 0.19 (81% of cells, colour 0.80), the synthetic splice 0.14; a 1-stop
-    brightness step measures 0.998 (no cut), random 16-px camera jitter 0.61, a person walking
-    behind 0.68.  At a lower --sample-fps, motion between samples lowers the correlation:
-    recalibrate below 2 fps.
+    cells change (the audience behind stays), so it is not a cut; that run of colour changes
+    sums to 0.39, under the 0.6 a transition needs (the largest run in any real single take:
+    0.27, lp_d12).  s18 spliced to a GRID clip at 3.0 s measures 0.19 (81% of cells, colour
+    0.80), the synthetic splice 0.14.  s18 cross-faded into the GRID clip over 0.5 / 1 / 2 s
+    from 2.5 s: runs of colour change summing to 1.7 / 2.1 / 2.3, the shots either side
+    correlating at 0.19-0.21 with 81% of cells changed: each is one transition, spanning
+    2.4-3.0 / 3.6 / 4.4 s.  A 1-stop brightness step measures 0.998 (no cut; its colour jump
+    is a single step), random 16-px camera jitter 0.61, a person walking behind 0.68.  At a
+    lower --sample-fps, motion between samples lowers the correlation: recalibrate below 2 fps.
 
     Example: `EDT001 fail: 4 cuts (at 0.7 s, 1.5 s, 2.7 s, 7.1 s)`.
     """
@@ -74,7 +82,8 @@ def cut_detected(ev: Evidence, p: Params):
     events = [(a, b) for a, b, _ in co.cuts(p.max_corr, p.min_hist_dist, p.min_changed_cells)]
     n_cuts = len(events)
     if p.include_transitions:
-        events += [(a, b) for a, b, _ in co.transitions(p.max_corr, p.min_hist_dist, p.min_changed_cells)]
+        events += [(a, b) for a, b, _ in co.transitions(p.max_corr, p.min_hist_dist, p.min_changed_cells,
+                                                          p.min_transition_colour)]
     events.sort()
     lowest = float(np.nanmin(co.corr_prev)) if np.isfinite(co.corr_prev).any() else 1.0
     if events:

@@ -48,14 +48,12 @@ def runs(mask: np.ndarray, t: np.ndarray, dt: float) -> list[tuple[float, float]
     return out
 
 
-def _cut_rule_params(ev: Evidence) -> tuple[float, float, float, bool]:
-    r = RULES.get("EDT001")
-    if r is None:
-        return 0.3, 0.1, 0.6, True
-    p = ev.settings.resolve(r) if ev.settings is not None else None
-    vals = {x.name: x.default for x in r.params} if p is None else p.as_dict()
-    return (float(vals["max_corr"]), float(vals["min_hist_dist"]), float(vals["min_changed_cells"]),
-            bool(vals["include_transitions"]))
+def _cut_rule_params(ev: Evidence) -> dict[str, Any]:
+    """EDT001's resolved parameters (its defaults when the clip has no settings)."""
+    r = RULES["EDT001"]
+    if ev.settings is None:
+        return {x.name: x.default for x in r.params}
+    return ev.settings.resolve(r).as_dict()
 
 
 def shot_breaks(ev: Evidence, t: np.ndarray) -> np.ndarray:
@@ -65,9 +63,11 @@ def shot_breaks(ev: Evidence, t: np.ndarray) -> np.ndarray:
     co = ev.continuity
     if co is None:
         return breaks
-    max_corr, min_hd, min_cells, trans = _cut_rule_params(ev)
-    events = co.cuts(max_corr, min_hd, min_cells) + (
-        co.transitions(max_corr, min_hd, min_cells) if trans else [])
+    p = _cut_rule_params(ev)
+    args = (float(p["max_corr"]), float(p["min_hist_dist"]), float(p["min_changed_cells"]))
+    events = co.cuts(*args)
+    if p["include_transitions"]:
+        events += co.transitions(*args, float(p["min_transition_colour"]))
     for a, b, _c in events:
         breaks |= (t > a + 1e-6) & (t <= b + 1e-6)
     return breaks
