@@ -90,8 +90,8 @@ def test_noise_estimate_follows_added_noise():
     noisy = np.clip(clean + rng.normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
     assert run_image([clean]).noise[0] < 1.0
     assert 5.0 < run_image([noisy]).noise[0] < 11.0
-    carried = run_image([clean, noisy, noisy, noisy])  # measured on every third sample
-    assert carried.noise[1] == carried.noise[0] and carried.noise[3] > 5.0
+    carried = run_image([clean] + [noisy] * 5)  # measured once a second (5 samples at 0.2 s)
+    assert carried.noise[4] == carried.noise[0] and carried.noise[5] > 5.0
 
 
 def test_lighting_balance_sign_and_size():

@@ -190,21 +190,23 @@ class ContinuityAnalyser:
 
     def on_frame(self, frame: Frame) -> None:
         try:
-            gray = frame.gray
-            raw = _thumb(gray)
-            small_bgr = cv2.resize(frame.image, THUMB, interpolation=cv2.INTER_AREA)
-            hist = cv2.calcHist([small_bgr], [0, 1, 2], None, [4, 4, 8], [0, 256, 0, 256, 0, 256])
-            hist = (hist / max(1.0, float(hist.sum()))).astype(np.float32)
-            h, w = gray.shape
+            # One area-resize of the full frame; every signature is taken from that copy.
+            h, w = frame.image.shape[:2]
             sh = max(GRID, int(round(h * DIFF_WIDTH_PX / w)))
-            small = cv2.resize(gray, (DIFF_WIDTH_PX, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+            small_bgr = cv2.resize(frame.image, (DIFF_WIDTH_PX, sh), interpolation=cv2.INTER_AREA)
+            small_gray = cv2.cvtColor(small_bgr, cv2.COLOR_BGR2GRAY)
+            raw = _thumb(small_gray)
+            thumb_bgr = cv2.resize(small_bgr, THUMB, interpolation=cv2.INTER_AREA)
+            hist = cv2.calcHist([thumb_bgr], [0, 1, 2], None, [4, 4, 8], [0, 256, 0, 256, 0, 256])
+            hist = (hist / max(1.0, float(hist.sum()))).astype(np.float32)
+            small = small_gray.astype(np.float32)
         except cv2.error:
             self.rows.append((frame.t_s,) + (np.nan,) * 6)
             self.thumbs.append(np.zeros((THUMB[1], THUMB[0]), np.uint8))
             self.prev = None
             self.prev_hist = self.prev_small = None
             return
-        mean = float(gray.mean())
+        mean = float(small.mean())
         norm = _norm_thumb(raw)
         c1 = k1 = np.nan
         if self.prev is not None:

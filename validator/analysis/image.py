@@ -39,9 +39,10 @@ CRUSH_LEVEL = 0.03  # normalised code value counted as a crushed shadow
 # Per-pixel change (8-bit levels, on the blurred motion copy) that counts as "moved", added to
 # 4x the measured noise so grain alone is not counted as motion.
 MOTION_DIFF_LEVELS = 14.0
-# Noise changes slowly (it follows the light and the camera gain), so it is measured on every
-# third sample and carried forward: the estimate is half of this analyser's cost per frame.
-NOISE_EVERY = 3
+# Noise changes slowly (it follows the light and the camera gain), so it is measured once per
+# this many seconds and carried forward: one estimate costs ~5 ms on a 720p frame, more than
+# everything else this analyser does to a sample.
+NOISE_INTERVAL_S = 1.0
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
@@ -60,7 +61,7 @@ class ImageEvidence:
     - `clipped`, `crushed`: share of face pixels at >= 0.98 / <= 0.03 of the native code range
     - `lr_stops`, `tb_stops`: log2 of left/right and top/bottom mean face luma (signed)
     - `noise`: Immerkaer noise sigma over flat areas of the whole frame, 8-bit levels at the
-      analysis resolution (measured every NOISE_EVERY samples, carried forward in between)
+      analysis resolution (measured once every NOISE_INTERVAL_S, carried forward in between)
     - `warmth`: log2(mean R / mean B) of the face region (colour temperature proxy)
     - `shake`: background shift since the previous sample, share of the frame's short side
     - `bg_motion`: share of background pixels that changed since the previous sample after
@@ -139,7 +140,7 @@ class ImageAnalyser:
         self.prev_small: np.ndarray | None = None
         self.prev_t: float | None = None
         self.last_noise = np.nan
-        self.noise_age = 0
+        self.noise_t = -np.inf
 
     # -- per frame -------------------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
@@ -206,10 +207,9 @@ class ImageAnalyser:
         b, _g, r, _a = cv2.mean(img[y0:y1, x0:x1])
         warmth = float(np.log2((r + 1.0) / (b + 1.0)))
         sharp = _sharpness(frame.gray[y0:y1, x0:x1])
-        if self.noise_age % NOISE_EVERY == 0 or not np.isfinite(self.last_noise):
+        if frame.t_s - self.noise_t >= NOISE_INTERVAL_S - 1e-6 or not np.isfinite(self.last_noise):
             self.last_noise = _noise_sigma(frame.gray)
-            self.noise_age = 0
-        self.noise_age += 1
+            self.noise_t = frame.t_s
         noise = self.last_noise
         shake, bg_motion = self._motion(frame, box, noise, has_face)
         fx = (x0 + x1) / 2 / h if has_face else np.nan

@@ -478,8 +478,8 @@ def image_noisy(ev: Evidence, p: Params):
     method (a Laplacian-difference filter) over the flattest half of the picture (texture and
     edges are left out; crushed and clipped pixels too).  Measured at the analysis resolution
     (short side at most 720 px), after the codec, which removes fine grain: the figure is the
-    noise the platform will see.  Measured on every third sample (noise follows the light and
-    the camera gain, which change slowly).  Fails when the median exceeds `max_noise_levels`.
+    noise the platform will see.  Measured once a second (noise follows the light and the
+    camera gain, which change slowly).  Fails when the median exceeds `max_noise_levels`.
 
     Why it matters: grainy video trains a grainy, shimmering replica; noise usually means the
     scene is too dark.
