@@ -119,7 +119,7 @@ def test_img003_clipped_bright_and_boundary():
 def test_img004_side_and_vertical_balance():
     assert check("IMG004", img(lr_stops=np.full(50, 0.4))).status == "pass"
     out = check("IMG004", img(lr_stops=np.full(50, -1.5)))
-    assert out.status == "fail" and "right side" in out.message and out.measured == 1.5
+    assert out.status == "fail" and "brighter on the right of the picture" in out.message and out.measured == 1.5
     assert check("IMG004", img(lr_stops=np.full(50, 1.0))).status == "pass"
     assert check("IMG004", img(tb_stops=np.full(50, 1.5))).status == "fail"
     assert check("IMG004", img(tb_stops=np.full(50, 1.25))).status == "pass"

@@ -316,8 +316,8 @@ def uneven_face_lighting(ev: Evidence, p: Params):
     only (a ramp down to 25% across the face) measures 1.16 stops, the synthetic scene 1.23.  A
     1-stop side difference is a face where one half gets half the light.
 
-    Example: `IMG004 fail: the left side of the face is 1.6 stops brighter than the right
-    (at most 1.0)`.
+    Example: `IMG004 fail: the face is 1.6 stops brighter on the left of the picture than on the
+    right (at most 1)`.
     """
     im = ev.image
     if not im.has_face.any():
@@ -330,8 +330,8 @@ def uneven_face_lighting(ev: Evidence, p: Params):
     if abs(lr) > p.max_side_stops:
         side = ("left", "right") if lr > 0 else ("right", "left")
         bad = im.has_face & (np.abs(im.lr_stops) > p.max_side_stops)
-        return failed(f"the {side[0]} side of the face is {abs(lr):.1f} stops brighter than the "
-                      f"{side[1]} (at most {p.max_side_stops:g})", measured=round(abs(lr), 2),
+        return failed(f"the face is {abs(lr):.1f} stops brighter on the {side[0]} of the picture "
+                      f"than on the {side[1]} (at most {p.max_side_stops:g})", measured=round(abs(lr), 2),
                       limit=p.max_side_stops, unit="stops", spans=runs(bad, im.t_s, dt))
     if abs(tb) > p.max_vertical_stops:
         side = ("upper", "lower") if tb > 0 else ("lower", "upper")
