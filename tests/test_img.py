@@ -340,3 +340,16 @@ def test_hdr_pq_clip_is_read_on_the_sdr_equivalent_scale(clipdir):
     # Code 0.5 in PQ is ~92 cd/m2: 0.72 of SDR white, not 0.5.
     assert e_sdr.image.scene[0] == pytest.approx(0.5, abs=0.03)
     assert e_pq.image.scene[0] == pytest.approx(0.72, abs=0.05)
+
+
+@pytest.mark.realmedia
+@pytest.mark.parametrize("name, fails, passes", [
+    ("lp_d12.mp4", {"IMG007"}, {"IMG001", "IMG002", "IMG005", "EDT001"}),  # handheld selfie
+    ("lp_d20.mp4", {"IMG008"}, {"IMG002", "IMG007", "EDT001"}),  # dusk, palm fronds behind
+])
+def test_real_handheld_and_outdoor_clips(shared_media, name, fails, passes):
+    ev = D.analyse(shared_media / "real" / name)
+    s = Settings()
+    status = {rid: RULES[rid].check(ev, s.resolve(RULES[rid])).status for rid in fails | passes}
+    assert {rid for rid in fails if status[rid] == "fail"} == fails
+    assert {rid for rid in passes if status[rid] == "pass"} == passes
