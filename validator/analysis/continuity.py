@@ -43,7 +43,7 @@ TINY_PACKET_BYTES = 48
 TINY_PACKET_RATIO = 0.03
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compare fields explicitly, never with ==
 class ContinuityEvidence:
     """Per-sample signature comparisons plus whole-stream timing.
 

@@ -46,7 +46,7 @@ NOISE_INTERVAL_S = 1.0
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compare fields explicitly, never with ==
 class ImageEvidence:
     """Per-sample image measurements (all arrays have one entry per sampled frame).
 
