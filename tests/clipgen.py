@@ -60,7 +60,8 @@ def make_clip(path: str | os.PathLike[str], *, duration_s: float = 2.0, fps: flo
               channels: int | None = None, frame_fn: FrameFn | None = None,
               frame_times_s: Sequence[float] | None = None, rotation_cw: int | None = None,
               container_format: str | None = None, video_options: dict[str, str] | None = None,
-              color_trc: int | None = None, faststart: bool = False) -> Path:
+              color_trc: int | None = None, faststart: bool = False,
+              audio_start_s: float = 0.0) -> Path:
     """Write a clip.  `audio="tone"` is a quiet 220 Hz tone over room tone; `None` or
     `acodec=None` writes no audio stream; `vcodec=None` writes no video stream."""
     path = Path(path)
@@ -122,7 +123,7 @@ def make_clip(path: str | os.PathLike[str], *, duration_s: float = 2.0, fps: flo
                 frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp",
                                                    layout=as_.layout.name)
                 frame.sample_rate = sample_rate
-                frame.pts = pos
+                frame.pts = pos + int(round(audio_start_s * sample_rate))
                 frame.time_base = Fraction(1, sample_rate)
                 if fmt != "fltp":
                     for f2 in av.AudioResampler(format=fmt, layout=as_.layout.name, rate=sample_rate).resample(frame):

@@ -169,3 +169,24 @@ def test_huge_unreadable_file_reports_size_too(tmp_path):
 def test_device_file_is_a_usage_error():
     with pytest.raises(UsageError, match="not a regular file"):
         validate("/dev/null")
+
+
+def test_streams_share_one_clock_when_video_starts_late(tmp_path):
+    # Video begins 0.8 s after the audio (as in real stage recordings): a frame's time and a PCM
+    # sample's time must refer to the same clock, or lip-sync checks see a fake 0.8 s offset.
+    times = [0.8 + i / 30 for i in range(60)]
+    clip = make_clip(tmp_path / "late_video.mp4", frame_times_s=times, duration_s=2.8)
+    ev = validate(clip, Settings(select=("MED",))).evidence
+    assert ev.stream.video_pts_s[0] == pytest.approx(0.8, abs=0.05)
+    assert ev.audio.duration_s == pytest.approx(2.8, abs=0.1)
+
+
+def test_late_audio_is_placed_on_the_common_clock(tmp_path):
+    from clipgen import tone
+    # 1 s of tone whose first sample is at 1.0 s, under 2 s of video starting at 0.
+    clip = make_clip(tmp_path / "late_audio.mp4", audio=tone(1.0, level_dbfs=-10), audio_start_s=1.0)
+    ev = validate(clip, Settings(select=("MED",))).evidence
+    pcm = ev.audio.pcm16k
+    loud = np.nonzero(np.abs(pcm) > 0.05)[0]
+    assert loud[0] / 16000 == pytest.approx(1.0, abs=0.06)
+    assert ev.stream.video_pts_s[0] == pytest.approx(0.0, abs=0.01)

@@ -42,8 +42,15 @@ def decode_pass(container: Any, media: MediaInfo, *, sample_fps: float, short_si
     if vstream is not None:
         vstream.thread_type = "AUTO"  # frame threads: both cores decode
 
-    video = _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks) if vstream else None
-    audio = _AudioSide(astream) if (astream is not None and want_audio) else None
+    # One time origin for both streams: the earliest stream start.  Times are measured from it,
+    # so a face at 12.0 s and a voice at 12.0 s happened together even when the video stream
+    # starts later than the audio (a real stage clip here starts its video 0.84 s in).
+    starts = {id(s): _start_s(s) for s in streams}
+    origin = min(starts.values(), default=0.0)
+    video = (_VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin)
+             if vstream else None)
+    audio = (_AudioSide(astream, lead_s=starts[id(astream)] - origin)
+             if (astream is not None and want_audio) else None)
     errors: list[str] = []
     n_errors = 0
     truncated = False
@@ -101,6 +108,12 @@ def decode_pass(container: Any, media: MediaInfo, *, sample_fps: float, short_si
     return stats, audio_data
 
 
+def _start_s(stream: Any) -> float:
+    if stream.start_time is None or stream.time_base is None:
+        return 0.0
+    return float(stream.start_time * stream.time_base)
+
+
 def _short(e: Exception) -> str:
     return str(e).split("] ", 1)[-1].strip()[:160]
 
@@ -113,7 +126,7 @@ def _pts_s(packet: Any) -> str:
 
 class _VideoSide:
     def __init__(self, stream: Any, media: MediaInfo, sample_fps: float, short_side_px: int,
-                 sinks: Sequence[FrameSink]):
+                 sinks: Sequence[FrameSink], origin_s: float):
         self.stream = stream
         self.sinks = list(sinks)
         self.interval = 1.0 / sample_fps
@@ -126,7 +139,7 @@ class _VideoSide:
         self.corrupt = 0
         self.time_base = stream.time_base
         self.rate = float(stream.average_rate or stream.guessed_rate or 30)
-        self.start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        self.start = origin_s
         self.rotation: int | None = None
         self.frame_pix_fmt: str | None = None
         self.color_trc: int | None = None
@@ -217,13 +230,20 @@ def rotate_for_display(image: np.ndarray, frame_rotation_ccw: int) -> np.ndarray
 
 
 class _AudioSide:
-    def __init__(self, stream: Any):
+    def __init__(self, stream: Any, lead_s: float = 0.0):
         self.stream = stream
         self.rate = stream.codec_context.sample_rate or stream.rate or 0
         self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
-        self.chunks: list[np.ndarray] = []
-        self.pcm_samples = 0
-        self.native_samples = 0
+        # Audio that starts after the common origin is preceded by that much silence, so PCM
+        # sample i is at time i/16000 on the same clock as the video frames (capped: a stream
+        # claiming to start minutes late is damaged, and MED011 compares the durations).
+        lead_s = min(max(0.0, lead_s), 10.0)
+        lead = int(round(lead_s * AudioData.RATE))
+        self.chunks: list[np.ndarray] = [np.zeros(lead, np.float32)] if lead else []
+        self.pcm_samples = lead
+        self.native_lead = int(round(lead_s * self.rate))
+        self.native_samples = self.native_lead  # position on the common clock, native rate
+        self.decoded_native = 0  # samples actually decoded (for levels)
         self.channels = 0
         self.sum_sq: np.ndarray | None = None
         self.peak: np.ndarray | None = None
@@ -260,6 +280,7 @@ class _AudioSide:
                 for w, c in zip(*np.unique(windows, return_counts=True), strict=True):
                     self.clipped[int(w)] = self.clipped.get(int(w), 0) + int(c)
         self.native_samples += n
+        self.decoded_native += n
         if self.native_samples / max(self.rate, 1) <= MAX_ANALYSIS_S + 1:
             for out in self.resampler.resample(frame):
                 self._pcm(out)
@@ -272,7 +293,7 @@ class _AudioSide:
     def result(self) -> AudioData:
         pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
         pcm = pcm[: int(MAX_ANALYSIS_S * AudioData.RATE)]
-        n = max(self.native_samples, 1)
+        n = max(self.decoded_native, 1)
         ch = self.channels or (self.stream.codec_context.channels or 1)
         sum_sq = self.sum_sq if self.sum_sq is not None else np.zeros(ch)
         rms = tuple(float(np.sqrt(s / n)) for s in sum_sq)
