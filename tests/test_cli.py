@@ -148,3 +148,19 @@ def test_console_script_entry_point_matches_module():
     from importlib.metadata import entry_points
     eps = {e.name: e.value for e in entry_points(group="console_scripts")}
     assert eps.get("validator") == "validator.cli:main"
+
+
+def test_stats_csv_has_one_row_per_instant(tmp_path):
+    import csv
+    clip = make_clip(tmp_path / "c.mp4", duration_s=2.0)
+    out = tmp_path / "stats.csv"
+    p = run_cli("check", str(clip), "--no-cache", "--select", "FAC001,IMG002,SEG001", "--stats", str(out),
+                cwd=tmp_path)
+    assert p.returncode in (0, 1), p.stderr
+    rows = list(csv.DictReader(out.open()))
+    video = [r for r in rows if r["stream"] == "video"]
+    audio = [r for r in rows if r["stream"] == "audio"]
+    assert len(video) == 10  # 2 s at the default 5 samples per second, faces and image merged
+    assert {"face_present", "img_brightness"} <= set(video[0])
+    assert video[0]["img_brightness"] != "" and video[0]["face_present"] != ""
+    assert len(audio) > 50 and audio[0]["silero_prob"] != ""

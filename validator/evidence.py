@@ -208,10 +208,13 @@ class Evidence:
     def stats_rows(self) -> list[dict[str, Any]]:
         """Per-sample rows for `--stats FILE`: each evidence object that has `stats_rows()`
         contributes rows with a `t_s` and a `stream` ("audio" or "video") column."""
-        rows: list[dict[str, Any]] = []
+        # Analysers of the same stream sample the same instants: their rows for one instant are
+        # merged into one row, so a CSV line holds everything measured at that time.
+        merged: dict[tuple[float, str], dict[str, Any]] = {}
         for name in ("voice", "faces", "image", "continuity"):
             obj = getattr(self, name)
             if obj is not None and hasattr(obj, "stats_rows"):
-                rows.extend(obj.stats_rows())
-        rows.sort(key=lambda r: (float(r.get("t_s", 0.0)), str(r.get("stream", ""))))
-        return rows
+                for row in obj.stats_rows():
+                    key = (round(float(row.get("t_s", 0.0)), 4), str(row.get("stream", "")))
+                    merged.setdefault(key, {}).update(row)
+        return [merged[k] for k in sorted(merged)]
