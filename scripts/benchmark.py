@@ -80,11 +80,14 @@ def main() -> int:
     print("\nstages of the full run (seconds):")
     for k, v in full.timings_s.items():
         print(f"  {k:<20}{v:>8.3f}")
-    n_samples = len(getattr(full.evidence.faces, "t_s", []) or []) if full.evidence and full.evidence.faces is not None else 0
+    faces = full.evidence.faces if full.evidence is not None else None
+    n_samples = len(faces.t_s) if faces is not None and hasattr(faces, "t_s") else 0
     if n_samples:
-        for stage in ("faces", "image", "continuity"):
-            if stage in full.timings_s:
-                print(f"  {stage} per sampled frame: {1000 * full.timings_s[stage] / n_samples:.1f} ms ({n_samples} samples)")
+        print(f"\nper sampled frame ({n_samples} samples at {Settings().sample_fps:g} fps):")
+        for stage in ("faces", "image", "continuity", "thumbnails"):
+            secs = full.timings_s.get(f"{stage}_frames", 0.0) + full.timings_s.get(stage, 0.0)
+            if secs:
+                print(f"  {stage:<20}{1000 * secs / n_samples:>8.1f} ms")
 
     for extra in sorted((ROOT / "scripts").glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(extra.stem, extra)
