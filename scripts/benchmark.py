@@ -70,9 +70,11 @@ def main() -> int:
     med_s, _ = best(lambda: timed(Settings(select=("MED",))), args.repeat)
     full_s, full = best(lambda: timed(Settings()), args.repeat)
 
-    rows = [("plain full decode (baseline)", base),
-            ("validate, MED rules only", med_s),
-            ("validate, all rules", full_s)]
+    rows = [
+        ("plain full decode (baseline)", base),
+        ("validate, MED rules only", med_s),
+        ("validate, all rules", full_s),
+    ]
     print(f"\n{'what':<44}{'seconds':>10}{'x baseline':>12}")
     for label, secs in rows:
         print(f"{label:<44}{secs:>10.2f}{secs / base:>12.2f}")

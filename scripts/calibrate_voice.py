@@ -42,19 +42,33 @@ def show(name: str, path: Path, truth: am.Truth | None = None) -> None:
         print(f"{head} no voice evidence: {rep.evidence.missing.get('voice')}")
         return
     sp, ls = v.speaking, v.listening
-    seg = (f"speaking {sp.start_s:5.2f}-{sp.end_s:5.2f} ({sp.end_s - sp.start_s:4.1f} s)" if sp else "speaking none") + \
-          (f" listening {ls.end_s - ls.start_s:4.1f} s" if ls else " listening none")
+    seg = (
+        f"speaking {sp.start_s:5.2f}-{sp.end_s:5.2f} ({sp.end_s - sp.start_s:4.1f} s)"
+        if sp
+        else "speaking none"
+    ) + (f" listening {ls.end_s - ls.start_s:4.1f} s" if ls else " listening none")
     if truth is not None and v.boundary_s is not None:
         seg += f" | boundary err {v.boundary_s - truth.boundary_s:+.2f} s, onset err {v.onset_s - truth.onset_s:+.2f} s"
-    lm = v.mask_between(ls.start_s, ls.end_s) & ~v.near_speech(0.25) if ls else np.zeros(v.n_windows, bool)
+    lm = (
+        v.mask_between(ls.start_s, ls.end_s) & ~v.near_speech(0.25)
+        if ls
+        else np.zeros(v.n_windows, bool)
+    )
     if lm.any():
         seg += " | listening tonality p50/p90/p99/max " + "/".join(
-            f"{x:.1f}" for x in np.percentile(v.tonality_db[lm], [50, 90, 99, 100]))
+            f"{x:.1f}" for x in np.percentile(v.tonality_db[lm], [50, 90, 99, 100])
+        )
     print(f"{head} {seg}")
     vals = []
     for r in rep.results:
-        m = "-" if r.measured is None else (f"{r.measured:.4g}" if isinstance(r.measured, float) else str(r.measured))
-        vals.append(f"{r.rule[:1]}{r.rule[3:]}{'!' if r.status == 'fail' else ('~' if r.status == 'skip' else '')}={m}")
+        m = (
+            "-"
+            if r.measured is None
+            else (f"{r.measured:.4g}" if isinstance(r.measured, float) else str(r.measured))
+        )
+        vals.append(
+            f"{r.rule[:1]}{r.rule[3:]}{'!' if r.status == 'fail' else ('~' if r.status == 'skip' else '')}={m}"
+        )
     print(f"{'':28s} {' '.join(vals)}")
 
 
@@ -66,22 +80,33 @@ def bench(media: Path) -> None:
         analyse(mus16)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    print(f"voice analysis of 60 s of audio, 5 runs: CPU median {np.median(cpu) * 1000:.0f} ms, "
-          f"wall median {np.median(wall) * 1000:.0f} ms, best {min(wall) * 1000:.0f} ms")
+    print(
+        f"voice analysis of 60 s of audio, 5 runs: CPU median {np.median(cpu) * 1000:.0f} ms, "
+        f"wall median {np.median(wall) * 1000:.0f} ms, best {min(wall) * 1000:.0f} ms"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="bench_voice_"))
     x = am.load_audio(media / "audio" / "musetalk_eng.wav", RATE)
-    p = make_clip(tmp / "bench.mp4", duration_s=len(x) / RATE, fps=30, size=(1280, 720), audio=x, sample_rate=RATE)
+    p = make_clip(
+        tmp / "bench.mp4",
+        duration_s=len(x) / RATE,
+        fps=30,
+        size=(1280, 720),
+        audio=x,
+        sample_rate=RATE,
+    )
     for _ in range(2):
         rep = validate(p, Settings(select=("SEG", "AUD")))
         t = rep.timings_s
-        print(f"pipeline on a 60 s 1280x720 30 fps clip, --select SEG,AUD: decode {t['decode']:.2f} s, "
-              f"voice {t['voice']:.2f} s, checks {t['checks'] * 1000:.0f} ms, total {t['total']:.2f} s")
+        print(
+            f"pipeline on a 60 s 1280x720 30 fps clip, --select SEG,AUD: decode {t['decode']:.2f} s, "
+            f"voice {t['voice']:.2f} s, checks {t['checks'] * 1000:.0f} ms, total {t['total']:.2f} s"
+        )
 
 
 def main(media: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="calib_voice_"))
     sp = am.speech_track(media, 30.0, rate=RATE)
-    remark = am.load_audio(media / "audio" / "musetalk_eng.wav", RATE)[10 * RATE: 12 * RATE]
+    remark = am.load_audio(media / "audio" / "musetalk_eng.wav", RATE)[10 * RATE : 12 * RATE]
     cases: dict[str, tuple[np.ndarray, am.Truth]] = {}
     for label, kw in [
         ("room tone -65", dict(noise_dbfs=-65.0)),
@@ -98,26 +123,39 @@ def main(media: Path) -> None:
     nat = np.concatenate([am.load_audio(media / "audio" / f, RATE) for f in am.SPEECH_FILES[:6]])
     cases["natural end (JFK) -60"] = am.build(nat, noise_dbfs=-60.0, rate=RATE)
     mus = am.load_audio(media / "audio" / "musetalk_eng.wav", RATE)
-    cases["musetalk 33 s + 30 s"] = am.build(mus[: 33 * RATE], lead_s=0.0, noise_dbfs=-60.0, rate=RATE)
-    for extra, sig in [("tone 440 -35 @40-46", am.sine(6, 440, -35, RATE)),
-                       ("music -30 @31-60", am.music(29, -30, RATE)),
-                       ("knocks -12 peak @45,50", am.knocks(30.0, [15.0, 20.0], -12.0, RATE)),
-                       ("remark 2 s @41.5", remark),
-                       ("other voice -22 dB @41.5", remark * np.float32(10 ** (-22 / 20)))]:
+    cases["musetalk 33 s + 30 s"] = am.build(
+        mus[: 33 * RATE], lead_s=0.0, noise_dbfs=-60.0, rate=RATE
+    )
+    for extra, sig in [
+        ("tone 440 -35 @40-46", am.sine(6, 440, -35, RATE)),
+        ("music -30 @31-60", am.music(29, -30, RATE)),
+        ("knocks -12 peak @45,50", am.knocks(30.0, [15.0, 20.0], -12.0, RATE)),
+        ("remark 2 s @41.5", remark),
+        ("other voice -22 dB @41.5", remark * np.float32(10 ** (-22 / 20))),
+    ]:
         x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
         at = {"tone": 40.0, "musi": 31.0, "knoc": 30.5, "rema": 41.5, "othe": 41.5}[extra[:4]]
         i = int(at * RATE)
-        x[i: i + len(sig)] += sig[: len(x) - i]
+        x[i : i + len(sig)] += sig[: len(x) - i]
         cases[f"+ {extra}"] = (x, t)
     x, t = am.build(np.clip(sp * 4.0, -1, 1), noise_dbfs=-65.0, rate=RATE)
     cases["hot: speech +12 dB, clipped"] = (x, t)
     x, t = am.build(sp * np.float32(10 ** (-22 / 20)), noise_dbfs=-70.0, rate=RATE)
     cases["quiet: speech -22 dB"] = (x, t)
-    x = np.concatenate([am.white(30.0, -65.0, RATE), am.build(sp, lead_s=0.0, listening_s=0.5, rate=RATE)[0]])
+    x = np.concatenate(
+        [am.white(30.0, -65.0, RATE), am.build(sp, lead_s=0.0, listening_s=0.5, rate=RATE)[0]]
+    )
     cases["silence first, then speech"] = (x, None)
     print("Mixes (encoded H.264/AAC 48 kHz; rules: S=SEG, A=AUD; ! fail, ~ skip):")
     for name, (x, truth) in cases.items():
-        p = make_clip(tmp / "c.mp4", duration_s=len(x) / RATE, fps=5, size=(160, 120), audio=x, sample_rate=RATE)
+        p = make_clip(
+            tmp / "c.mp4",
+            duration_s=len(x) / RATE,
+            fps=5,
+            size=(160, 120),
+            audio=x,
+            sample_rate=RATE,
+        )
         show(name, p, truth)
     print("\nReal clips (../shared/media/real):")
     for f in sorted((media / "real").iterdir()):

@@ -27,9 +27,21 @@ PREFIX = "mediapipe-0.10.21 wheel: "
 
 
 def download_wheel(dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64",
-           "-d", str(dest), WHEEL_SPEC]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "-d",
+        str(dest),
+        WHEEL_SPEC,
+    ]
     subprocess.run(cmd, check=True)
     wheels = sorted(dest.glob("mediapipe-0.10.21-*.whl"))
     if not wheels:

@@ -60,8 +60,10 @@ def speech(min_s: float = 30.5, gap_s: float = 0.3) -> np.ndarray:
             if total >= min_s * RATE:
                 break
             wav = Path(d) / f"s{i}.wav"
-            subprocess.run(["espeak-ng", "-v", "en-us", "-s", "165", "-g", "2", "-w", str(wav), sentence],
-                           check=True)
+            subprocess.run(
+                ["espeak-ng", "-v", "en-us", "-s", "165", "-g", "2", "-w", str(wav), sentence],
+                check=True,
+            )
             x = decode_mono(wav)
             parts += [x, np.zeros(int(gap_s * RATE), np.float32)]
             total += len(x) + int(gap_s * RATE)
@@ -86,7 +88,7 @@ def room_tone(n: int, dbfs: float = -62.0, seed: int = 7) -> np.ndarray:
     white = rng.standard_normal(n)
     # Gentle low-pass: room tone is darker than white noise.
     pink = np.convolve(white, np.ones(8) / 8, mode="same")
-    pink /= np.sqrt(np.mean(pink ** 2))
+    pink /= np.sqrt(np.mean(pink**2))
     return (pink * 10 ** (dbfs / 20)).astype(np.float32)
 
 
@@ -105,7 +107,7 @@ def portrait() -> np.ndarray:
     x0, y0 = int(W / 2 - 226 * scale), int(100 - 14 * scale)
     xs, xe = max(0, x0), min(W, x0 + big.shape[1])
     ys, ye = max(0, y0), min(H, y0 + big.shape[0])
-    canvas[ys:ye, xs:xe] = big[ys - y0:ye - y0, xs - x0:xe - x0]
+    canvas[ys:ye, xs:xe] = big[ys - y0 : ye - y0, xs - x0 : xe - x0]
     return canvas
 
 
@@ -118,12 +120,19 @@ def zoom_at(t: float, period_s: float = 12.0, amplitude: float = 0.01) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "sample_media" / "sample.mp4"))
+    ap.add_argument(
+        "--out", default=str(Path(__file__).resolve().parents[1] / "sample_media" / "sample.mp4")
+    )
     args = ap.parse_args()
     out = Path(args.out)
     voice = speech()
-    audio = np.concatenate([room_tone(int(LEAD_IN_S * RATE), seed=1), voice + room_tone(len(voice), seed=2),
-                            room_tone(int(LISTEN_S * RATE), seed=3)])
+    audio = np.concatenate(
+        [
+            room_tone(int(LEAD_IN_S * RATE), seed=1),
+            voice + room_tone(len(voice), seed=2),
+            room_tone(int(LISTEN_S * RATE), seed=3),
+        ]
+    )
     duration = len(audio) / RATE
     base = portrait()
     n_frames = int(np.ceil(duration * FPS))
@@ -140,14 +149,18 @@ def main() -> int:
                 t = i / FPS
                 z = zoom_at(t)
                 m = cv2.getRotationMatrix2D((W / 2, H * 0.45), 0.0, z)
-                frame = cv2.warpAffine(base, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                frame = cv2.warpAffine(
+                    base, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+                )
                 for p in v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                     c.mux(p)
             for p in v.encode():
                 c.mux(p)
             block = 1024
             for pos in range(0, len(audio), block):
-                f = av.AudioFrame.from_ndarray(audio[None, pos:pos + block], format="fltp", layout="mono")
+                f = av.AudioFrame.from_ndarray(
+                    audio[None, pos : pos + block], format="fltp", layout="mono"
+                )
                 f.sample_rate, f.pts, f.time_base = RATE, pos, Fraction(1, RATE)
                 for p in a.encode(f):
                     c.mux(p)
@@ -157,8 +170,10 @@ def main() -> int:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    print(f"wrote {out}: {duration:.1f} s, speech {LEAD_IN_S:.1f}-{LEAD_IN_S + len(voice) / RATE:.1f} s, "
-          f"{out.stat().st_size / 1e6:.1f} MB")
+    print(
+        f"wrote {out}: {duration:.1f} s, speech {LEAD_IN_S:.1f}-{LEAD_IN_S + len(voice) / RATE:.1f} s, "
+        f"{out.stat().st_size / 1e6:.1f} MB"
+    )
     return 0
 
 

@@ -1,7 +1,7 @@
 """Regenerate the README's rule table from the registry (between the `rules:start/end` markers).
 
-    python scripts/update_readme.py          # rewrite README.md
-    python scripts/update_readme.py --check  # exit 1 if README.md is out of date
+python scripts/update_readme.py          # rewrite README.md
+python scripts/update_readme.py --check  # exit 1 if README.md is out of date
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ def main() -> int:
     new = expected(text)
     if args.check:
         if new != text:
-            print("README.md rule table is out of date: run python scripts/update_readme.py", file=sys.stderr)
+            print(
+                "README.md rule table is out of date: run python scripts/update_readme.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     readme.write_text(new, encoding="utf-8")

@@ -81,15 +81,17 @@ def speech_track(media: Path, min_s: float = 30.0, rate: int = RATE) -> np.ndarr
 
 def noise_recording(media: Path, duration_s: float, rate: int = RATE) -> np.ndarray:
     """The real CC0 noise recording (with its clatter events), looped to `duration_s`."""
-    x = load_audio(media / "audio" / NOISE_FILE, rate)[int(NOISE_SKIP_S * rate):]
+    x = load_audio(media / "audio" / NOISE_FILE, rate)[int(NOISE_SKIP_S * rate) :]
     n = int(duration_s * rate)
     return np.tile(x, n // len(x) + 1)[:n].astype(np.float32)
 
 
-def noise_bed(media: Path, duration_s: float, dbfs: float, rate: int = RATE, seed: int = 0) -> np.ndarray:
+def noise_bed(
+    media: Path, duration_s: float, dbfs: float, rate: int = RATE, seed: int = 0
+) -> np.ndarray:
     """Stationary noise with the long-term spectrum of the real noise recording (random-phase
     resynthesis): a steady background at a known RMS level, without the recording's events."""
-    src = load_audio(media / "audio" / NOISE_FILE, rate)[int(NOISE_SKIP_S * rate):]
+    src = load_audio(media / "audio" / NOISE_FILE, rate)[int(NOISE_SKIP_S * rate) :]
     n = int(duration_s * rate)
     mag = np.abs(np.fft.rfft(src))
     # Interpolate the source magnitude spectrum onto the target length's bins.
@@ -128,7 +130,9 @@ def music(duration_s: float, dbfs: float, rate: int = RATE) -> np.ndarray:
     return scale_to(y.astype(np.float32), dbfs)
 
 
-def knocks(duration_s: float, at_s: list[float], dbfs_peak: float = -12.0, rate: int = RATE) -> np.ndarray:
+def knocks(
+    duration_s: float, at_s: list[float], dbfs_peak: float = -12.0, rate: int = RATE
+) -> np.ndarray:
     """Knocks on a desk at the given times: a damped 250 Hz thud plus low-passed noise (most
     energy below 2 kHz, as a knock on wood has), 40 ms, peaking at `dbfs_peak`."""
     y = np.zeros(int(duration_s * rate), np.float32)
@@ -143,7 +147,7 @@ def knocks(duration_s: float, at_s: list[float], dbfs_peak: float = -12.0, rate:
     shape = (shape * 10 ** (dbfs_peak / 20) / np.abs(shape).max()).astype(np.float32)
     for a in at_s:
         i = int(a * rate)
-        y[i:i + k] += shape[: len(y) - i]
+        y[i : i + k] += shape[: len(y) - i]
     return y
 
 
@@ -154,16 +158,23 @@ class Truth:
     end_s: float
 
 
-def build(speech: np.ndarray, *, lead_s: float = 0.5, listening_s: float = 30.0,
-          noise_dbfs: float | None = -65.0, noise: str = "white", media: Path | None = None,
-          rate: int = RATE) -> tuple[np.ndarray, Truth]:
+def build(
+    speech: np.ndarray,
+    *,
+    lead_s: float = 0.5,
+    listening_s: float = 30.0,
+    noise_dbfs: float | None = -65.0,
+    noise: str = "white",
+    media: Path | None = None,
+    rate: int = RATE,
+) -> tuple[np.ndarray, Truth]:
     """lead-in + speech + listening, with a noise bed over everything (`noise`: "white",
     "bed" = stationary real-noise spectrum, "recording" = the real noise with its events;
     `noise_dbfs=None`: digital silence around the speech).  Returns (pcm, truth)."""
     lead = int(lead_s * rate)
     n = lead + len(speech) + int(listening_s * rate)
     x = np.zeros(n, np.float32)
-    x[lead: lead + len(speech)] = speech
+    x[lead : lead + len(speech)] = speech
     if noise_dbfs is not None:
         dur = n / rate
         if noise == "white":
@@ -200,9 +211,16 @@ def audio_data(x: np.ndarray, rate: int = RATE, channels: int = 1) -> AudioData:
     clipped = (np.abs(pad.reshape(n, spw)) >= 0.999).sum(axis=1).astype(np.int32)
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
     peak = float(np.abs(x).max()) if len(x) else 0.0
-    return AudioData(pcm16k=np.clip(x, -1, 1).astype(np.float32), sample_rate_hz=rate, channels=channels,
-                     channel_rms=(rms,) * channels, channel_peak=(peak,) * channels, lr_correlation=None,
-                     clipped_per_10ms=clipped, samples_per_10ms=spw)
+    return AudioData(
+        pcm16k=np.clip(x, -1, 1).astype(np.float32),
+        sample_rate_hz=rate,
+        channels=channels,
+        channel_rms=(rms,) * channels,
+        channel_peak=(peak,) * channels,
+        lr_correlation=None,
+        clipped_per_10ms=clipped,
+        samples_per_10ms=spw,
+    )
 
 
 def last_sound_s(x: np.ndarray, rate: int = RATE, above_db: float = 20.0) -> float:
@@ -219,10 +237,16 @@ def last_sound_s(x: np.ndarray, rate: int = RATE, above_db: float = 20.0) -> flo
 SpanSpec = tuple[float, float] | tuple[float, float, float]
 
 
-def voice_from_spans(duration_s: float, speech: Sequence[SpanSpec] = (), *, speech_dbfs: float = -20.0,
-                     floor_dbfs: float = -65.0, sounds: Sequence[tuple[float, float, float, float]] = (),
-                     zeros: Sequence[tuple[float, float]] = (),
-                     clipped: Sequence[tuple[float, float, int]] = ()) -> VoiceEvidence:
+def voice_from_spans(
+    duration_s: float,
+    speech: Sequence[SpanSpec] = (),
+    *,
+    speech_dbfs: float = -20.0,
+    floor_dbfs: float = -65.0,
+    sounds: Sequence[tuple[float, float, float, float]] = (),
+    zeros: Sequence[tuple[float, float]] = (),
+    clipped: Sequence[tuple[float, float, int]] = (),
+) -> VoiceEvidence:
     """VoiceEvidence from a description instead of audio.  Windows inside `speech` spans get a
     Silero probability of 0.95 and `speech_dbfs` (or the span's own third value); the rest
     `floor_dbfs` and 0.02.  `sounds`: (start, end, level_dbfs, tonality_db) non-speech sounds;
@@ -251,6 +275,13 @@ def voice_from_spans(duration_s: float, speech: Sequence[SpanSpec] = (), *, spee
     t10 = (np.arange(n10) + 0.5) * 0.01
     for a, b, c in clipped:
         clip[(t10 >= a) & (t10 < b)] = c
-    return evidence_from_windows(level_dbfs=level, silero_prob=prob, webrtcvad=prob > 0.5, tonality_db=ton,
-                                 digital_silence=zero, duration_s=duration_s, clipped_per_10ms=clip,
-                                 native_samples_per_10ms=480)
+    return evidence_from_windows(
+        level_dbfs=level,
+        silero_prob=prob,
+        webrtcvad=prob > 0.5,
+        tonality_db=ton,
+        digital_silence=zero,
+        duration_s=duration_s,
+        clipped_per_10ms=clip,
+        native_samples_per_10ms=480,
+    )

@@ -40,28 +40,44 @@ def moving_pattern(width: int, height: int) -> FrameFn:
     return fn
 
 
-def room_tone(duration_s: float, sample_rate: int = 48000, level_dbfs: float = -60.0,
-              seed: int = 0) -> np.ndarray:
+def room_tone(
+    duration_s: float, sample_rate: int = 48000, level_dbfs: float = -60.0, seed: int = 0
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(int(duration_s * sample_rate)).astype(np.float32)
     return x * np.float32(10 ** (level_dbfs / 20))
 
 
-def tone(duration_s: float, freq_hz: float = 440.0, sample_rate: int = 48000,
-         level_dbfs: float = -20.0) -> np.ndarray:
+def tone(
+    duration_s: float, freq_hz: float = 440.0, sample_rate: int = 48000, level_dbfs: float = -20.0
+) -> np.ndarray:
     t = np.arange(int(duration_s * sample_rate)) / sample_rate
-    return (np.sin(2 * np.pi * freq_hz * t) * 10 ** (level_dbfs / 20) * np.sqrt(2)).astype(np.float32)
+    return (np.sin(2 * np.pi * freq_hz * t) * 10 ** (level_dbfs / 20) * np.sqrt(2)).astype(
+        np.float32
+    )
 
 
-def make_clip(path: str | os.PathLike[str], *, duration_s: float = 2.0, fps: float = 30,
-              size: tuple[int, int] = (320, 240), vcodec: str | None = "libx264",
-              pix_fmt: str | None = None, acodec: str | None = "aac",
-              audio: np.ndarray | None | str = "tone", sample_rate: int = 48000,
-              channels: int | None = None, frame_fn: FrameFn | None = None,
-              frame_times_s: Sequence[float] | None = None, rotation_cw: int | None = None,
-              container_format: str | None = None, video_options: dict[str, str] | None = None,
-              color_trc: int | None = None, faststart: bool = False,
-              audio_start_s: float = 0.0) -> Path:
+def make_clip(
+    path: str | os.PathLike[str],
+    *,
+    duration_s: float = 2.0,
+    fps: float = 30,
+    size: tuple[int, int] = (320, 240),
+    vcodec: str | None = "libx264",
+    pix_fmt: str | None = None,
+    acodec: str | None = "aac",
+    audio: np.ndarray | None | str = "tone",
+    sample_rate: int = 48000,
+    channels: int | None = None,
+    frame_fn: FrameFn | None = None,
+    frame_times_s: Sequence[float] | None = None,
+    rotation_cw: int | None = None,
+    container_format: str | None = None,
+    video_options: dict[str, str] | None = None,
+    color_trc: int | None = None,
+    faststart: bool = False,
+    audio_start_s: float = 0.0,
+) -> Path:
     """Write a clip.  `audio="tone"` is a quiet 220 Hz tone over room tone; `None` or
     `acodec=None` writes no audio stream; `vcodec=None` writes no video stream."""
     path = Path(path)
@@ -75,13 +91,19 @@ def make_clip(path: str | os.PathLike[str], *, duration_s: float = 2.0, fps: flo
             raise ValueError(audio)
     if acodec is None:
         audio = None
-    out = av.open(str(path), "w", format=container_format,
-                  options={"movflags": "faststart"} if faststart else None)
+    out = av.open(
+        str(path),
+        "w",
+        format=container_format,
+        options={"movflags": "faststart"} if faststart else None,
+    )
     try:
         vs = None
         if vcodec is not None:
             rate = Fraction(fps).limit_denominator(1001)
-            vs = out.add_stream(vcodec, rate=rate, options=dict(video_options or _QUIET.get(vcodec, {})))
+            vs = out.add_stream(
+                vcodec, rate=rate, options=dict(video_options or _QUIET.get(vcodec, {}))
+            )
             vs.width, vs.height = w, h
             vs.pix_fmt = pix_fmt or ("yuv420p" if vcodec not in ("mjpeg",) else "yuvj420p")
             if color_trc is not None:
@@ -102,8 +124,11 @@ def make_clip(path: str | os.PathLike[str], *, duration_s: float = 2.0, fps: flo
             as_ = out.add_stream(acodec, rate=sample_rate, layout=layout)
         if vs is not None:
             fn = frame_fn or moving_pattern(w, h)
-            times = list(frame_times_s) if frame_times_s is not None else [
-                i / fps for i in range(int(round(duration_s * fps)))]
+            times = (
+                list(frame_times_s)
+                if frame_times_s is not None
+                else [i / fps for i in range(int(round(duration_s * fps)))]
+            )
             for i, t in enumerate(times):
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(fn(i, t)), format="rgb24")
                 if frame_times_s is not None:
@@ -114,19 +139,26 @@ def make_clip(path: str | os.PathLike[str], *, duration_s: float = 2.0, fps: flo
             for pkt in vs.encode():
                 out.mux(pkt)
         if as_ is not None:
-            fmt = as_.codec_context.codec.audio_formats[0].name if as_.codec_context.codec.audio_formats else "fltp"
+            fmt = (
+                as_.codec_context.codec.audio_formats[0].name
+                if as_.codec_context.codec.audio_formats
+                else "fltp"
+            )
             block = 1024 if acodec in ("aac", "libopus", "mp2", "libmp3lame") else 4096
             n = audio.shape[1]
             pos = 0
             while pos < n:
-                chunk = audio[:, pos:pos + block]
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp",
-                                                   layout=as_.layout.name)
+                chunk = audio[:, pos : pos + block]
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(chunk), format="fltp", layout=as_.layout.name
+                )
                 frame.sample_rate = sample_rate
                 frame.pts = pos + int(round(audio_start_s * sample_rate))
                 frame.time_base = Fraction(1, sample_rate)
                 if fmt != "fltp":
-                    for f2 in av.AudioResampler(format=fmt, layout=as_.layout.name, rate=sample_rate).resample(frame):
+                    for f2 in av.AudioResampler(
+                        format=fmt, layout=as_.layout.name, rate=sample_rate
+                    ).resample(frame):
                         for pkt in as_.encode(f2):
                             out.mux(pkt)
                 else:

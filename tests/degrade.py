@@ -32,7 +32,9 @@ DURATION_S = 5.0
 SIZE = (512, 288)  # w, h (lp_src_s18 is 1280x720)
 
 
-def read_frames(path: str | Path, n: int, size: tuple[int, int] = SIZE, start: int = 0) -> list[np.ndarray]:
+def read_frames(
+    path: str | Path, n: int, size: tuple[int, int] = SIZE, start: int = 0
+) -> list[np.ndarray]:
     """Up to `n` RGB frames from `path`, resized to `size`; loops the clip if it is short."""
     out: list[np.ndarray] = []
     with av.open(str(path)) as c:
@@ -57,7 +59,11 @@ def synthetic_frames(n: int, size: tuple[int, int] = SIZE, seed: int = 1) -> lis
     period = 11.0 + 9.0 * (seed % 3)
     stripes = np.sin((xx if seed % 2 else yy) / period)
     tint = np.array([1.0, 1.0, 1.0] if seed % 2 else [0.6, 0.9, 1.4], np.float32)
-    base = ((base * 0.6 + 60 + (30 if seed % 2 else 55) * stripes[..., None]) * tint).clip(0, 255).astype(np.float32)
+    base = (
+        ((base * 0.6 + 60 + (30 if seed % 2 else 55) * stripes[..., None]) * tint)
+        .clip(0, 255)
+        .astype(np.float32)
+    )
     x_face = w // 2 + (0 if seed % 2 else -w // 5)
     frames = []
     for i in range(n):
@@ -87,8 +93,15 @@ def write(path: Path, frames: list[np.ndarray], *, times: list[float] | None = N
     if path.exists():
         return path
     h, w = frames[0].shape[:2]
-    return make_clip(path, duration_s=len(frames) / FPS, fps=FPS, size=(w, h),
-                     frame_fn=lambda i, t: frames[i], frame_times_s=times, audio=None)
+    return make_clip(
+        path,
+        duration_s=len(frames) / FPS,
+        fps=FPS,
+        size=(w, h),
+        frame_fn=lambda i, t: frames[i],
+        frame_times_s=times,
+        audio=None,
+    )
 
 
 def gain(frames: list[np.ndarray], g: float) -> list[np.ndarray]:
@@ -104,13 +117,16 @@ def noisy(frames: list[np.ndarray], sigma: float = 14.0, seed: int = 0) -> list[
     return [np.clip(f + rng.normal(0, sigma, f.shape), 0, 255).astype(np.uint8) for f in frames]
 
 
-def brightness_step(frames: list[np.ndarray], at_s: float = 3.0, g: float = 0.5) -> list[np.ndarray]:
+def brightness_step(
+    frames: list[np.ndarray], at_s: float = 3.0, g: float = 0.5
+) -> list[np.ndarray]:
     k = int(at_s * FPS)
     return frames[:k] + gain(frames[k:], g)
 
 
-def jittered(frames: list[np.ndarray], from_s: float = 2.0, to_s: float = 4.0, px: int = 16,
-             seed: int = 0) -> list[np.ndarray]:
+def jittered(
+    frames: list[np.ndarray], from_s: float = 2.0, to_s: float = 4.0, px: int = 16, seed: int = 0
+) -> list[np.ndarray]:
     """Handheld shake: every frame in [from_s, to_s) shifted by a random offset up to `px`."""
     rng = np.random.default_rng(seed)
     out = list(frames)
@@ -132,13 +148,17 @@ def other_frames(shared_media: Path | None, n: int) -> list[np.ndarray]:
     return synthetic_frames(n, seed=2)
 
 
-def spliced(frames: list[np.ndarray], other: list[np.ndarray], at_s: float = 3.0) -> list[np.ndarray]:
+def spliced(
+    frames: list[np.ndarray], other: list[np.ndarray], at_s: float = 3.0
+) -> list[np.ndarray]:
     """Two takes joined at `at_s`: the rest of the clip comes from `other`."""
     k = int(at_s * FPS)
     return frames[:k] + other[: len(frames) - k]
 
 
-def repeated_run(frames: list[np.ndarray], from_s: float = 2.0, to_s: float = 3.2) -> list[np.ndarray]:
+def repeated_run(
+    frames: list[np.ndarray], from_s: float = 2.0, to_s: float = 3.2
+) -> list[np.ndarray]:
     a, b = int(from_s * FPS), int(to_s * FPS)
     return frames[:a] + [frames[a]] * (b - a) + frames[b:]
 
@@ -153,12 +173,18 @@ def analyse(path: str | Path, settings: Settings | None = None) -> Evidence:
     settings = settings or Settings()
     registry = load_analysers()
     container, media = open_media(Path(path))
-    ev = Evidence(path=str(path), size_bytes=Path(path).stat().st_size, settings=settings, media=media)
+    ev = Evidence(
+        path=str(path), size_bytes=Path(path).stat().st_size, settings=settings, media=media
+    )
     names = [n for n in ("faces", "image", "continuity") if n in registry]
     analysers = [(n, registry[n].factory(settings, media)) for n in names]
-    stats, audio = decode_pass(container, media, sample_fps=settings.sample_fps,
-                               short_side_px=settings.analysis_short_side_px,
-                               frame_sinks=[a.on_frame for _, a in analysers])
+    stats, audio = decode_pass(
+        container,
+        media,
+        sample_fps=settings.sample_fps,
+        short_side_px=settings.analysis_short_side_px,
+        frame_sinks=[a.on_frame for _, a in analysers],
+    )
     ev.stream, ev.audio = stats, audio
     for n, a in analysers:
         setattr(ev, n, a.finish(ev))
@@ -178,12 +204,14 @@ def walker(frames: list[np.ndarray], from_s: float = 1.0, to_s: float = 4.0) -> 
         pos = ((i - a) * step) % (2 * span)
         x = pos if pos < span else 2 * span - pos
         f = frames[i].copy()
-        f[int(h * 0.05):int(h * 0.05) + bh, x:x + bw] = (35, 30, 45)
+        f[int(h * 0.05) : int(h * 0.05) + bh, x : x + bw] = (35, 30, 45)
         out[i] = f
     return out
 
 
-def side_lit(frames: list[np.ndarray], centre_frac: float = 0.5, low: float = 0.25) -> list[np.ndarray]:
+def side_lit(
+    frames: list[np.ndarray], centre_frac: float = 0.5, low: float = 0.25
+) -> list[np.ndarray]:
     """Light from the left only: brightness falls to `low` on the right of a steep ramp at the
     face's centre (`centre_frac` of the width)."""
     h, w = frames[0].shape[:2]
@@ -200,8 +228,9 @@ def face_centre_frac(shared_media: Path | None) -> float:
     return 0.5
 
 
-def dissolved(frames: list[np.ndarray], other: list[np.ndarray], at_s: float = 2.5,
-              length_s: float = 1.0) -> list[np.ndarray]:
+def dissolved(
+    frames: list[np.ndarray], other: list[np.ndarray], at_s: float = 2.5, length_s: float = 1.0
+) -> list[np.ndarray]:
     """Two takes joined by a cross-fade of `length_s` starting at `at_s`."""
     a, n = int(at_s * FPS), max(1, int(length_s * FPS))
     out = list(frames[:a])

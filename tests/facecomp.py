@@ -66,7 +66,7 @@ def place(canvas: np.ndarray, img: np.ndarray, scale: float, cx: float, cy: floa
     dx0, dy0 = max(0, x0), max(0, y0)
     dx1, dy1 = min(W, x0 + w), min(H, y0 + h)
     if dx1 > dx0 and dy1 > dy0:
-        canvas[dy0:dy1, dx0:dx1] = small[sy0:sy0 + dy1 - dy0, sx0:sx0 + dx1 - dx0]
+        canvas[dy0:dy1, dx0:dx1] = small[sy0 : sy0 + dy1 - dy0, sx0 : sx0 + dx1 - dx0]
 
 
 def turn(img: np.ndarray, deg: float, cx_ratio: float = 0.43) -> np.ndarray:
@@ -95,7 +95,9 @@ def frame_fn(kind: str, media: Path) -> Callable[[int, float], np.ndarray]:
     second = load_frames(str(media / "real" / SECOND)) if kind == "twofaces" else ()
     bg = _backdrop(main[0])
     rng = np.random.default_rng(1)
-    texture = rng.integers(30, 90, (64, 64, 3), dtype=np.uint8)  # dark, textured: a mic/hand stand-in
+    texture = rng.integers(
+        30, 90, (64, 64, 3), dtype=np.uint8
+    )  # dark, textured: a mic/hand stand-in
 
     def fn(i: int, t: float) -> np.ndarray:
         canvas = np.empty((H, W, 3), np.uint8)
@@ -123,7 +125,9 @@ def frame_fn(kind: str, media: Path) -> Callable[[int, float], np.ndarray]:
             # occlusion reference is the clip's own median face.
             y0, y1 = int(0.55 * H), int(0.95 * H)
             x0, x1 = int(0.37 * W), int(0.63 * W)
-            canvas[y0:y1, x0:x1] = cv2.resize(texture, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+            canvas[y0:y1, x0:x1] = cv2.resize(
+                texture, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST
+            )
         return canvas
 
     return fn
@@ -145,16 +149,28 @@ def face_evidence(n: int = 50, fps: float = 5.0, **arrays):
 
     t = np.arange(n) / fps
     base = {
-        "t_s": t, "present": np.ones(n, bool), "detected": np.ones(n, bool),
+        "t_s": t,
+        "present": np.ones(n, bool),
+        "detected": np.ones(n, bool),
         "searched": np.arange(n) % max(1, round(fps)) == 0,
         "n_faces": np.ones(n, np.int32),
-        "box": np.tile([0.35, 0.3, 0.65, 0.75], (n, 1)), "height_ratio": np.full(n, 0.45),
-        "centre": np.tile([0.5, 0.52], (n, 1)), "head_top": np.full(n, 0.2),
-        "chin": np.full(n, 0.75), "eye_y": np.full(n, 0.45), "yaw": np.zeros(n),
-        "pitch": np.zeros(n), "roll": np.zeros(n), "mouth_open": np.full(n, 0.02),
-        "teeth": np.zeros(n), "motion": np.full(n, 0.03), "occlusion": np.zeros(n),
-        "presence": np.ones(n), "det_score": np.full(n, 0.95),
-        "other_height": np.full(n, np.nan), "other_score": np.full(n, np.nan),
+        "box": np.tile([0.35, 0.3, 0.65, 0.75], (n, 1)),
+        "height_ratio": np.full(n, 0.45),
+        "centre": np.tile([0.5, 0.52], (n, 1)),
+        "head_top": np.full(n, 0.2),
+        "chin": np.full(n, 0.75),
+        "eye_y": np.full(n, 0.45),
+        "yaw": np.zeros(n),
+        "pitch": np.zeros(n),
+        "roll": np.zeros(n),
+        "mouth_open": np.full(n, 0.02),
+        "teeth": np.zeros(n),
+        "motion": np.full(n, 0.03),
+        "occlusion": np.zeros(n),
+        "presence": np.ones(n),
+        "det_score": np.full(n, 0.95),
+        "other_height": np.full(n, np.nan),
+        "other_score": np.full(n, np.nan),
     }
     base["motion"][0] = np.nan
     for k, v in arrays.items():
@@ -167,8 +183,12 @@ def face_evidence(n: int = 50, fps: float = 5.0, **arrays):
 AV_CLIPS = ("grid_bbaf2n.mpg", "grid_brbk7n.mpg", "grid_lbax4n.mpg", "grid_pwij3p.mpg")
 
 
-DUB_AUDIO = ("rtvc_librispeech_1320_00000.mp3", "rtvc_vctk_p240_00000.mp3",
-             "rtvc_librispeech_3575_00000.mp3", "rtvc_vctk_p260_00000.mp3")
+DUB_AUDIO = (
+    "rtvc_librispeech_1320_00000.mp3",
+    "rtvc_vctk_p240_00000.mp3",
+    "rtvc_librispeech_3575_00000.mp3",
+    "rtvc_vctk_p260_00000.mp3",
+)
 
 
 def make_av_clip(clipdir: Path, media: Path, variant: str = "aligned") -> Path:
@@ -182,8 +202,10 @@ def make_av_clip(clipdir: Path, media: Path, variant: str = "aligned") -> Path:
     real = media / "real"
     frames = [load_frames(str(real / c))[:75] for c in AV_CLIPS]
     rate = 48000
-    audios = [np.pad(a, (0, max(0, 3 * rate - len(a))))[: 3 * rate]
-              for a in (load_audio(str(real / c), rate) for c in AV_CLIPS)]
+    audios = [
+        np.pad(a, (0, max(0, 3 * rate - len(a))))[: 3 * rate]
+        for a in (load_audio(str(real / c), rate) for c in AV_CLIPS)
+    ]
     audio = np.concatenate(audios) * np.float32(0.5)
     if variant == "dubbed":
         others = [load_audio(str(media / "audio" / n), rate) for n in DUB_AUDIO]
@@ -194,6 +216,13 @@ def make_av_clip(clipdir: Path, media: Path, variant: str = "aligned") -> Path:
     elif variant not in ("aligned", "dubbed"):
         raise ValueError(variant)
     flat = [fr for clip in frames for fr in clip]
-    make_clip(path, duration_s=len(flat) / 25, fps=25, size=(360, 288), audio=audio,
-              sample_rate=rate, frame_fn=lambda i, t: flat[min(i, len(flat) - 1)])
+    make_clip(
+        path,
+        duration_s=len(flat) / 25,
+        fps=25,
+        size=(360, 288),
+        audio=audio,
+        sample_rate=rate,
+        frame_fn=lambda i, t: flat[min(i, len(flat) - 1)],
+    )
     return path

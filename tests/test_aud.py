@@ -29,6 +29,7 @@ def test_clean_take_passes_every_aud_rule():
 
 # --- AUD001 ---------------------------------------------------------------------------------
 
+
 def test_aud001_noisy_room_fails():
     r = check("AUD001", voice_from_spans(61.0, SPEECH, floor_dbfs=-42.0))
     assert r.status == "fail" and r.severity == "error"
@@ -56,6 +57,7 @@ def test_aud001_ignores_tonal_sound_in_the_floor():
 
 # --- AUD002 ---------------------------------------------------------------------------------
 
+
 def test_aud002_low_snr_warns():
     r = check("AUD002", voice_from_spans(61.0, SPEECH, speech_dbfs=-30.0, floor_dbfs=-45.0))
     assert r.status == "fail" and r.severity == "warning"
@@ -70,6 +72,7 @@ def test_aud002_boundary():
 
 # --- AUD003 ---------------------------------------------------------------------------------
 
+
 def test_aud003_clipped_speech_warns_with_place():
     r = check("AUD003", voice_from_spans(61.0, SPEECH, clipped=[(10.0, 12.0, 20)]))
     assert r.status == "fail" and r.severity == "warning"
@@ -83,7 +86,9 @@ def test_aud003_single_peak_touching_full_scale_is_not_clipping():
 
 
 def test_aud003_clipping_outside_speech_is_ignored():
-    assert check("AUD003", voice_from_spans(61.0, SPEECH, clipped=[(40.0, 45.0, 50)])).status == "pass"
+    assert (
+        check("AUD003", voice_from_spans(61.0, SPEECH, clipped=[(40.0, 45.0, 50)])).status == "pass"
+    )
 
 
 def test_aud003_boundary():
@@ -97,10 +102,15 @@ def test_aud003_boundary():
 
 # --- AUD004 ---------------------------------------------------------------------------------
 
+
 def test_aud004_quiet_and_hot_speech_warn():
     quiet = check("AUD004", voice_from_spans(61.0, SPEECH, speech_dbfs=-41.0, floor_dbfs=-80.0))
     hot = check("AUD004", voice_from_spans(61.0, SPEECH, speech_dbfs=-6.0))
-    assert quiet.status == "fail" and "too quiet" in quiet.message and quiet.measured == pytest.approx(-41.0)
+    assert (
+        quiet.status == "fail"
+        and "too quiet" in quiet.message
+        and quiet.measured == pytest.approx(-41.0)
+    )
     assert hot.status == "fail" and "too hot" in hot.message and hot.measured == pytest.approx(-6.0)
     assert "up" in quiet.hint and "down" in hot.hint
 
@@ -115,6 +125,7 @@ def test_aud004_boundaries():
 
 
 # --- AUD005 ---------------------------------------------------------------------------------
+
 
 def test_aud005_tone_in_listening_fails_with_span():
     v = voice_from_spans(61.0, SPEECH, sounds=[(40.0, 46.0, -35.0, 40.0)])
@@ -162,6 +173,7 @@ def test_aud005_speech_tail_next_to_the_boundary_is_not_a_sound():
 
 
 # --- AUD006 ---------------------------------------------------------------------------------
+
 
 def test_aud006_gated_listening_warns():
     v = voice_from_spans(61.0, SPEECH, zeros=[(31.0, 61.0)])

@@ -20,8 +20,16 @@ from validator.progress import Progress
 from validator.settings import Settings
 
 MED = Settings(select=("MED",))
-RELAX = ["--select", "MED", "--set", "MED007.min_short_side_px=16", "--set", "MED007.error_short_side_px=16",
-         "--set", "MED008.tolerance_s=59"]
+RELAX = [
+    "--select",
+    "MED",
+    "--set",
+    "MED007.min_short_side_px=16",
+    "--set",
+    "MED007.error_short_side_px=16",
+    "--set",
+    "MED008.tolerance_s=59",
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +58,15 @@ def test_glob_patterns_and_explicit_files(folder):
     assert _names(expand_inputs([str(folder / "*.mp4")])) == ["broken.mp4", "good.mp4"]
     assert _names(expand_inputs([str(folder / "**" / "also.*")])) == ["also.mp4"]
     # a file named explicitly is checked whatever its extension; duplicates collapse
-    assert _names(expand_inputs([str(folder / "notes.txt"), str(folder / "good.mp4"), str(folder)])) == \
-        ["notes.txt", "good.mp4", "broken.mp4", "also.mp4"]
+    assert _names(
+        expand_inputs([str(folder / "notes.txt"), str(folder / "good.mp4"), str(folder)])
+    ) == ["notes.txt", "good.mp4", "broken.mp4", "also.mp4"]
 
 
-@pytest.mark.parametrize("item,needle", [("/definitely/missing.mp4", "no such file"),
-                                         ("/definitely/*.mp4", "no file matches")])
+@pytest.mark.parametrize(
+    "item,needle",
+    [("/definitely/missing.mp4", "no such file"), ("/definitely/*.mp4", "no file matches")],
+)
 def test_missing_inputs_are_usage_errors(item, needle):
     with pytest.raises(UsageError, match=needle):
         expand_inputs([item])
@@ -75,7 +86,9 @@ def test_worker_processes_keep_input_order_and_codes(folder):
     assert all(o.exit_code == 1 for o in outcomes)  # 160x240 and 1 s clips fail MED007/MED008
     # the same reports as in-process validation
     solo = run_batch(paths, MED, jobs=1)
-    assert [o.report.to_dict()["results"] for o in outcomes] == [o.report.to_dict()["results"] for o in solo]
+    assert [o.report.to_dict()["results"] for o in outcomes] == [
+        o.report.to_dict()["results"] for o in solo
+    ]
 
 
 def test_a_clip_that_cannot_be_processed_gives_3_and_others_still_run(folder, monkeypatch):
@@ -112,8 +125,14 @@ def test_default_jobs():
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "VALIDATOR_DEBUG"}
-    return subprocess.run([sys.executable, "-m", "validator", "check", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "validator", "check", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=180,
+    )
 
 
 def test_cli_folder_json_summary_and_exit_code(folder, tmp_path):
@@ -121,7 +140,11 @@ def test_cli_folder_json_summary_and_exit_code(folder, tmp_path):
     assert p.returncode == 1, p.stderr  # broken.mp4 fails MED001; the others pass
     doc = json.loads(p.stdout)
     assert doc["passed"] is False and doc["schema_version"].startswith("1.")
-    assert [Path(r["input"]["path"]).name for r in doc["reports"]] == ["broken.mp4", "good.mp4", "also.mp4"]
+    assert [Path(r["input"]["path"]).name for r in doc["reports"]] == [
+        "broken.mp4",
+        "good.mp4",
+        "also.mp4",
+    ]
     assert [r["passed"] for r in doc["reports"]] == [False, True, True]
     # summary table on stderr; no progress (stderr is not a terminal)
     assert "3 clips: 2 passed, 1 failed" in p.stderr and "FAIL" in p.stderr
@@ -201,6 +224,11 @@ def test_json_lists_clips_that_could_not_be_processed(folder, monkeypatch, capsy
     out = capsys.readouterr()
     doc = json.loads(out.out)
     assert doc["passed"] is False and doc["reports"] == []
-    assert doc["errors"] == [{"path": str(folder / "good.mp4"), "message": f"{folder / 'good.mp4'}: faces analysis "
-                              "failed: boom", "exit_code": 3}]
+    assert doc["errors"] == [
+        {
+            "path": str(folder / "good.mp4"),
+            "message": f"{folder / 'good.mp4'}: faces analysis failed: boom",
+            "exit_code": 3,
+        }
+    ]
     assert "boom" in out.err

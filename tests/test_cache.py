@@ -69,7 +69,12 @@ def test_changed_content_settings_or_selection_miss(clips, tmp_path, counted):
     run_batch(_files(d), MED, jobs=1, cache=cache)
     assert counted[n:] == ["a.mp4"]
     n = len(counted)
-    run_batch(_files(d), Settings(select=("MED",), params={"MED005": {"max_size_bytes": 1000}}), jobs=1, cache=cache)
+    run_batch(
+        _files(d),
+        Settings(select=("MED",), params={"MED005": {"max_size_bytes": 1000}}),
+        jobs=1,
+        cache=cache,
+    )
     run_batch(_files(d), Settings(select=("MED",), ignore=("MED013",)), jobs=1, cache=cache)
     assert counted[n:] == ["a.mp4", "b.mp4", "a.mp4", "b.mp4"]
 
@@ -93,9 +98,13 @@ def test_key_covers_settings_and_content(clips):
 def test_html_timeline_is_stored_and_survives(clips, tmp_path, counted):
     cache = ReportCache(tmp_path / "cache")
     run_batch([clips / "a.mp4"], MED, cache=cache)  # no timeline stored: cheap run
-    (o,) = run_batch([clips / "a.mp4"], MED, cache=cache, timeline=True, extra_evidence=("thumbnails",))
+    (o,) = run_batch(
+        [clips / "a.mp4"], MED, cache=cache, timeline=True, extra_evidence=("thumbnails",)
+    )
     assert not o.cached and counted == ["a.mp4", "a.mp4"]  # HTML needs a timeline: recomputed once
-    (hit,) = run_batch([clips / "a.mp4"], MED, cache=cache, timeline=True, extra_evidence=("thumbnails",))
+    (hit,) = run_batch(
+        [clips / "a.mp4"], MED, cache=cache, timeline=True, extra_evidence=("thumbnails",)
+    )
     assert hit.cached and counted == ["a.mp4", "a.mp4"]
     assert hit.report.evidence is not None and len(hit.report.evidence.stills) >= 1
     assert hit.report.evidence.to_dict() == o.report.evidence.to_dict()
@@ -125,8 +134,14 @@ def test_default_dir_follows_xdg(monkeypatch, tmp_path):
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "validator", "check", *args], capture_output=True, text=True,
-                          cwd=cwd, env=dict(os.environ), timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "validator", "check", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=dict(os.environ),
+        timeout=180,
+    )
 
 
 def test_cli_second_run_identical_output_and_no_cache(clips, tmp_path, monkeypatch):

@@ -15,8 +15,16 @@ from validator import cli
 from validator.errors import ToolError
 
 ROOT = Path(__file__).resolve().parents[1]
-RELAX = ["--select", "MED", "--set", "MED007.min_short_side_px=16", "--set", "MED007.error_short_side_px=16",
-         "--set", "MED008.tolerance_s=59"]
+RELAX = [
+    "--select",
+    "MED",
+    "--set",
+    "MED007.min_short_side_px=16",
+    "--set",
+    "MED007.error_short_side_px=16",
+    "--set",
+    "MED008.tolerance_s=59",
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +39,14 @@ def hevc(tmp_path_factory) -> Path:
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "VALIDATOR_DEBUG"}
-    return subprocess.run([sys.executable, "-m", "validator", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "validator", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_pass_exit_0_and_json_on_stdout(clean, tmp_path):
@@ -40,10 +54,30 @@ def test_pass_exit_0_and_json_on_stdout(clean, tmp_path):
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["passed"] is True and doc["schema_version"].startswith("1.")
-    assert set(doc) >= {"schema_version", "tool", "input", "profile", "passed", "media", "segments",
-                        "results", "timings_s"}
-    assert set(doc["results"][0]) >= {"rule", "name", "severity", "status", "measured", "limit", "unit",
-                                      "message", "hint", "start_s", "end_s"}
+    assert set(doc) >= {
+        "schema_version",
+        "tool",
+        "input",
+        "profile",
+        "passed",
+        "media",
+        "segments",
+        "results",
+        "timings_s",
+    }
+    assert set(doc["results"][0]) >= {
+        "rule",
+        "name",
+        "severity",
+        "status",
+        "measured",
+        "limit",
+        "unit",
+        "message",
+        "hint",
+        "start_s",
+        "end_s",
+    }
     assert doc["segments"] == {"speaking": None, "listening": None}
 
 
@@ -68,16 +102,19 @@ def test_output_file_written(clean, tmp_path):
     assert not list(tmp_path.glob(".report.json.*"))  # no temporary file left behind
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["check", "/definitely/missing.mp4"], "no such file"),
-    (["check", "X", "--profile", "phoenix-9"], "invalid choice"),
-    (["check", "X", "--set", "FAC999.x=1"], "FAC999"),
-    (["check", "X", "--set", "MED005.max_size_bytes=-1"], "allowed 1 to"),
-    (["check", "X", "--set", "MED005.nope=1"], "unknown parameter"),
-    (["check", "X", "--set", "MED005"], "RULE.PARAM=VALUE"),
-    (["check", "X", "--select", "ZZZ"], "matches no rule"),
-    (["rules", "NOPE"], "no such rule"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["check", "/definitely/missing.mp4"], "no such file"),
+        (["check", "X", "--profile", "phoenix-9"], "invalid choice"),
+        (["check", "X", "--set", "FAC999.x=1"], "FAC999"),
+        (["check", "X", "--set", "MED005.max_size_bytes=-1"], "allowed 1 to"),
+        (["check", "X", "--set", "MED005.nope=1"], "unknown parameter"),
+        (["check", "X", "--set", "MED005"], "RULE.PARAM=VALUE"),
+        (["check", "X", "--select", "ZZZ"], "matches no rule"),
+        (["rules", "NOPE"], "no such rule"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(args, needle, tmp_path):
     p = run_cli(*args, cwd=tmp_path)
     assert p.returncode == 2, (p.stdout, p.stderr)
@@ -98,6 +135,7 @@ def test_bad_files_exit_1_no_traceback(tmp_path, content):
 def test_tool_error_exits_3(monkeypatch, capsys, clean):
     def boom(*a, **k):
         raise ToolError("models/face_landmark.tflite: missing")
+
     monkeypatch.setattr("validator.commands.check.validate", boom, raising=False)
     monkeypatch.setattr("validator.pipeline.validate", boom)
     code = cli.main(["check", str(clean), "--select", "MED"])
@@ -108,6 +146,7 @@ def test_tool_error_exits_3(monkeypatch, capsys, clean):
 def test_internal_error_exits_3_without_traceback(monkeypatch, capsys, clean):
     def boom(*a, **k):
         raise RuntimeError("unexpected")
+
     monkeypatch.setattr("validator.commands.check.validate", boom, raising=False)
     monkeypatch.setattr("validator.pipeline.validate", boom)
     assert cli.main(["check", str(clean)]) == 3
@@ -118,7 +157,8 @@ def test_internal_error_exits_3_without_traceback(monkeypatch, capsys, clean):
 def test_project_config_is_read_and_validated(clean, tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.validator]\nselect = ["MED"]\n[tool.validator.rules.MED007]\n'
-        'min_short_side_px = 16\nerror_short_side_px = 16\n[tool.validator.rules.MED008]\ntolerance_s = 59\n')
+        "min_short_side_px = 16\nerror_short_side_px = 16\n[tool.validator.rules.MED008]\ntolerance_s = 59\n"
+    )
     p = run_cli("check", str(clean), "--format", "json", cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     doc = json.loads(p.stdout)
@@ -126,7 +166,7 @@ def test_project_config_is_read_and_validated(clean, tmp_path):
     # flags beat config
     p = run_cli("check", str(clean), "--set", "MED007.min_short_side_px=1080", cwd=tmp_path)
     assert p.returncode == 0 and "MED007" in p.stdout  # warning only
-    (tmp_path / "pyproject.toml").write_text('[tool.validator]\nsample-fps = 1000\n')
+    (tmp_path / "pyproject.toml").write_text("[tool.validator]\nsample-fps = 1000\n")
     p = run_cli("check", str(clean), cwd=tmp_path)
     assert p.returncode == 2 and "sample-fps" in p.stderr and "allowed" in p.stderr
     (tmp_path / "pyproject.toml").write_text('[tool.validator]\ncolour = "red"\n')
@@ -146,16 +186,26 @@ def test_rules_command_lists_and_documents(tmp_path):
 
 def test_console_script_entry_point_matches_module():
     from importlib.metadata import entry_points
+
     eps = {e.name: e.value for e in entry_points(group="console_scripts")}
     assert eps.get("validator") == "validator.cli:main"
 
 
 def test_stats_csv_has_one_row_per_instant(tmp_path):
     import csv
+
     clip = make_clip(tmp_path / "c.mp4", duration_s=2.0)
     out = tmp_path / "stats.csv"
-    p = run_cli("check", str(clip), "--no-cache", "--select", "FAC001,IMG002,SEG001", "--stats", str(out),
-                cwd=tmp_path)
+    p = run_cli(
+        "check",
+        str(clip),
+        "--no-cache",
+        "--select",
+        "FAC001,IMG002,SEG001",
+        "--stats",
+        str(out),
+        cwd=tmp_path,
+    )
     assert p.returncode in (0, 1), p.stderr
     rows = list(csv.DictReader(out.open()))
     video = [r for r in rows if r["stream"] == "video"]

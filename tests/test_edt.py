@@ -20,8 +20,18 @@ TEX_A = np.random.default_rng(1).integers(0, 255, (48, 64)).astype(np.uint8)
 TEX_B = np.random.default_rng(2).integers(0, 255, (48, 64)).astype(np.uint8)
 
 
-def cont(n: int = 50, *, corr=None, hist=None, peak=None, pts=None, packets=None, cells=None,
-         thumbs=None, fps: float = 25.0) -> ContinuityEvidence:
+def cont(
+    n: int = 50,
+    *,
+    corr=None,
+    hist=None,
+    peak=None,
+    pts=None,
+    packets=None,
+    cells=None,
+    thumbs=None,
+    fps: float = 25.0,
+) -> ContinuityEvidence:
     def arr(x, default):
         a = np.full(n, default) if x is None else np.asarray(x, float)
         a = a.copy()
@@ -32,10 +42,21 @@ def cont(n: int = 50, *, corr=None, hist=None, peak=None, pts=None, packets=None
     packets = np.full(len(pts), 900) if packets is None else np.asarray(packets)
     tiny = packets <= max(48, 0.03 * float(np.median(packets)))
     thumbs = np.repeat(TEX_A[None], n, axis=0) if thumbs is None else thumbs
-    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=arr(corr, 0.98), hist_dist=arr(hist, 0.03),
-                              cells_changed=arr(cells, 0.9), diff=arr(None, 2.0), diff_peak=arr(peak, 3.0),
-                              luma=np.full(n, 100.0), thumbs=thumbs, sample_interval_s=DT,
-                              frame_pts_s=pts, packet_bytes=packets, tiny_packet=tiny, declared_fps=fps)
+    return ContinuityEvidence(
+        t_s=np.arange(n) * DT,
+        corr_prev=arr(corr, 0.98),
+        hist_dist=arr(hist, 0.03),
+        cells_changed=arr(cells, 0.9),
+        diff=arr(None, 2.0),
+        diff_peak=arr(peak, 3.0),
+        luma=np.full(n, 100.0),
+        thumbs=thumbs,
+        sample_interval_s=DT,
+        frame_pts_s=pts,
+        packet_bytes=packets,
+        tiny_packet=tiny,
+        declared_fps=fps,
+    )
 
 
 def check(rule_id: str, co: ContinuityEvidence, **params):
@@ -55,8 +76,11 @@ def with_value(n: int, default: float, at: dict[int, float]) -> np.ndarray:
 
 # -- EDT001 -----------------------------------------------------------------------------------
 
+
 def test_edt001_cut_found_with_its_span():
-    out = check("EDT001", cont(corr=with_value(50, 0.98, {30: 0.1}), hist=with_value(50, 0.03, {30: 0.4})))
+    out = check(
+        "EDT001", cont(corr=with_value(50, 0.98, {30: 0.1}), hist=with_value(50, 0.03, {30: 0.4}))
+    )
     assert out.status == "fail" and out.message.startswith("1 cut (at 5.9 s)")
     assert (out.spans[0].start_s, out.spans[0].end_s) == pytest.approx((5.8, 6.0))
 
@@ -76,16 +100,22 @@ def fade(steps: dict[int, float], end_shot: np.ndarray = TEX_B, n: int = 50) -> 
     """Each listed step changes the colours by the given distance but looks continuous (0.9);
     from the last of them on, the picture is `end_shot`."""
     thumbs = np.repeat(TEX_A[None], n, axis=0)
-    thumbs[max(steps):] = end_shot
-    return cont(corr=with_value(n, 0.98, {i: 0.9 for i in steps}), hist=with_value(n, 0.03, steps),
-                thumbs=thumbs)
+    thumbs[max(steps) :] = end_shot
+    return cont(
+        corr=with_value(n, 0.98, {i: 0.9 for i in steps}),
+        hist=with_value(n, 0.03, steps),
+        thumbs=thumbs,
+    )
 
 
 def test_edt001_dissolve_found_as_a_transition():
     out = check("EDT001", fade({20: 0.3, 21: 0.3, 22: 0.3}))
     assert out.status == "fail" and out.message.startswith("1 transition")
     assert (out.spans[0].start_s, out.spans[0].end_s) == pytest.approx((3.8, 4.4))
-    assert check("EDT001", fade({20: 0.3, 21: 0.3, 22: 0.3}), include_transitions=False).status == "pass"
+    assert (
+        check("EDT001", fade({20: 0.3, 21: 0.3, 22: 0.3}), include_transitions=False).status
+        == "pass"
+    )
 
 
 def test_edt001_transition_boundaries():
@@ -100,11 +130,17 @@ def test_edt001_transition_boundaries():
 def test_edt001_a_person_leaving_a_close_shot_is_not_a_cut():
     # The stage clip at 1.6 s: the singer's head leaves the frame; correlation 0.04, histogram
     # distance 0.15, but the audience behind stays: half of the cells change.
-    co = cont(corr=with_value(50, 0.98, {30: 0.04}), hist=with_value(50, 0.03, {30: 0.15}),
-              cells=with_value(50, 0.1, {30: 0.5}))
+    co = cont(
+        corr=with_value(50, 0.98, {30: 0.04}),
+        hist=with_value(50, 0.03, {30: 0.15}),
+        cells=with_value(50, 0.1, {30: 0.5}),
+    )
     assert check("EDT001", co).status == "pass"
-    at_limit = cont(corr=with_value(50, 0.98, {30: 0.04}), hist=with_value(50, 0.03, {30: 0.15}),
-                    cells=with_value(50, 0.1, {30: 0.6}))
+    at_limit = cont(
+        corr=with_value(50, 0.98, {30: 0.04}),
+        hist=with_value(50, 0.03, {30: 0.15}),
+        cells=with_value(50, 0.1, {30: 0.6}),
+    )
     assert check("EDT001", at_limit).status == "fail"
 
 
@@ -113,6 +149,7 @@ def test_edt001_too_few_samples():
 
 
 # -- EDT002 -----------------------------------------------------------------------------------
+
 
 def test_edt002_frozen_samples():
     out = check("EDT002", cont(peak=with_value(50, 3.0, {i: 0.0 for i in range(20, 26)})))
@@ -144,11 +181,14 @@ def test_edt002_tiny_packet_run_with_refinement_packets():
 
 # -- EDT003 -----------------------------------------------------------------------------------
 
+
 def test_edt003_dropped_second():
     pts = np.concatenate([np.arange(75) / 25, 4.0 + np.arange(75) / 25])
     out = check("EDT003", cont(pts=pts))
     assert out.status == "fail" and out.measured == pytest.approx(1.0, abs=0.01)
-    assert out.spans[0].start_s == pytest.approx(74 / 25) and out.spans[0].end_s == pytest.approx(4.0)
+    assert out.spans[0].start_s == pytest.approx(74 / 25) and out.spans[0].end_s == pytest.approx(
+        4.0
+    )
 
 
 def test_edt003_constant_rate_and_boundaries():
@@ -175,15 +215,25 @@ def _med010_and_edt003(pts: np.ndarray, fps: float = 25.0):
     from validator.evidence import MediaInfo, StreamStats
 
     ev = Evidence(path="x", size_bytes=1, settings=Settings())
-    ev.media = MediaInfo(container="mp4", format_name="mp4", duration_s=float(pts[-1]), size_bytes=1,
-                         has_video=True, has_audio=False, fps=fps,
-                         fps_from_timestamps=(len(pts) - 1) / (pts[-1] - pts[0]))
-    ev.stream = StreamStats(video_pts_s=pts, video_packet_bytes=np.full(len(pts), 900),
-                            video_keyframe_pts_s=pts[:1])
+    ev.media = MediaInfo(
+        container="mp4",
+        format_name="mp4",
+        duration_s=float(pts[-1]),
+        size_bytes=1,
+        has_video=True,
+        has_audio=False,
+        fps=fps,
+        fps_from_timestamps=(len(pts) - 1) / (pts[-1] - pts[0]),
+    )
+    ev.stream = StreamStats(
+        video_pts_s=pts, video_packet_bytes=np.full(len(pts), 900), video_keyframe_pts_s=pts[:1]
+    )
     ev.continuity = cont(pts=pts)
     s = Settings()
-    return (RULES["MED010"].check(ev, s.resolve(RULES["MED010"])),
-            RULES["EDT003"].check(ev, s.resolve(RULES["EDT003"])))
+    return (
+        RULES["MED010"].check(ev, s.resolve(RULES["MED010"])),
+        RULES["EDT003"].check(ev, s.resolve(RULES["EDT003"])),
+    )
 
 
 def test_an_isolated_gap_in_a_full_length_clip_is_edt003_only():

@@ -22,12 +22,16 @@ FAC = [r for r in RULES if r.startswith("FAC")]
 
 def same(spans, expected) -> bool:
     return len(spans) == len(expected) and all(
-        abs(a.start_s - b[0]) < 1e-6 and abs(a.end_s - b[1]) < 1e-6 for a, b in zip(spans, expected, strict=True))
+        abs(a.start_s - b[0]) < 1e-6 and abs(a.end_s - b[1]) < 1e-6
+        for a, b in zip(spans, expected, strict=True)
+    )
 
 
 def run(rule_id: str, faces, voice=None, **params):
     ev = Evidence(path="clip.mp4", size_bytes=1, faces=faces, voice=voice)
-    return run_check(RULES[rule_id], ev, Settings(params={rule_id: params}) if params else Settings())
+    return run_check(
+        RULES[rule_id], ev, Settings(params={rule_id: params}) if params else Settings()
+    )
 
 
 def test_clean_face_evidence_passes_every_fac_rule():
@@ -38,10 +42,21 @@ def test_clean_face_evidence_passes_every_fac_rule():
 
 def test_no_face_at_all_fails_fac001_and_skips_the_rest():
     n = 20
-    f = face_evidence(n, present=np.zeros(n, bool), detected=np.zeros(n, bool),
-                      n_faces=np.zeros(n, np.int32))
+    f = face_evidence(
+        n, present=np.zeros(n, bool), detected=np.zeros(n, bool), n_faces=np.zeros(n, np.int32)
+    )
     assert run("FAC001", f).status == "fail"
-    for rid in ("FAC003", "FAC004", "FAC005", "FAC006", "FAC007", "FAC008", "FAC009", "FAC010", "FAC011"):
+    for rid in (
+        "FAC003",
+        "FAC004",
+        "FAC005",
+        "FAC006",
+        "FAC007",
+        "FAC008",
+        "FAC009",
+        "FAC010",
+        "FAC011",
+    ):
         assert run(rid, f).status == "skip", rid
 
 
@@ -53,6 +68,7 @@ def test_runs_bridge_and_span_ends():
 
 
 # -- FAC001 ---------------------------------------------------------------------------------
+
 
 def _gap(n, idx):
     d = np.ones(n, bool)
@@ -83,6 +99,7 @@ def test_fac001_covered_face_is_not_missing():
 
 # -- FAC002 ---------------------------------------------------------------------------------
 
+
 def _other(n, idx, score=0.9, height=0.2):
     s, h = np.full(n, np.nan), np.full(n, np.nan)
     s[list(idx)], h[list(idx)] = score, height
@@ -104,9 +121,17 @@ def test_fac002_second_face():
 
 # -- FAC003 / FAC004 / FAC005 ---------------------------------------------------------------
 
-@pytest.mark.parametrize("h,status,severity", [
-    (0.30, "pass", None), (0.25, "pass", None), (0.24, "fail", "warning"),
-    (0.15, "fail", "warning"), (0.14, "fail", "error")])
+
+@pytest.mark.parametrize(
+    "h,status,severity",
+    [
+        (0.30, "pass", None),
+        (0.25, "pass", None),
+        (0.24, "fail", "warning"),
+        (0.15, "fail", "warning"),
+        (0.14, "fail", "error"),
+    ],
+)
 def test_fac003_face_height(h, status, severity):
     r = run("FAC003", face_evidence(height_ratio=np.full(50, h)))
     assert r.status == status
@@ -119,7 +144,9 @@ def test_fac004_face_too_large(h, status):
     assert run("FAC004", face_evidence(height_ratio=np.full(50, h))).status == status
 
 
-@pytest.mark.parametrize("cx,status", [(0.5, "pass"), (0.351, "pass"), (0.34, "fail"), (0.70, "fail")])
+@pytest.mark.parametrize(
+    "cx,status", [(0.5, "pass"), (0.351, "pass"), (0.34, "fail"), (0.70, "fail")]
+)
 def test_fac005_off_centre(cx, status):
     c = np.tile([cx, 0.5], (50, 1))
     r = run("FAC005", face_evidence(centre=c))
@@ -129,6 +156,7 @@ def test_fac005_off_centre(cx, status):
 
 
 # -- FAC006 ---------------------------------------------------------------------------------
+
 
 def test_fac006_head_cut_off():
     n = 50
@@ -146,6 +174,7 @@ def test_fac006_head_cut_off():
 
 # -- FAC007 / FAC008 ------------------------------------------------------------------------
 
+
 def test_fac007_turned_away():
     n = 50
     yaw = np.zeros(n)
@@ -160,7 +189,9 @@ def test_fac007_turned_away():
     assert run("FAC007", face_evidence(n, yaw=np.full(n, 25.0))).status == "pass"
 
 
-@pytest.mark.parametrize("pitch,status", [(0.0, "pass"), (15.0, "pass"), (-15.5, "fail"), (20.0, "fail")])
+@pytest.mark.parametrize(
+    "pitch,status", [(0.0, "pass"), (15.0, "pass"), (-15.5, "fail"), (20.0, "fail")]
+)
 def test_fac008_camera_angle(pitch, status):
     r = run("FAC008", face_evidence(pitch=np.full(50, pitch)))
     assert r.status == status
@@ -169,6 +200,7 @@ def test_fac008_camera_angle(pitch, status):
 
 
 # -- FAC009 ---------------------------------------------------------------------------------
+
 
 def test_fac009_distance():
     n = 100
@@ -182,6 +214,7 @@ def test_fac009_distance():
 
 
 # -- FAC010 ---------------------------------------------------------------------------------
+
 
 def test_fac010_movement_overall_and_while_listening():
     n = 100
@@ -200,6 +233,7 @@ def test_fac010_movement_overall_and_while_listening():
 
 # -- FAC011 ---------------------------------------------------------------------------------
 
+
 def test_fac011_occlusion():
     n = 50
     occ = np.zeros(n)
@@ -213,9 +247,17 @@ def test_fac011_occlusion():
 
 # -- composites from real GRID frames ---------------------------------------------------------
 
-EXPECTED = {"clean": set(), "small": {"FAC003"}, "offcentre": {"FAC005"}, "headcut": {"FAC006"},
-            "twofaces": {"FAC002"}, "gap": {"FAC001"}, "zoom": {"FAC009"}, "covered": {"FAC011"},
-            "turned": {"FAC007"}}
+EXPECTED = {
+    "clean": set(),
+    "small": {"FAC003"},
+    "offcentre": {"FAC005"},
+    "headcut": {"FAC006"},
+    "twofaces": {"FAC002"},
+    "gap": {"FAC001"},
+    "zoom": {"FAC009"},
+    "covered": {"FAC011"},
+    "turned": {"FAC007"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -249,8 +291,10 @@ def test_composite_measurements(composite_reports):
 @pytest.mark.realmedia
 def test_real_grid_and_listener_pass_framing_rules(shared_media):
     for name in ("grid_lbbc2a.mpg", "lp_d9.mp4"):
-        r = validate(shared_media / "real" / name, Settings(select=("FAC001", "FAC002", "FAC003",
-                                                                     "FAC005", "FAC006", "FAC007")))
+        r = validate(
+            shared_media / "real" / name,
+            Settings(select=("FAC001", "FAC002", "FAC003", "FAC005", "FAC006", "FAC007")),
+        )
         bad = [(x.rule, x.message) for x in r.results if x.status != "pass"]
         assert not bad, (name, bad)
 

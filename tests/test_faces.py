@@ -26,12 +26,19 @@ def analyse(path, fps: float = 5.0, record: list | None = None) -> FaceEvidence:
     def sink(frame: Frame) -> None:
         a.on_frame(frame)
         if record is not None:
-            record.append((frame.width, frame.height, frame.notes.get("face_box", "unset"),
-                           frame.notes.get("face_landmarks", "unset")))
+            record.append(
+                (
+                    frame.width,
+                    frame.height,
+                    frame.notes.get("face_box", "unset"),
+                    frame.notes.get("face_landmarks", "unset"),
+                )
+            )
 
     try:
-        decode_pass(container, media, sample_fps=fps, short_side_px=720, frame_sinks=[sink],
-                    progress=None)
+        decode_pass(
+            container, media, sample_fps=fps, short_side_px=720, frame_sinks=[sink], progress=None
+        )
     finally:
         container.close()
     return a.finish(None)
@@ -67,8 +74,20 @@ def test_notes_and_evidence_on_a_real_face(shared_media):
     assert np.max(f.mouth_open[f.t_s > 2.3]) < 0.06
     assert np.max(f.mouth_open[(f.t_s > 1.0) & (f.t_s < 2.2)]) > 0.08
     row = f.stats_rows()[3]
-    for key in ("t_s", "stream", "face_height_ratio", "face_centre_x", "face_centre_y", "yaw_deg",
-                "pitch_deg", "roll_deg", "mouth_open", "teeth", "face_motion", "face_count"):
+    for key in (
+        "t_s",
+        "stream",
+        "face_height_ratio",
+        "face_centre_x",
+        "face_centre_y",
+        "yaw_deg",
+        "pitch_deg",
+        "roll_deg",
+        "mouth_open",
+        "teeth",
+        "face_motion",
+        "face_count",
+    ):
         assert key in row
     assert row["stream"] == "video" and row["face_count"] == 1
 
@@ -77,13 +96,17 @@ def test_notes_and_evidence_on_a_real_face(shared_media):
 def test_landmark_crop_follows_a_tilting_head(shared_media):
     """Rotate a real frame progressively: the tracker's crop is rotated by the eye line, so the
     face stays found and the measured roll follows the rotation."""
-    img = np.ascontiguousarray(load_frames(str(shared_media / "real" / "grid_brbk7n.mpg"))[10][:, :, ::-1])
+    img = np.ascontiguousarray(
+        load_frames(str(shared_media / "real" / "grid_brbk7n.mpg"))[10][:, :, ::-1]
+    )
     h, w = img.shape[:2]
     a = FaceAnalyser(Settings(), None)
     angles = list(range(0, 46, 5))
     for i, ang in enumerate(angles):
         m = cv2.getRotationMatrix2D((w / 2, h * 0.55), ang, 1.0)
-        a.on_frame(Frame(i, i * 0.2, cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE), 1.0))
+        a.on_frame(
+            Frame(i, i * 0.2, cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE), 1.0)
+        )
     f = a.finish(None)
     assert f.present.all()
     base = f.roll[0]

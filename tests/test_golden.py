@@ -35,5 +35,14 @@ def test_golden_json_report(tmp_path):
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(json.dumps(doc, indent=2) + "\n")
     assert doc == json.loads(GOLDEN.read_text())
-    assert list(doc)[:9] == ["schema_version", "tool", "input", "profile", "passed", "media", "segments",
-                             "results", "timings_s"]
+    assert list(doc)[:9] == [
+        "schema_version",
+        "tool",
+        "input",
+        "profile",
+        "passed",
+        "media",
+        "segments",
+        "results",
+        "timings_s",
+    ]

@@ -35,9 +35,19 @@ class _Rows:
 
 
 def _media(duration_s: float = 10.0) -> MediaInfo:
-    return MediaInfo(container="mp4", format_name="mov,mp4", duration_s=duration_s, size_bytes=1000,
-                     has_video=True, has_audio=True, width=320, height=240, fps=30.0,
-                     video_codec="h264", audio_codec="aac")
+    return MediaInfo(
+        container="mp4",
+        format_name="mov,mp4",
+        duration_s=duration_s,
+        size_bytes=1000,
+        has_video=True,
+        has_audio=True,
+        width=320,
+        height=240,
+        fps=30.0,
+        video_codec="h264",
+        audio_codec="aac",
+    )
 
 
 def _thumbs(duration_s: float = 10.0):
@@ -51,11 +61,29 @@ def _thumbs(duration_s: float = 10.0):
 def _evidence(with_faces: bool = True) -> Evidence:
     ev = Evidence(path="clip.mp4", size_bytes=1000)
     ev.media = _media()
-    ev.voice = _Rows([{"t_s": i * 0.032, "stream": "audio", "speech": int(i * 0.032 < 5),
-                       "level_dbfs": -20.0 if i * 0.032 < 5 else -60.0} for i in range(312)])
+    ev.voice = _Rows(
+        [
+            {
+                "t_s": i * 0.032,
+                "stream": "audio",
+                "speech": int(i * 0.032 < 5),
+                "level_dbfs": -20.0 if i * 0.032 < 5 else -60.0,
+            }
+            for i in range(312)
+        ]
+    )
     if with_faces:
-        ev.faces = _Rows([{"t_s": i / 5, "stream": "video", "face_height_ratio": 0.3,
-                           "mouth_open": None if i == 7 else 0.1 * (i % 3)} for i in range(50)])
+        ev.faces = _Rows(
+            [
+                {
+                    "t_s": i / 5,
+                    "stream": "video",
+                    "face_height_ratio": 0.3,
+                    "mouth_open": None if i == 7 else 0.1 * (i % 3),
+                }
+                for i in range(50)
+            ]
+        )
     else:
         ev.missing["faces"] = "the face model is not installed"
     ev.image = _Rows([{"t_s": i / 5, "stream": "video", "img_brightness": 0.5} for i in range(50)])
@@ -66,18 +94,63 @@ def _evidence(with_faces: bool = True) -> Evidence:
 def _report(ev=None, path: str = "clip.mp4") -> Report:
     results = [
         Result("MED001", "unreadable-media", "error", "pass", "readable mp4 file"),
-        Result("FAC003", "face-too-small", "error", "fail", "face height is 18% of the frame (needs at least 25%)",
-               0.18, 0.25, "ratio", "sit closer to the camera", (Span(6.0, 8.0),)),
-        Result("MED010", "variable-frame-rate", "warning", "fail", "20% of intervals vary", 0.2, 0.02, "ratio",
-               "constant frame rate", (Span(2.0, 3.0),)),
-        Result("MED008", "duration-out-of-range", "error", "fail", "10.0 s long", 10.0, 58.0, "s",
-               "record one take"),
-        Result("AUD001", "background-noise", "error", "skip", "not evaluated: the file has no audio stream"),
+        Result(
+            "FAC003",
+            "face-too-small",
+            "error",
+            "fail",
+            "face height is 18% of the frame (needs at least 25%)",
+            0.18,
+            0.25,
+            "ratio",
+            "sit closer to the camera",
+            (Span(6.0, 8.0),),
+        ),
+        Result(
+            "MED010",
+            "variable-frame-rate",
+            "warning",
+            "fail",
+            "20% of intervals vary",
+            0.2,
+            0.02,
+            "ratio",
+            "constant frame rate",
+            (Span(2.0, 3.0),),
+        ),
+        Result(
+            "MED008",
+            "duration-out-of-range",
+            "error",
+            "fail",
+            "10.0 s long",
+            10.0,
+            58.0,
+            "s",
+            "record one take",
+        ),
+        Result(
+            "AUD001",
+            "background-noise",
+            "error",
+            "skip",
+            "not evaluated: the file has no audio stream",
+        ),
     ]
-    return Report(path=path, size_bytes=1000, sha256="ab" * 32, profile="phoenix-4", fail_on="error",
-                  results=results, media=_media().to_dict(),
-                  segments={"speaking": {"start_s": 0.0, "end_s": 5.0}, "listening": {"start_s": 5.0, "end_s": 10.0}},
-                  evidence=ev)
+    return Report(
+        path=path,
+        size_bytes=1000,
+        sha256="ab" * 32,
+        profile="phoenix-4",
+        fail_on="error",
+        results=results,
+        media=_media().to_dict(),
+        segments={
+            "speaking": {"start_s": 0.0, "end_s": 5.0},
+            "listening": {"start_s": 5.0, "end_s": 10.0},
+        },
+        evidence=ev,
+    )
 
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?!data:|#)|url\(|<script|<link|@import""", re.I)
@@ -87,10 +160,22 @@ def test_page_has_verdict_rules_timeline_and_thumbnails():
     page = render("html", [_report(_evidence())])
     assert page.startswith("<!doctype html>")
     assert ">FAIL<" in page
-    for text in ("FAC003", "face height is 18% of the frame (needs at least 25%)", "Fix: sit closer to the camera",
-                 "0.18 / 0.25 ratio", "not evaluated: the file has no audio stream", "speaking 0:00.0-0:05.0",
-                 "listening 0:05.0-0:10.0", "voice activity", "audio level", "mouth opening", "face size",
-                 "brightness", "Frames that matter", "Filmstrip"):
+    for text in (
+        "FAC003",
+        "face height is 18% of the frame (needs at least 25%)",
+        "Fix: sit closer to the camera",
+        "0.18 / 0.25 ratio",
+        "not evaluated: the file has no audio stream",
+        "speaking 0:00.0-0:05.0",
+        "listening 0:05.0-0:10.0",
+        "voice activity",
+        "audio level",
+        "mouth opening",
+        "face size",
+        "brightness",
+        "Frames that matter",
+        "Filmstrip",
+    ):
         assert text in page, text
     # both failing spans are drawn across the lanes and on the rule's own row
     assert page.count('class="failspan"') == 2 and page.count('class="failrow"') == 2
@@ -133,7 +218,9 @@ def test_stored_timeline_renders_the_same_page():
     rep = _report(_evidence())
     live = render("html", [rep])
     stored = Report.from_dict(rep.to_dict())
-    stored.evidence = Timeline.from_dict(Timeline.from_evidence(rep.evidence, rep.results).to_dict())
+    stored.evidence = Timeline.from_dict(
+        Timeline.from_evidence(rep.evidence, rep.results).to_dict()
+    )
     strip = re.compile(r"generated [^.]*\.")
     assert strip.sub("", render("html", [stored])) == strip.sub("", live)
 
@@ -165,10 +252,21 @@ BAND_RGB = np.array([241, 228, 208])
 
 
 def _screenshot(page: Path, out: Path, tmp: Path) -> np.ndarray:
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run",
-           f"--user-data-dir={tmp / 'profile'}", f"--screenshot={out}", "--window-size=1200,1000",
-           "--hide-scrollbars", page.as_uri()]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp / 'profile'}",
+        f"--screenshot={out}",
+        "--window-size=1200,1000",
+        "--hide-scrollbars",
+        page.as_uri(),
+    ]
     subprocess.run(cmd, capture_output=True, timeout=90, check=False)
     img = cv2.imread(str(out))
     assert img is not None, f"chromium wrote no screenshot of {page}"
@@ -180,13 +278,33 @@ def _band_pixels(rgb: np.ndarray) -> int:
 
 
 def _check_html(clip: Path, out: Path, *extra: str) -> None:
-    p = subprocess.run([sys.executable, "-m", "validator", "check", str(clip), "--format", "html", "-o", str(out),
-                        "--select", "MED", "--no-cache", *extra], capture_output=True, text=True, timeout=240)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "validator",
+            "check",
+            str(clip),
+            "--format",
+            "html",
+            "-o",
+            str(out),
+            "--select",
+            "MED",
+            "--no-cache",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert p.returncode in (0, 1), p.stderr
     assert out.is_file()
 
 
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
+)
 
 
 @needs_chromium
@@ -210,7 +328,9 @@ def test_chromium_marks_failing_span(tmp_path):
 @pytest.mark.skipif(not SAMPLE.is_file(), reason="sample_media/sample.mp4 is absent")
 def test_chromium_renders_sample_clip(tmp_path):
     page = tmp_path / "sample.html"
-    _check_html(SAMPLE, page, "--sample-fps", "0.5")  # the fewest frames: this test is about rendering
+    _check_html(
+        SAMPLE, page, "--sample-fps", "0.5"
+    )  # the fewest frames: this test is about rendering
     text = page.read_text()
     assert ">PASS<" in text and "Filmstrip" in text and "data:image/jpeg;base64," in text
     assert "speaking 0:" in text and "voice activity" in text and not EXTERNAL.search(text)
@@ -223,7 +343,9 @@ def test_unreadable_file_has_no_timeline_but_renders():
     rep = _report(None)
     rep.media = None
     rep.segments = {"speaking": None, "listening": None}
-    rep.results = [Result("MED001", "unreadable-media", "error", "fail", "not a media file", hint="re-export")]
+    rep.results = [
+        Result("MED001", "unreadable-media", "error", "fail", "not a media file", hint="re-export")
+    ]
     page = render("html", [rep])
     assert "No timeline: the file could not be read as media." in page and ">FAIL<" in page
 
@@ -231,6 +353,8 @@ def test_unreadable_file_has_no_timeline_but_renders():
 def test_clips_that_could_not_be_processed_are_listed():
     from validator.render.html import render as render_html
 
-    page = render_html([_report(None, "ok.mp4")], errors=[{"path": "x.mp4", "message": "boom", "exit_code": 3}])
+    page = render_html(
+        [_report(None, "ok.mp4")], errors=[{"path": "x.mp4", "message": "boom", "exit_code": 3}]
+    )
     assert "0 of 2 clips passed" in page
     assert "could not be checked: boom" in page and ">ERROR<" in page

@@ -17,8 +17,19 @@ BOX = (120, 50, 200, 150)
 
 
 def media(bit_depth: int = 8, trc: str | None = "bt709") -> MediaInfo:
-    return MediaInfo(container="mp4", format_name="mp4", duration_s=2.0, size_bytes=1, has_video=True,
-                     has_audio=False, width=W, height=H, fps=25.0, bit_depth=bit_depth, color_transfer=trc)
+    return MediaInfo(
+        container="mp4",
+        format_name="mp4",
+        duration_s=2.0,
+        size_bytes=1,
+        has_video=True,
+        has_audio=False,
+        width=W,
+        height=H,
+        fps=25.0,
+        bit_depth=bit_depth,
+        color_transfer=trc,
+    )
 
 
 def texture(seed: int = 0, w: int = W, h: int = H) -> np.ndarray:
@@ -42,8 +53,12 @@ def run_image(images: list[np.ndarray], box=BOX, m: MediaInfo | None = None):
 
 
 def shift(img: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    return cv2.warpAffine(img, np.float32([[1, 0, dx], [0, 1, dy]]), (img.shape[1], img.shape[0]),
-                          borderMode=cv2.BORDER_REFLECT)
+    return cv2.warpAffine(
+        img,
+        np.float32([[1, 0, dx], [0, 1, dy]]),
+        (img.shape[1], img.shape[0]),
+        borderMode=cv2.BORDER_REFLECT,
+    )
 
 
 def test_exposure_of_a_flat_grey_face_region():
@@ -68,7 +83,9 @@ def test_missing_face_box_uses_the_centre_and_says_so():
 
 def test_sharpness_falls_with_blur_and_not_with_exposure():
     sharp_img = texture(1)
-    im = run_image([sharp_img, cv2.GaussianBlur(sharp_img, (0, 0), 3), (sharp_img * 0.4).astype(np.uint8)])
+    im = run_image(
+        [sharp_img, cv2.GaussianBlur(sharp_img, (0, 0), 3), (sharp_img * 0.4).astype(np.uint8)]
+    )
     assert im.sharpness[1] < im.sharpness[0] - 0.15
     assert im.sharpness[2] == pytest.approx(im.sharpness[0], abs=0.05)
 
@@ -134,11 +151,23 @@ def test_hdr_transfer_maps_to_sdr_scale():
 
 def test_ten_bit_source_read_at_native_depth(clipdir):
     from degrade import analyse
+
     colour = (170, 150, 120)
-    p8 = make_clip(clipdir / "img_8bit.mp4", duration_s=0.4, fps=25, audio=None,
-                   frame_fn=lambda i, t: np.full((240, 320, 3), colour, np.uint8))
-    p10 = make_clip(clipdir / "img_10bit.mp4", duration_s=0.4, fps=25, audio=None, pix_fmt="yuv420p10le",
-                    frame_fn=lambda i, t: np.full((240, 320, 3), colour, np.uint8))
+    p8 = make_clip(
+        clipdir / "img_8bit.mp4",
+        duration_s=0.4,
+        fps=25,
+        audio=None,
+        frame_fn=lambda i, t: np.full((240, 320, 3), colour, np.uint8),
+    )
+    p10 = make_clip(
+        clipdir / "img_10bit.mp4",
+        duration_s=0.4,
+        fps=25,
+        audio=None,
+        pix_fmt="yuv420p10le",
+        frame_fn=lambda i, t: np.full((240, 320, 3), colour, np.uint8),
+    )
     e8, e10 = analyse(p8), analyse(p10)
     assert e10.image.bit_depth == 10 and e8.image.bit_depth == 8
     assert e10.image.scene[0] == pytest.approx(e8.image.scene[0], abs=0.01)
@@ -160,9 +189,11 @@ def run_cont(images: list[np.ndarray], pts=None, packets=None):
         a.on_frame(frame(img, i))
     ev = Evidence(path="x", size_bytes=1)
     n = len(images) * 5
-    ev.stream = StreamStats(video_pts_s=np.asarray(pts if pts is not None else np.arange(n) / 25.0),
-                            video_packet_bytes=np.asarray(packets if packets is not None else [900] * n),
-                            video_keyframe_pts_s=np.zeros(1))
+    ev.stream = StreamStats(
+        video_pts_s=np.asarray(pts if pts is not None else np.arange(n) / 25.0),
+        video_packet_bytes=np.asarray(packets if packets is not None else [900] * n),
+        video_keyframe_pts_s=np.zeros(1),
+    )
     return a.finish(ev)
 
 

@@ -20,16 +20,30 @@ DT = 0.2
 
 
 def img(n: int = 50, **cols) -> ImageEvidence:
-    base = dict(has_face=np.ones(n, bool), face_h_frac=np.full(n, 0.4), face_x=np.full(n, 0.9),
-                face_y=np.full(n, 0.4), sharpness=np.full(n, 0.6),
-                brightness=np.full(n, 0.5), scene=np.full(n, 0.45), clipped=np.zeros(n),
-                crushed=np.zeros(n), lr_stops=np.zeros(n), tb_stops=np.zeros(n), noise=np.full(n, 0.3),
-                warmth=np.full(n, 0.6), shake=np.full(n, 0.001), bg_motion=np.zeros(n))
+    base = dict(
+        has_face=np.ones(n, bool),
+        face_h_frac=np.full(n, 0.4),
+        face_x=np.full(n, 0.9),
+        face_y=np.full(n, 0.4),
+        sharpness=np.full(n, 0.6),
+        brightness=np.full(n, 0.5),
+        scene=np.full(n, 0.45),
+        clipped=np.zeros(n),
+        crushed=np.zeros(n),
+        lr_stops=np.zeros(n),
+        tb_stops=np.zeros(n),
+        noise=np.full(n, 0.3),
+        warmth=np.full(n, 0.6),
+        shake=np.full(n, 0.001),
+        bg_motion=np.zeros(n),
+    )
     base["shake"][0] = np.nan
     base["bg_motion"][0] = np.nan
     for k, v in cols.items():
         base[k] = np.asarray(v, dtype=bool if k == "has_face" else float)
-    return ImageEvidence(t_s=np.arange(n) * DT, sample_interval_s=DT, transfer="sdr", bit_depth=8, **base)
+    return ImageEvidence(
+        t_s=np.arange(n) * DT, sample_interval_s=DT, transfer="sdr", bit_depth=8, **base
+    )
 
 
 def cont(n: int = 50, cut_at: int | None = None) -> ContinuityEvidence:
@@ -39,14 +53,26 @@ def cont(n: int = 50, cut_at: int | None = None) -> ContinuityEvidence:
     cells = np.full(n, 0.05)
     if cut_at is not None:
         corr[cut_at], hd[cut_at], cells[cut_at] = 0.05, 0.5, 0.9
-    return ContinuityEvidence(t_s=np.arange(n) * DT, corr_prev=corr, hist_dist=hd, cells_changed=cells,
-                              diff=np.full(n, 2.0), diff_peak=np.full(n, 4.0), luma=np.full(n, 100.0),
-                              thumbs=np.zeros((n, 48, 64), np.uint8), sample_interval_s=DT,
-                              frame_pts_s=np.arange(n * 5) / 25.0, packet_bytes=np.full(n * 5, 900),
-                              tiny_packet=np.zeros(n * 5, bool), declared_fps=25.0)
+    return ContinuityEvidence(
+        t_s=np.arange(n) * DT,
+        corr_prev=corr,
+        hist_dist=hd,
+        cells_changed=cells,
+        diff=np.full(n, 2.0),
+        diff_peak=np.full(n, 4.0),
+        luma=np.full(n, 100.0),
+        thumbs=np.zeros((n, 48, 64), np.uint8),
+        sample_interval_s=DT,
+        frame_pts_s=np.arange(n * 5) / 25.0,
+        packet_bytes=np.full(n * 5, 900),
+        tiny_packet=np.zeros(n * 5, bool),
+        declared_fps=25.0,
+    )
 
 
-def check(rule_id: str, image: ImageEvidence, continuity: ContinuityEvidence | None = None, **params):
+def check(
+    rule_id: str, image: ImageEvidence, continuity: ContinuityEvidence | None = None, **params
+):
     ev = Evidence(path="x", size_bytes=1, settings=Settings())
     ev.image = image
     ev.continuity = continuity if continuity is not None else cont(image.n)
@@ -62,6 +88,7 @@ def series(n: int, value: float, at: int, after: float) -> np.ndarray:
 
 
 # -- IMG001 -----------------------------------------------------------------------------------
+
 
 def test_img001_sharp_blurry_and_boundary():
     assert check("IMG001", img(sharpness=np.full(50, 0.6))).status == "pass"
@@ -81,11 +108,14 @@ def test_img001_without_faces_judges_the_centre_and_says_so():
 
 # -- IMG002 -----------------------------------------------------------------------------------
 
+
 def test_img002_bright_dark_dim_and_boundary():
     assert check("IMG002", img()).status == "pass"
     out = check("IMG002", img(brightness=np.full(50, 0.12)))
     assert out.status == "fail" and out.severity is None and "12%" in out.message
-    assert check("IMG002", img(brightness=np.full(50, 0.20))).severity == "warning"  # error limit: not below
+    assert (
+        check("IMG002", img(brightness=np.full(50, 0.20))).severity == "warning"
+    )  # error limit: not below
     out = check("IMG002", img(brightness=np.full(50, 0.24)))
     assert out.status == "fail" and out.severity == "warning"
     assert check("IMG002", img(brightness=np.full(50, 0.27))).status == "pass"
@@ -105,6 +135,7 @@ def test_img002_crushed_face():
 
 # -- IMG003 -----------------------------------------------------------------------------------
 
+
 def test_img003_clipped_bright_and_boundary():
     assert check("IMG003", img()).status == "pass"
     out = check("IMG003", img(clipped=np.full(50, 0.3)))
@@ -116,10 +147,15 @@ def test_img003_clipped_bright_and_boundary():
 
 # -- IMG004 -----------------------------------------------------------------------------------
 
+
 def test_img004_side_and_vertical_balance():
     assert check("IMG004", img(lr_stops=np.full(50, 0.4))).status == "pass"
     out = check("IMG004", img(lr_stops=np.full(50, -1.5)))
-    assert out.status == "fail" and "brighter on the right of the picture" in out.message and out.measured == 1.5
+    assert (
+        out.status == "fail"
+        and "brighter on the right of the picture" in out.message
+        and out.measured == 1.5
+    )
     assert check("IMG004", img(lr_stops=np.full(50, 1.0))).status == "pass"
     assert check("IMG004", img(tb_stops=np.full(50, 1.5))).status == "fail"
     assert check("IMG004", img(tb_stops=np.full(50, 1.25))).status == "pass"
@@ -127,6 +163,7 @@ def test_img004_side_and_vertical_balance():
 
 
 # -- IMG005 -----------------------------------------------------------------------------------
+
 
 def test_img005_step_is_found_with_its_span():
     out = check("IMG005", img(brightness=series(50, 0.5, 30, 0.25)))  # 1 stop down at 6.0 s
@@ -136,9 +173,9 @@ def test_img005_step_is_found_with_its_span():
 
 def test_img005_steady_small_step_and_boundary():
     assert check("IMG005", img()).status == "pass"
-    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2 ** -0.4))).status == "pass"
-    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2 ** -0.5))).status == "pass"
-    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2 ** -0.6))).status == "fail"
+    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2**-0.4))).status == "pass"
+    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2**-0.5))).status == "pass"
+    assert check("IMG005", img(brightness=series(50, 0.5, 30, 0.5 * 2**-0.6))).status == "fail"
 
 
 def test_img005_drift_and_colour_shift():
@@ -165,6 +202,7 @@ def test_img005_leaves_a_change_across_a_cut_to_edt001():
 
 # -- IMG006 -----------------------------------------------------------------------------------
 
+
 def test_img006_noise_levels():
     assert check("IMG006", img()).status == "pass"
     out = check("IMG006", img(noise=np.full(50, 6.0)))
@@ -175,10 +213,11 @@ def test_img006_noise_levels():
 
 # -- IMG007 / IMG008 --------------------------------------------------------------------------
 
+
 def shake_with(k: int, value: float = 0.04, n: int = 50) -> np.ndarray:
     s = np.full(n, 0.001)
     s[0] = np.nan
-    s[10:10 + k] = value
+    s[10 : 10 + k] = value
     return s
 
 
@@ -229,7 +268,12 @@ def source(request) -> tuple[list, list, float, str]:
     except pytest.skip.Exception:
         sm = None
     frames = D.source_frames(sm)
-    return frames, D.other_frames(sm, len(frames)), D.face_centre_frac(sm), ("real" if sm else "syn")
+    return (
+        frames,
+        D.other_frames(sm, len(frames)),
+        D.face_centre_frac(sm),
+        ("real" if sm else "syn"),
+    )
 
 
 DEGRADATIONS = {
@@ -281,7 +325,9 @@ def test_degradation_spans_point_at_the_defect(degraded):
     assert frozen.spans[0].start_s == pytest.approx(2.0, abs=0.25)
     assert frozen.spans[0].end_s == pytest.approx(3.2, abs=0.3)
     gap = degraded["dropped_second"]["EDT003"]
-    assert gap.spans[0].start_s == pytest.approx(3.0, abs=0.1) and gap.measured == pytest.approx(1.0, abs=0.05)
+    assert gap.spans[0].start_s == pytest.approx(3.0, abs=0.1) and gap.measured == pytest.approx(
+        1.0, abs=0.05
+    )
     shake = degraded["jittered"]["IMG007"]
     assert shake.spans[0].start_s >= 1.7 and shake.spans[-1].end_s <= 4.3
     walker = degraded["walker"]["IMG008"]
@@ -290,12 +336,14 @@ def test_degradation_spans_point_at_the_defect(degraded):
 
 # -- real footage -----------------------------------------------------------------------------
 
+
 @pytest.mark.realmedia
 def test_dim_stage_clip_fails_img002_and_edt001(shared_media):
     from validator import validate
 
-    report = validate(shared_media / "real" / "fr_short_hamilton_clip.mp4",
-                      Settings(select=("IMG002", "EDT001")))
+    report = validate(
+        shared_media / "real" / "fr_short_hamilton_clip.mp4", Settings(select=("IMG002", "EDT001"))
+    )
     res = {r.rule: r for r in report.results}
     assert res["IMG002"].status == "fail" and res["IMG002"].severity == "error"
     assert "scene is dark" in res["IMG002"].message
@@ -319,8 +367,14 @@ def test_studio_clips_pass_every_img_and_edt_rule(shared_media, name):
 def test_tiny_and_flat_clips_do_not_break_the_analysers(clipdir):
     from clipgen import make_clip
 
-    p = make_clip(clipdir / "img_tiny.mp4", duration_s=0.5, fps=25, size=(32, 24), audio=None,
-                  frame_fn=lambda i, t: np.zeros((24, 32, 3), np.uint8))
+    p = make_clip(
+        clipdir / "img_tiny.mp4",
+        duration_s=0.5,
+        fps=25,
+        size=(32, 24),
+        audio=None,
+        frame_fn=lambda i, t: np.zeros((24, 32, 3), np.uint8),
+    )
     ev = D.analyse(p)
     assert ev.image.n >= 2 and ev.continuity.n >= 2
     outcomes = {rid: RULES[rid].check(ev, Settings().resolve(RULES[rid])) for rid in OWN}
@@ -333,8 +387,15 @@ def test_hdr_pq_clip_is_read_on_the_sdr_equivalent_scale(clipdir):
     from clipgen import make_clip
 
     grey = lambda i, t: np.full((240, 320, 3), 128, np.uint8)  # noqa: E731
-    pq = make_clip(clipdir / "img_pq.mp4", duration_s=0.4, fps=25, audio=None, pix_fmt="yuv420p10le",
-                   color_trc=16, frame_fn=grey)  # 16 = SMPTE ST 2084 (PQ)
+    pq = make_clip(
+        clipdir / "img_pq.mp4",
+        duration_s=0.4,
+        fps=25,
+        audio=None,
+        pix_fmt="yuv420p10le",
+        color_trc=16,
+        frame_fn=grey,
+    )  # 16 = SMPTE ST 2084 (PQ)
     sdr = make_clip(clipdir / "img_sdr_grey.mp4", duration_s=0.4, fps=25, audio=None, frame_fn=grey)
     e_pq, e_sdr = D.analyse(pq), D.analyse(sdr)
     assert e_pq.image.transfer == "pq" and e_sdr.image.transfer == "sdr"
@@ -344,10 +405,13 @@ def test_hdr_pq_clip_is_read_on_the_sdr_equivalent_scale(clipdir):
 
 
 @pytest.mark.realmedia
-@pytest.mark.parametrize("name, fails, passes", [
-    ("lp_d12.mp4", {"IMG007"}, {"IMG001", "IMG002", "IMG005", "EDT001"}),  # handheld selfie
-    ("lp_d20.mp4", {"IMG008"}, {"IMG002", "IMG007", "EDT001"}),  # dusk, palm fronds behind
-])
+@pytest.mark.parametrize(
+    "name, fails, passes",
+    [
+        ("lp_d12.mp4", {"IMG007"}, {"IMG001", "IMG002", "IMG005", "EDT001"}),  # handheld selfie
+        ("lp_d20.mp4", {"IMG008"}, {"IMG002", "IMG007", "EDT001"}),  # dusk, palm fronds behind
+    ],
+)
 def test_real_handheld_and_outdoor_clips(shared_media, name, fails, passes):
     ev = D.analyse(shared_media / "real" / name)
     s = Settings()

@@ -14,10 +14,13 @@ from clipgen import make_clip, room_tone, tone, truncate
 
 from validator import Settings, UsageError, validate
 
-RELAXED = Settings(select=("MED",), params={
-    "MED007": {"min_short_side_px": 16, "error_short_side_px": 16},
-    "MED008": {"tolerance_s": 59.0},
-})
+RELAXED = Settings(
+    select=("MED",),
+    params={
+        "MED007": {"min_short_side_px": 16, "error_short_side_px": 16},
+        "MED008": {"tolerance_s": 59.0},
+    },
+)
 
 
 def failing(report) -> set[str]:
@@ -33,8 +36,12 @@ def clips(tmp_path_factory) -> dict[str, Path]:
         "clean": make_clip(d / "clean.mp4"),
         "mov": make_clip(d / "clip.mov"),
         "mkv": make_clip(d / "clip.mkv"),
-        "webm": make_clip(d / "clip.webm", vcodec="libvpx-vp9", acodec="libopus",
-                          video_options={"deadline": "realtime", "cpu-used": "8"}),
+        "webm": make_clip(
+            d / "clip.webm",
+            vcodec="libvpx-vp9",
+            acodec="libopus",
+            video_options={"deadline": "realtime", "cpu-used": "8"},
+        ),
         "hevc": make_clip(d / "hevc.mp4", vcodec="libx265"),
         "opus_in_mp4": make_clip(d / "opus.mp4", acodec="libopus"),
         "fps24": make_clip(d / "fps24.mp4", fps=24),
@@ -45,8 +52,12 @@ def clips(tmp_path_factory) -> dict[str, Path]:
         "hdr": make_clip(d / "hdr.mp4", pix_fmt="yuv420p10le", color_trc=16),
         "8khz": make_clip(d / "8khz.mp4", sample_rate=8000),
         "22khz": make_clip(d / "22khz.mp4", sample_rate=22050),
-        "onechannel": make_clip(d / "onech.mp4", audio=np.stack([tone(two_s) + room_tone(two_s),
-                                                                  np.zeros(int(two_s * 48000), np.float32)])),
+        "onechannel": make_clip(
+            d / "onech.mp4",
+            audio=np.stack(
+                [tone(two_s) + room_tone(two_s), np.zeros(int(two_s * 48000), np.float32)]
+            ),
+        ),
         "antiphase": make_clip(d / "anti.mp4", audio=np.stack([tone(two_s), -tone(two_s)])),
         "rotated": make_clip(d / "rotated.mp4", rotation_cw=90, size=(320, 176)),
         "faststart": make_clip(d / "faststart.mp4", duration_s=4.0, faststart=True),
@@ -54,7 +65,9 @@ def clips(tmp_path_factory) -> dict[str, Path]:
         "unicode": make_clip(d / "clip é 中文 ✓.mp4"),
     }
     c["truncated_tail"] = truncate(c["faststart"], d / "truncated_tail.mp4", 0.55)
-    c["truncated_head"] = truncate(c["clean"], d / "truncated_head.mp4", 0.5)  # moov at the end: lost
+    c["truncated_head"] = truncate(
+        c["clean"], d / "truncated_head.mp4", 0.5
+    )  # moov at the end: lost
     (d / "empty.mp4").write_bytes(b"")
     c["empty"] = d / "empty.mp4"
     (d / "random.mp4").write_bytes(np.random.default_rng(1).bytes(100_000))
@@ -64,27 +77,32 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     return c
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("clean", set()),
-    ("unicode", set()),
-    ("mov", {"MED002"}),
-    ("mkv", {"MED002"}),
-    ("hevc", {"MED003"}),
-    ("opus_in_mp4", {"MED004"}),
-    ("fps24", {"MED006"}),
-    ("noaudio", {"MED009"}),
-    ("mutedaudio", {"MED009"}),
-    ("vfr", {"MED010"}),
-    ("tenbit", {"MED012"}),
-    ("hdr", {"MED012"}),
-    ("8khz", {"MED013"}),
-    ("onechannel", {"MED013"}),
-    ("antiphase", {"MED013"}),
-    ("truncated_tail", {"MED011"}),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("clean", set()),
+        ("unicode", set()),
+        ("mov", {"MED002"}),
+        ("mkv", {"MED002"}),
+        ("hevc", {"MED003"}),
+        ("opus_in_mp4", {"MED004"}),
+        ("fps24", {"MED006"}),
+        ("noaudio", {"MED009"}),
+        ("mutedaudio", {"MED009"}),
+        ("vfr", {"MED010"}),
+        ("tenbit", {"MED012"}),
+        ("hdr", {"MED012"}),
+        ("8khz", {"MED013"}),
+        ("onechannel", {"MED013"}),
+        ("antiphase", {"MED013"}),
+        ("truncated_tail", {"MED011"}),
+    ],
+)
 def test_each_defect_fails_exactly_its_rule(clips, name, expected):
     report = validate(clips[name], RELAXED)
-    assert failing(report) == expected, [(r.rule, r.message) for r in report.results if r.status == "fail"]
+    assert failing(report) == expected, [
+        (r.rule, r.message) for r in report.results if r.status == "fail"
+    ]
 
 
 def test_webm_is_a_warning_and_names_its_codecs(clips):
@@ -183,8 +201,11 @@ def test_streams_share_one_clock_when_video_starts_late(tmp_path):
 
 def test_late_audio_is_placed_on_the_common_clock(tmp_path):
     from clipgen import tone
+
     # 1 s of tone whose first sample is at 1.0 s, under 2 s of video starting at 0.
-    clip = make_clip(tmp_path / "late_audio.mp4", audio=tone(1.0, level_dbfs=-10), audio_start_s=1.0)
+    clip = make_clip(
+        tmp_path / "late_audio.mp4", audio=tone(1.0, level_dbfs=-10), audio_start_s=1.0
+    )
     ev = validate(clip, Settings(select=("MED",))).evidence
     pcm = ev.audio.pcm16k
     loud = np.nonzero(np.abs(pcm) > 0.05)[0]

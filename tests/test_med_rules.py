@@ -16,35 +16,69 @@ RULES = load_all()
 
 
 def media(**kw) -> MediaInfo:
-    base = dict(container="mp4", format_name="mov,mp4,m4a,3gp,3g2,mj2", duration_s=60.0,
-                size_bytes=80_000_000, has_video=True, has_audio=True, width=1920, height=1080,
-                coded_width=1920, coded_height=1080, fps=30.0, fps_from_timestamps=30.0,
-                video_codec="h264", pix_fmt="yuv420p", bit_depth=8, color_transfer="bt709",
-                audio_codec="aac", sample_rate_hz=48000, channels=2, video_duration_s=60.0,
-                audio_duration_s=60.0)
+    base = dict(
+        container="mp4",
+        format_name="mov,mp4,m4a,3gp,3g2,mj2",
+        duration_s=60.0,
+        size_bytes=80_000_000,
+        has_video=True,
+        has_audio=True,
+        width=1920,
+        height=1080,
+        coded_width=1920,
+        coded_height=1080,
+        fps=30.0,
+        fps_from_timestamps=30.0,
+        video_codec="h264",
+        pix_fmt="yuv420p",
+        bit_depth=8,
+        color_transfer="bt709",
+        audio_codec="aac",
+        sample_rate_hz=48000,
+        channels=2,
+        video_duration_s=60.0,
+        audio_duration_s=60.0,
+    )
     base.update(kw)
     return MediaInfo(**base)
 
 
 def stream(pts=None, **kw) -> StreamStats:
     pts = np.arange(1800) / 30.0 if pts is None else np.asarray(pts, float)
-    base = dict(video_pts_s=pts, video_packet_bytes=np.full(len(pts), 5000),
-                video_keyframe_pts_s=pts[::60], audio_decoded_s=60.0,
-                video_decoded_s=float(pts[-1] + 1 / 30) if len(pts) else 0.0)
+    base = dict(
+        video_pts_s=pts,
+        video_packet_bytes=np.full(len(pts), 5000),
+        video_keyframe_pts_s=pts[::60],
+        audio_decoded_s=60.0,
+        video_decoded_s=float(pts[-1] + 1 / 30) if len(pts) else 0.0,
+    )
     base.update(kw)
     return StreamStats(**base)
 
 
-def audio(rate=48000, channels=2, rms=(0.05, 0.05), peak=(0.5, 0.5), corr=0.9, seconds=60.0) -> AudioData:
-    return AudioData(pcm16k=np.full(int(seconds * 16000), 0.01, np.float32), sample_rate_hz=rate,
-                     channels=channels, channel_rms=rms, channel_peak=peak, lr_correlation=corr)
+def audio(
+    rate=48000, channels=2, rms=(0.05, 0.05), peak=(0.5, 0.5), corr=0.9, seconds=60.0
+) -> AudioData:
+    return AudioData(
+        pcm16k=np.full(int(seconds * 16000), 0.01, np.float32),
+        sample_rate_hz=rate,
+        channels=channels,
+        channel_rms=rms,
+        channel_peak=peak,
+        lr_correlation=corr,
+    )
 
 
 def evidence(m=None, s=None, a="default", size=None, open_error=None) -> Evidence:
     m = media() if m is None else m
-    ev = Evidence(path="clip.mp4", size_bytes=size if size is not None else m.size_bytes,
-                  media=m, stream=stream() if s is None else s,
-                  audio=audio() if a == "default" else a, open_error=open_error)
+    ev = Evidence(
+        path="clip.mp4",
+        size_bytes=size if size is not None else m.size_bytes,
+        media=m,
+        stream=stream() if s is None else s,
+        audio=audio() if a == "default" else a,
+        open_error=open_error,
+    )
     return ev
 
 
@@ -62,7 +96,9 @@ def test_clean_evidence_passes_every_med_rule():
 
 # MED001
 def test_med001_open_error_fails():
-    r = run("MED001", Evidence(path="x.mp4", size_bytes=0, open_error="the file is empty (0 bytes)"))
+    r = run(
+        "MED001", Evidence(path="x.mp4", size_bytes=0, open_error="the file is empty (0 bytes)")
+    )
     assert r.status == "fail" and "empty" in r.message
 
 
@@ -75,9 +111,16 @@ def test_med001_zero_frames_fails():
 
 
 # MED002
-@pytest.mark.parametrize("container,status,severity", [
-    ("mp4", "pass", "error"), ("webm", "fail", "warning"), ("mov", "fail", "error"),
-    ("mkv", "fail", "error"), ("avi", "fail", "error")])
+@pytest.mark.parametrize(
+    "container,status,severity",
+    [
+        ("mp4", "pass", "error"),
+        ("webm", "fail", "warning"),
+        ("mov", "fail", "error"),
+        ("mkv", "fail", "error"),
+        ("avi", "fail", "error"),
+    ],
+)
 def test_med002_container(container, status, severity):
     r = run("MED002", evidence(media(container=container)))
     assert (r.status, r.severity) == (status, severity)
@@ -99,7 +142,9 @@ def test_med004_skips_without_audio():
 
 
 # MED005: documented "less than 750 MB"
-@pytest.mark.parametrize("size,status", [(749_999_999, "pass"), (750_000_000, "fail"), (900_000_000, "fail")])
+@pytest.mark.parametrize(
+    "size,status", [(749_999_999, "pass"), (750_000_000, "fail"), (900_000_000, "fail")]
+)
 def test_med005_size_boundary(size, status):
     assert run("MED005", evidence(size=size)).status == status
 
@@ -110,7 +155,9 @@ def test_med005_param_override():
 
 
 # MED006
-@pytest.mark.parametrize("fps,status", [(30.0, "pass"), (25.0, "pass"), (24.99, "fail"), (23.976, "fail")])
+@pytest.mark.parametrize(
+    "fps,status", [(30.0, "pass"), (25.0, "pass"), (24.99, "fail"), (23.976, "fail")]
+)
 def test_med006_fps_boundary(fps, status):
     assert run("MED006", evidence(media(fps=fps))).status == status
 
@@ -121,17 +168,33 @@ def test_med006_falls_back_to_timestamps():
 
 
 # MED007
-@pytest.mark.parametrize("w,h,status,severity", [
-    (1920, 1080, "pass", "error"), (1080, 1920, "pass", "error"),  # portrait: short side 1080
-    (1280, 720, "fail", "warning"), (1279, 719, "fail", "error"), (640, 360, "fail", "error")])
+@pytest.mark.parametrize(
+    "w,h,status,severity",
+    [
+        (1920, 1080, "pass", "error"),
+        (1080, 1920, "pass", "error"),  # portrait: short side 1080
+        (1280, 720, "fail", "warning"),
+        (1279, 719, "fail", "error"),
+        (640, 360, "fail", "error"),
+    ],
+)
 def test_med007_resolution(w, h, status, severity):
     r = run("MED007", evidence(media(width=w, height=h)))
     assert (r.status, r.severity) == (status, severity)
 
 
 # MED008: 60 s total, tolerance 2 s, max 3x
-@pytest.mark.parametrize("dur,status", [(60.0, "pass"), (58.0, "pass"), (57.9, "fail"),
-                                        (180.0, "pass"), (180.1, "fail"), (12.0, "fail")])
+@pytest.mark.parametrize(
+    "dur,status",
+    [
+        (60.0, "pass"),
+        (58.0, "pass"),
+        (57.9, "fail"),
+        (180.0, "pass"),
+        (180.1, "fail"),
+        (12.0, "fail"),
+    ],
+)
 def test_med008_duration_phoenix4(dur, status):
     assert run("MED008", evidence(media(duration_s=dur))).status == status
 
@@ -166,7 +229,13 @@ def _pts_from_intervals(intervals):
 def test_med010_constant_rates_pass():
     for fps in (24, 25, 30, 60):
         pts = np.arange(600) / fps
-        assert run("MED010", evidence(media(fps=float(fps), fps_from_timestamps=float(fps)), stream(pts))).status == "pass"
+        assert (
+            run(
+                "MED010",
+                evidence(media(fps=float(fps), fps_from_timestamps=float(fps)), stream(pts)),
+            ).status
+            == "pass"
+        )
 
 
 def test_med010_millisecond_timestamps_pass():
@@ -190,7 +259,11 @@ def test_med010_share_boundary():
         for i in range(n_slow):
             iv[i * 37] = 1 / 15
         pts = _pts_from_intervals(iv)
-        return evidence(media(fps_from_timestamps=(len(pts) - 1) / pts[-1], fps=(len(pts) - 1) / pts[-1]), stream(pts))
+        return evidence(
+            media(fps_from_timestamps=(len(pts) - 1) / pts[-1], fps=(len(pts) - 1) / pts[-1]),
+            stream(pts),
+        )
+
     assert run("MED010", clip(20)).status == "pass"
     assert run("MED010", clip(25)).status == "fail"
 
@@ -199,19 +272,33 @@ def test_med010_single_dropped_frame_is_not_vfr():
     iv = [1 / 30] * 900
     iv[450] = 1.0  # one second missing: EDT003's business
     pts = _pts_from_intervals(iv)
-    assert run("MED010", evidence(media(fps_from_timestamps=(len(pts) - 1) / pts[-1] + 0.0, fps=29.0), stream(pts))).status == "pass"
+    assert (
+        run(
+            "MED010",
+            evidence(
+                media(fps_from_timestamps=(len(pts) - 1) / pts[-1] + 0.0, fps=29.0), stream(pts)
+            ),
+        ).status
+        == "pass"
+    )
 
 
 def test_med010_declared_rate_mismatch():
     pts = np.arange(900) / 30.0
     r = run("MED010", evidence(media(fps=60.0, fps_from_timestamps=30.0), stream(pts)))
     assert r.status == "fail" and "declares" in r.message
-    assert run("MED010", evidence(media(fps=31.0, fps_from_timestamps=30.0), stream(pts))).status == "pass"
+    assert (
+        run("MED010", evidence(media(fps=31.0, fps_from_timestamps=30.0), stream(pts))).status
+        == "pass"
+    )
 
 
 # MED011
 def test_med011_decode_errors():
-    r = run("MED011", evidence(s=stream(decode_errors=3, error_messages=["video at 12.00s: invalid data"])))
+    r = run(
+        "MED011",
+        evidence(s=stream(decode_errors=3, error_messages=["video at 12.00s: invalid data"])),
+    )
     assert r.status == "fail" and "3 decode error" in r.message
     assert run("MED011", evidence(s=stream(decode_errors=3)), max_decode_errors=3).status == "pass"
 
@@ -219,23 +306,38 @@ def test_med011_decode_errors():
 def test_med011_truncated_video():
     pts = np.arange(900) / 30.0  # 30 s decoded of a declared 60 s
     r = run("MED011", evidence(s=stream(pts, audio_decoded_s=30.0)))
-    assert r.status == "fail" and "truncated" in r.message and r.start_s == pytest.approx(30.0, abs=0.1)
+    assert (
+        r.status == "fail"
+        and "truncated" in r.message
+        and r.start_s == pytest.approx(30.0, abs=0.1)
+    )
 
 
-@pytest.mark.parametrize("adur,status", [(60.0, "pass"), (60.9, "pass"), (61.2, "fail"), (58.0, "fail")])
+@pytest.mark.parametrize(
+    "adur,status", [(60.0, "pass"), (60.9, "pass"), (61.2, "fail"), (58.0, "fail")]
+)
 def test_med011_av_duration_boundary(adur, status):
     assert run("MED011", evidence(s=stream(audio_decoded_s=adur))).status == status
 
 
 # MED012
-@pytest.mark.parametrize("depth,trc,status", [(8, "bt709", "pass"), (10, "bt709", "fail"),
-                                              (8, "smpte2084", "fail"), (10, "arib-std-b67", "fail")])
+@pytest.mark.parametrize(
+    "depth,trc,status",
+    [
+        (8, "bt709", "pass"),
+        (10, "bt709", "fail"),
+        (8, "smpte2084", "fail"),
+        (10, "arib-std-b67", "fail"),
+    ],
+)
 def test_med012_hdr(depth, trc, status):
     assert run("MED012", evidence(media(bit_depth=depth, color_transfer=trc))).status == status
 
 
 # MED013
-@pytest.mark.parametrize("rate,status", [(48000, "pass"), (16000, "pass"), (15999, "fail"), (8000, "fail")])
+@pytest.mark.parametrize(
+    "rate,status", [(48000, "pass"), (16000, "pass"), (15999, "fail"), (8000, "fail")]
+)
 def test_med013_sample_rate(rate, status):
     assert run("MED013", evidence(a=audio(rate=rate))).status == status
 
@@ -249,15 +351,21 @@ def test_med013_silent_channel():
     assert run("MED013", evidence(a=audio(rms=(0.05, 10 ** (-60 / 20)), corr=0.1))).status == "pass"
 
 
-@pytest.mark.parametrize("corr,status", [(0.95, "pass"), (-0.49, "pass"), (-0.5, "fail"), (-0.99, "fail")])
+@pytest.mark.parametrize(
+    "corr,status", [(0.95, "pass"), (-0.49, "pass"), (-0.5, "fail"), (-0.99, "fail")]
+)
 def test_med013_antiphase(corr, status):
     assert run("MED013", evidence(a=audio(corr=corr))).status == status
 
 
 def test_med013_mono_is_fine():
-    assert run("MED013", evidence(a=audio(channels=1, rms=(0.05,), peak=(0.5,), corr=None))).status == "pass"
+    assert (
+        run("MED013", evidence(a=audio(channels=1, rms=(0.05,), peak=(0.5,), corr=None))).status
+        == "pass"
+    )
 
 
 def test_db_helper_handles_zero():
     from validator.checks.med import _db
+
     assert _db(0.0) == -math.inf and _db(1.0) == 0.0

@@ -93,23 +93,47 @@ def test_anchor_grid_matches_mediapipe_short_range_layout():
 
 
 def test_extract_script_check_passes_on_bundled_models():
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "extract_models.py"), "--check"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "extract_models.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("ok ") == 2
 
 
 def test_extract_script_check_fails_on_altered_model(model_copy):
     (model_copy / fm.DETECTOR_FILE).write_bytes(b"x")
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "extract_models.py"), "--check",
-                        "--out", str(model_copy)], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "extract_models.py"),
+            "--check",
+            "--out",
+            str(model_copy),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "BAD face_detection_short_range.tflite" in r.stdout
 
 
 @pytest.mark.skipif(not WHEEL.is_file(), reason="mediapipe 0.10.21 wheel not downloaded")
 def test_extract_script_reproduces_models_from_the_wheel(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "extract_models.py"), str(WHEEL),
-                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "extract_models.py"),
+            str(WHEEL),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     for name in (fm.DETECTOR_FILE, fm.LANDMARK_FILE):
         assert (tmp_path / name).read_bytes() == (ROOT / "models" / name).read_bytes()

@@ -25,10 +25,13 @@ def voice(speaking=None, listening=None):
 
 def run(rule_id: str, faces, v, audio=None, **params):
     ev = Evidence(path="clip.mp4", size_bytes=1, faces=faces, voice=v, audio=audio)
-    return run_check(RULES[rule_id], ev, Settings(params={rule_id: params}) if params else Settings())
+    return run_check(
+        RULES[rule_id], ev, Settings(params={rule_id: params}) if params else Settings()
+    )
 
 
 # -- MTH001 ---------------------------------------------------------------------------------
+
 
 def _mouth(n, open_idx, value=0.2):
     m = np.full(n, 0.03)
@@ -46,7 +49,10 @@ def test_mth001_share_of_open_samples_in_listening():
     # Open lips while *speaking* do not count.
     assert run("MTH001", face_evidence(n, mouth_open=_mouth(n, range(0, 50))), v).status == "pass"
     # Exactly at the threshold is closed (strictly greater counts as apart).
-    assert run("MTH001", face_evidence(n, mouth_open=_mouth(n, range(50, 100), 0.10)), v).status == "pass"
+    assert (
+        run("MTH001", face_evidence(n, mouth_open=_mouth(n, range(50, 100), 0.10)), v).status
+        == "pass"
+    )
 
 
 def test_mth001_without_speech_judges_the_whole_clip_and_skips_without_listening():
@@ -58,6 +64,7 @@ def test_mth001_without_speech_judges_the_whole_clip_and_skips_without_listening
 
 
 # -- MTH002 ---------------------------------------------------------------------------------
+
 
 def test_mth002_articulation_boundary():
     n = 100
@@ -100,8 +107,14 @@ def _av_evidence(lag_s: float = 0.0, audio_seed: int | None = None, seconds: flo
     amp = np.interp(ta - lag_s, t, env, left=0, right=0)
     rng = np.random.default_rng(5)
     pcm = (rng.standard_normal(len(ta)) * amp * 0.1).astype(np.float32)
-    audio = AudioData(pcm16k=pcm, sample_rate_hz=RATE, channels=1, channel_rms=(0.05,),
-                      channel_peak=(0.5,), lr_correlation=None)
+    audio = AudioData(
+        pcm16k=pcm,
+        sample_rate_hz=RATE,
+        channels=1,
+        channel_rms=(0.05,),
+        channel_peak=(0.5,),
+        lr_correlation=None,
+    )
     return face_evidence(len(ts), mouth_open=mouth), audio
 
 
@@ -142,6 +155,7 @@ def test_mth003_skips_short_speech_and_missing_audio():
 
 # -- real footage -----------------------------------------------------------------------------
 
+
 @pytest.mark.realmedia
 def test_silent_listener_with_closed_lips_passes_mth001(shared_media):
     r = validate(shared_media / "real" / "lp_d9.mp4", Settings(select=("MTH001",)))
@@ -157,8 +171,10 @@ def test_mouthing_words_in_silence_fails_mth001(shared_media):
 
 @pytest.fixture(scope="module")
 def av_reports(shared_media, clipdir):
-    return {v: validate(make_av_clip(clipdir, shared_media, v), Settings(select=("MTH",)))
-            for v in ("aligned", "late400", "dubbed")}
+    return {
+        v: validate(make_av_clip(clipdir, shared_media, v), Settings(select=("MTH",)))
+        for v in ("aligned", "late400", "dubbed")
+    }
 
 
 @pytest.mark.realmedia

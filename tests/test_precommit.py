@@ -20,7 +20,9 @@ yaml = pytest.importorskip("yaml", reason="PyYAML comes with pre-commit (pip ins
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 _BIN = Path(sys.executable).parent
-PRE_COMMIT = shutil.which("pre-commit") or (str(_BIN / "pre-commit") if (_BIN / "pre-commit").exists() else None)
+PRE_COMMIT = shutil.which("pre-commit") or (
+    str(_BIN / "pre-commit") if (_BIN / "pre-commit").exists() else None
+)
 GIT = shutil.which("git")
 
 RELAXED = """[tool.validator]
@@ -39,7 +41,11 @@ def test_hook_definitions():
     for h in hooks.values():
         assert h["entry"] == "validator check" and h["require_serial"] is True
         pattern = re.compile(h["files"])
-        assert pattern.search("clips/take1.MP4") and pattern.search("a.mov") and pattern.search("x.webm")
+        assert (
+            pattern.search("clips/take1.MP4")
+            and pattern.search("a.mov")
+            and pattern.search("x.webm")
+        )
         assert not pattern.search("README.md") and not pattern.search("mp4.txt")
         assert not pattern.search("src/app.ts")  # TypeScript, not a transport stream
     assert hooks["replica-clip-validator"]["language"] == "python"
@@ -47,8 +53,21 @@ def test_hook_definitions():
 
 
 def _git(*args: str, cwd: Path) -> None:
-    subprocess.run([GIT, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
-                    *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        [
+            GIT,
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +85,28 @@ def _try_repo(hook_repo: Path, work: Path, tmp: Path) -> subprocess.CompletedPro
     env["PATH"] = f"{_BIN}{os.pathsep}{env.get('PATH', '')}"  # the installed `validator`
     env["PRE_COMMIT_HOME"] = str(tmp / "pre-commit-home")
     env.pop("VALIDATOR_DEBUG", None)
-    return subprocess.run([PRE_COMMIT, "try-repo", str(hook_repo), "replica-clip-validator-system",
-                           "--all-files", "--verbose", "--color", "never"],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [
+            PRE_COMMIT,
+            "try-repo",
+            str(hook_repo),
+            "replica-clip-validator-system",
+            "--all-files",
+            "--verbose",
+            "--color",
+            "never",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
-@pytest.mark.skipif(PRE_COMMIT is None or GIT is None, reason="pre-commit (pip install pre-commit) or git missing")
+@pytest.mark.skipif(
+    PRE_COMMIT is None or GIT is None, reason="pre-commit (pip install pre-commit) or git missing"
+)
 def test_try_repo_passes_good_clips_and_blocks_bad_ones(hook_repo, tmp_path):
     work = tmp_path / "project"
     work.mkdir()

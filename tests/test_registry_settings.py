@@ -35,7 +35,9 @@ def test_every_rule_is_documented(rid):
     for section in ("What it does", "Why it matters", "How to fix", "Example"):
         assert section in doc, f"{rid} docs lack '{section}'"
     for p in RULES[rid].params:
-        assert p.doc and (p.minimum is not None or p.maximum is not None or isinstance(p.default, bool | str)), p
+        assert p.doc and (
+            p.minimum is not None or p.maximum is not None or isinstance(p.default, bool | str)
+        ), p
 
 
 def test_ids_and_names_match_the_spec_catalogue():
@@ -48,8 +50,11 @@ def test_ids_and_names_match_the_spec_catalogue():
 
 
 def test_readme_rule_table_is_generated_from_the_registry():
-    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "update_readme.py"), "--check"],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "update_readme.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
 
 
@@ -62,7 +67,9 @@ def test_settings_defaults_and_validation():
         Settings(fail_on="info")
     with pytest.raises(SettingsError, match="sample-fps.*allowed 0.5 to 30"):
         Settings(sample_fps=0)
-    with pytest.raises(SettingsError, match=r"rules.MED006.min_fps: 0 is out of range \(allowed 1 to 240\)"):
+    with pytest.raises(
+        SettingsError, match=r"rules.MED006.min_fps: 0 is out of range \(allowed 1 to 240\)"
+    ):
         Settings(params={"MED006": {"min_fps": 0}})
     with pytest.raises(SettingsError, match="expected a number"):
         Settings(params={"MED006": {"min_fps": "fast"}})
@@ -80,7 +87,10 @@ def test_profile_then_override_resolution():
     p = s.resolve(RULES["MED008"])
     assert p.tolerance_s == 5.0 and p.profile.total_s == 120.0
     merged = s.merged(params={"MED008": {"max_duration_ratio": 2}})
-    assert merged.resolve(RULES["MED008"]).as_dict() == {"tolerance_s": 5.0, "max_duration_ratio": 2.0}
+    assert merged.resolve(RULES["MED008"]).as_dict() == {
+        "tolerance_s": 5.0,
+        "max_duration_ratio": 2.0,
+    }
     assert s.to_dict()["rule_params"]["MED008"]["tolerance_s"] == 5.0
 
 
@@ -92,13 +102,18 @@ def test_settings_are_frozen():
 def test_pyproject_config(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname="x"\n[tool.validator]\nprofile = "phoenix-3"\nfail-on = "warning"\n'
-        '[tool.validator.rules.MED006]\nmin_fps = 29\n')
+        "[tool.validator.rules.MED006]\nmin_fps = 29\n"
+    )
     sub = tmp_path / "a" / "b"
     sub.mkdir(parents=True)
     found = find_project_config(sub)
     assert found == tmp_path / "pyproject.toml"
     s = Settings(**config_from_pyproject(found))
-    assert (s.profile, s.fail_on, s.resolve(RULES["MED006"]).min_fps) == ("phoenix-3", "warning", 29.0)
+    assert (s.profile, s.fail_on, s.resolve(RULES["MED006"]).min_fps) == (
+        "phoenix-3",
+        "warning",
+        29.0,
+    )
     (tmp_path / "pyproject.toml").write_text("[tool.validator\n")
     with pytest.raises(SettingsError, match="invalid TOML"):
         config_from_pyproject(tmp_path / "pyproject.toml")
@@ -116,9 +131,28 @@ def test_passed_follows_fail_on():
 
 
 def test_report_json_round_trip():
-    r = Report("c.mp4", 10, "ab", "phoenix-4", "error",
-               [Result("MED011", "stream-damaged", "error", "fail", "truncated", 3, 0, "errors", "copy again")],
-               media={"container": "mp4"}, timings_s={"total": 1.23456})
+    r = Report(
+        "c.mp4",
+        10,
+        "ab",
+        "phoenix-4",
+        "error",
+        [
+            Result(
+                "MED011",
+                "stream-damaged",
+                "error",
+                "fail",
+                "truncated",
+                3,
+                0,
+                "errors",
+                "copy again",
+            )
+        ],
+        media={"container": "mp4"},
+        timings_s={"total": 1.23456},
+    )
     d = r.to_dict()
     assert json.loads(json.dumps(d)) == d
     back = Report.from_dict(d)

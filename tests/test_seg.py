@@ -34,6 +34,7 @@ def test_good_take_passes_every_seg_rule():
 
 # --- SEG001 ---------------------------------------------------------------------------------
 
+
 def test_seg001_short_speaking_fails_with_span():
     r = check("SEG001", voice_from_spans(61.0, [(0.5, 20.5)]))
     assert r.status == "fail" and r.severity == "error"
@@ -59,6 +60,7 @@ def test_seg001_no_speech_fails():
 
 
 # --- SEG002 ---------------------------------------------------------------------------------
+
 
 def test_seg002_short_listening_fails():
     r = check("SEG002", voice_from_spans(60.0, [(0.5, 45.0)]))
@@ -90,6 +92,7 @@ def test_seg002_skipped_without_speech():
 
 # --- SEG003 ---------------------------------------------------------------------------------
 
+
 def test_seg003_listening_first_fails():
     v = voice_from_spans(61.0, [(30.5, 61.0)])
     r = check("SEG003", v)
@@ -119,13 +122,18 @@ def test_seg003_pause_boundary():
 
 # --- SEG004 ---------------------------------------------------------------------------------
 
+
 def test_seg004_remark_in_listening_fails_with_its_place():
     v = voice_from_spans(61.0, [(0.5, 30.5), (41.5, 43.5)])
-    assert v.listening.start_s == pytest.approx(30.5, abs=W)  # the remark does not move the boundary
+    assert v.listening.start_s == pytest.approx(
+        30.5, abs=W
+    )  # the remark does not move the boundary
     r = check("SEG004", v)
     assert r.status == "fail"
     assert r.measured == pytest.approx(2.0, abs=2 * W)
-    assert r.spans[0].start_s == pytest.approx(41.5, abs=W) and r.spans[0].end_s == pytest.approx(43.5, abs=W)
+    assert r.spans[0].start_s == pytest.approx(41.5, abs=W) and r.spans[0].end_s == pytest.approx(
+        43.5, abs=W
+    )
     assert "41.5" in r.message
 
 
@@ -156,6 +164,7 @@ def test_seg004_quiet_background_voice_is_left_to_aud005():
 
 
 # --- SEG005 ---------------------------------------------------------------------------------
+
 
 def test_seg005_sparse_speaking_warns():
     bursts = [(0.5 + 3 * k, 1.5 + 3 * k) for k in range(10)]  # 1 s on, 2 s off

@@ -23,11 +23,14 @@ TOL_S = 0.3  # the issue's boundary accuracy
 
 # --- synthetic: always run ------------------------------------------------------------------
 
+
 def test_levels_and_digital_silence():
     x = np.concatenate([am.sine(2.0, 1000.0, -20.0), np.zeros(32000, np.float32)])
     v = analyse(am.audio_data(x))
     assert v.n_windows == len(x) // 512
-    assert len(v.level_dbfs) == len(v.speech) == len(v.silero_prob) == len(v.webrtcvad) == v.n_windows
+    assert (
+        len(v.level_dbfs) == len(v.speech) == len(v.silero_prob) == len(v.webrtcvad) == v.n_windows
+    )
     assert v.t_s[0] == pytest.approx(WINDOW_S / 2)
     assert np.median(v.level_dbfs[v.t_s < 2.0]) == pytest.approx(-20.0, abs=0.2)
     assert v.digital_silence[v.t_s > 2.1].all() and not v.digital_silence[v.t_s < 1.9].any()
@@ -76,7 +79,9 @@ def test_sampling_at_video_times():
     x = np.concatenate([np.zeros(16000, np.float32), am.sine(1.0, 1000.0, -20.0)])
     v = analyse(am.audio_data(x))
     lv = v.level_at(np.array([-1.0, 0.5, 1.5, 99.0]))
-    assert lv[0] == -120 and lv[1] == -120 and lv[2] == pytest.approx(-20.0, abs=0.3) and lv[3] == -120
+    assert (
+        lv[0] == -120 and lv[1] == -120 and lv[2] == pytest.approx(-20.0, abs=0.3) and lv[3] == -120
+    )
     assert not v.speech_at(np.array([0.5, 1.5])).any()  # a tone is not speech
 
 
@@ -117,6 +122,7 @@ def test_end_to_end_tone_clip(clipdir):
 
 # --- real speech and noise ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def speech(shared_media: Path) -> np.ndarray:
     return am.speech_track(shared_media, 30.0)
@@ -156,7 +162,7 @@ def test_boundary_on_a_natural_ending(shared_media):
 def test_tone_or_music_in_listening_is_not_speech(kind, speech):
     x, truth = am.build(speech, noise_dbfs=-65.0)
     sig = am.sine(29.0, 440.0, -30.0) if kind == "tone" else am.music(29.0, -30.0)
-    x[-len(sig):] += sig
+    x[-len(sig) :] += sig
     v = analyse(am.audio_data(x))
     assert v.boundary_s == pytest.approx(truth.boundary_s, abs=TOL_S)
     assert not v.speech_runs_in(v.listening)
@@ -181,29 +187,35 @@ RATE = 48000
 @pytest.fixture(scope="module")
 def e2e(shared_media: Path, clipdir: Path):
     sp = am.speech_track(shared_media, 30.0, rate=RATE)
-    remark = am.load_audio(shared_media / "audio" / "musetalk_eng.wav", RATE)[10 * RATE: 12 * RATE]
+    remark = am.load_audio(shared_media / "audio" / "musetalk_eng.wav", RATE)[10 * RATE : 12 * RATE]
     cases: dict[str, tuple[np.ndarray, am.Truth]] = {}
     cases["clean"] = am.build(sp, noise_dbfs=-65.0, rate=RATE)
     cases["noisy"] = am.build(sp, noise_dbfs=-40.0, noise="bed", media=shared_media, rate=RATE)
     x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
-    x[40 * RATE: 46 * RATE] += am.sine(6.0, 440.0, -35.0, RATE)
+    x[40 * RATE : 46 * RATE] += am.sine(6.0, 440.0, -35.0, RATE)
     cases["tone"] = (x, t)
     x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
-    x[int(41.5 * RATE): int(41.5 * RATE) + len(remark)] += remark
+    x[int(41.5 * RATE) : int(41.5 * RATE) + len(remark)] += remark
     cases["remark"] = (x, t)
     x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
-    x[int(41.5 * RATE): int(41.5 * RATE) + len(remark)] += remark * np.float32(10 ** (-22 / 20))
+    x[int(41.5 * RATE) : int(41.5 * RATE) + len(remark)] += remark * np.float32(10 ** (-22 / 20))
     cases["other_voice"] = (x, t)  # the same remark 22 dB down: a television in the next room
     cases["gated"] = am.build(sp, noise_dbfs=None, rate=RATE)
     x, t = am.build(sp, noise_dbfs=-65.0, rate=RATE)
-    x[int(30.5 * RATE):] += am.knocks(30.0, [15.0, 20.0], -12.0, RATE)[: len(x) - int(30.5 * RATE)]
+    x[int(30.5 * RATE) :] += am.knocks(30.0, [15.0, 20.0], -12.0, RATE)[: len(x) - int(30.5 * RATE)]
     cases["knocks"] = (x, t)
     x, t = am.build(np.clip(sp * 4.0, -1.0, 1.0), noise_dbfs=-65.0, rate=RATE)
     cases["hot"] = (x, t)
     out = {}
     for name, (x, truth) in cases.items():
-        p = make_clip(clipdir / f"voice_{name}.mp4", duration_s=len(x) / RATE, fps=5, size=(160, 120),
-                      audio=x, sample_rate=RATE)
+        p = make_clip(
+            clipdir / f"voice_{name}.mp4",
+            duration_s=len(x) / RATE,
+            fps=5,
+            size=(160, 120),
+            audio=x,
+            sample_rate=RATE,
+        )
         out[name] = (validate(p, Settings(select=("SEG", "AUD"))), truth)
     out["remark_audio"] = remark
     return out
@@ -225,7 +237,9 @@ EXPECTED_FAILS = {
 def test_each_defect_triggers_exactly_its_rule(name, e2e):
     rep, truth = e2e[name]
     fails = {r.rule for r in rep.results if r.status == "fail"}
-    assert fails == EXPECTED_FAILS[name], [(r.rule, r.message) for r in rep.results if r.status == "fail"]
+    assert fails == EXPECTED_FAILS[name], [
+        (r.rule, r.message) for r in rep.results if r.status == "fail"
+    ]
     seg = rep.segments
     assert seg["speaking"]["end_s"] == pytest.approx(truth.boundary_s, abs=TOL_S)
     assert seg["listening"]["start_s"] == seg["speaking"]["end_s"]
@@ -240,7 +254,9 @@ def test_findings_carry_their_place(e2e):
     assert span.end_s == pytest.approx(41.5 + am.last_sound_s(remark, RATE), abs=TOL_S)
     res = {r.rule: r for r in e2e["other_voice"][0].results}
     assert "another voice" in res["AUD005"].message
-    assert res["AUD005"].spans[0].start_s == pytest.approx(41.5 + am.first_sound_s(remark, RATE), abs=TOL_S)
+    assert res["AUD005"].spans[0].start_s == pytest.approx(
+        41.5 + am.first_sound_s(remark, RATE), abs=TOL_S
+    )
     res = {r.rule: r for r in e2e["knocks"][0].results}
     assert [round(s.start_s) for s in res["AUD005"].spans] == [45, 50]  # knocks at 45.5 and 50.5 s
     assert all(s.end_s - s.start_s < 0.2 for s in res["AUD005"].spans)

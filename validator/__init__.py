@@ -1,8 +1,8 @@
 """Replica training-clip validator.
 
-    from validator import validate, Settings
-    report = validate("clip.mp4", settings=Settings(profile="phoenix-3"))
-    report.passed, report.results, report.to_dict()
+from validator import validate, Settings
+report = validate("clip.mp4", settings=Settings(profile="phoenix-3"))
+report.passed, report.results, report.to_dict()
 """
 
 __version__ = "0.1.0"
@@ -13,6 +13,14 @@ from .report import Report, Result  # noqa: E402
 from .settings import Settings  # noqa: E402
 
 __all__ = [
-    "validate", "Settings", "Report", "Result", "ValidatorError", "UsageError",
-    "SettingsError", "ToolError", "ModelError", "__version__",
+    "validate",
+    "Settings",
+    "Report",
+    "Result",
+    "ValidatorError",
+    "UsageError",
+    "SettingsError",
+    "ToolError",
+    "ModelError",
+    "__version__",
 ]

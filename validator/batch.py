@@ -34,10 +34,26 @@ from .settings import Settings
 
 # Not ".ts": in a repository that is far more often TypeScript than an MPEG transport stream
 # (a .ts clip named explicitly is still checked).
-VIDEO_EXTENSIONS = frozenset({
-    ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".mts", ".m2ts",
-    ".3gp", ".wmv", ".flv", ".mxf", ".ogv",
-})
+VIDEO_EXTENSIONS = frozenset(
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".qt",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".mpg",
+        ".mpeg",
+        ".mts",
+        ".m2ts",
+        ".3gp",
+        ".wmv",
+        ".flv",
+        ".mxf",
+        ".ogv",
+    }
+)
 # What the HTML timeline draws besides what the selected rules need.
 TIMELINE_EVIDENCE = ("voice", "faces", "image", "thumbnails")
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
@@ -63,6 +79,7 @@ class Outcome:
 
 # --- inputs ---------------------------------------------------------------------------------
 
+
 def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
 
@@ -71,7 +88,9 @@ def _scan_dir(d: Path) -> list[Path]:
     out = []
     for root, dirs, files in os.walk(d):
         dirs[:] = sorted(x for x in dirs if not x.startswith("."))  # .git, .cache, ...
-        out.extend(Path(root) / f for f in sorted(files) if not f.startswith(".") and is_video(Path(f)))
+        out.extend(
+            Path(root) / f for f in sorted(files) if not f.startswith(".") and is_video(Path(f))
+        )
     return out
 
 
@@ -104,8 +123,10 @@ def expand_inputs(items: Sequence[str]) -> list[Path]:
             seen.add(key)
             unique.append(f)
     if not unique:
-        raise UsageError(f"no video files found in {', '.join(items)} "
-                         f"(looked for {', '.join(sorted(VIDEO_EXTENSIONS))})")
+        raise UsageError(
+            f"no video files found in {', '.join(items)} "
+            f"(looked for {', '.join(sorted(VIDEO_EXTENSIONS))})"
+        )
     return unique
 
 
@@ -115,17 +136,29 @@ def default_jobs(n_files: int) -> int:
 
 # --- one clip -------------------------------------------------------------------------------
 
+
 def _settings_kwargs(s: Settings) -> dict[str, Any]:
     """Settings as plain data: its mapping proxies do not pickle into worker processes."""
-    return {"profile": s.profile, "fail_on": s.fail_on, "select": tuple(s.select),
-            "ignore": tuple(s.ignore), "sample_fps": s.sample_fps,
-            "analysis_short_side_px": s.analysis_short_side_px,
-            "params": {k: dict(v) for k, v in s.params.items()}}
+    return {
+        "profile": s.profile,
+        "fail_on": s.fail_on,
+        "select": tuple(s.select),
+        "ignore": tuple(s.ignore),
+        "sample_fps": s.sample_fps,
+        "analysis_short_side_px": s.analysis_short_side_px,
+        "params": {k: dict(v) for k, v in s.params.items()},
+    }
 
 
-def check_one(path: str, settings: Settings, *, timeline: bool = False, keep_evidence: bool = False,
-              extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
-              progress: Callable[[str, float], None] | None = None) -> tuple[Report, Timeline | None]:
+def check_one(
+    path: str,
+    settings: Settings,
+    *,
+    timeline: bool = False,
+    keep_evidence: bool = False,
+    extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[Report, Timeline | None]:
     """Validate one clip; with `timeline`, also measure what the HTML timeline draws.
 
     The timeline's extra analysers are a courtesy: if one of them fails (a model missing), the
@@ -134,9 +167,13 @@ def check_one(path: str, settings: Settings, *, timeline: bool = False, keep_evi
     tl: Timeline | None = None
     if timeline:
         try:
-            report = pipeline.validate(path, settings, progress=progress, extra_evidence=tuple(extra_evidence))
+            report = pipeline.validate(
+                path, settings, progress=progress, extra_evidence=tuple(extra_evidence)
+            )
         except ToolError as e:
-            report = pipeline.validate(path, settings, progress=progress, extra_evidence=("thumbnails",))
+            report = pipeline.validate(
+                path, settings, progress=progress, extra_evidence=("thumbnails",)
+            )
             note = {"timeline": f"some measurements are missing: {e}"}
             tl = Timeline.from_evidence(report.evidence, report.results)
             tl = Timeline(tl.duration_s, tl.lanes, tl.stills, {**tl.missing, **note})
@@ -159,8 +196,9 @@ def _init_worker(queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _worker(path: str, settings_kwargs: dict[str, Any], timeline: bool,
-            extra_evidence: tuple[str, ...]) -> dict[str, Any]:
+def _worker(
+    path: str, settings_kwargs: dict[str, Any], timeline: bool, extra_evidence: tuple[str, ...]
+) -> dict[str, Any]:
     """Runs in a worker process; returns plain data (reports do not pickle with evidence)."""
     t0 = time.perf_counter()
     q = _QUEUE
@@ -171,23 +209,43 @@ def _worker(path: str, settings_kwargs: dict[str, Any], timeline: bool,
     if q is not None:
         q.put((path, "starting", 0.0))
     try:
-        report, tl = check_one(path, Settings(**settings_kwargs), timeline=timeline,
-                               extra_evidence=extra_evidence, progress=progress if q is not None else None)
+        report, tl = check_one(
+            path,
+            Settings(**settings_kwargs),
+            timeline=timeline,
+            extra_evidence=extra_evidence,
+            progress=progress if q is not None else None,
+        )
     except ValidatorError as e:
         return {"error": str(e), "exit_code": e.exit_code, "seconds": time.perf_counter() - t0}
     except Exception as e:  # a bug must not take the other clips down with it
-        return {"error": f"internal error: {type(e).__name__}: {e}", "exit_code": EXIT_TOOL,
-                "seconds": time.perf_counter() - t0}
-    return {"report": report.to_dict(), "timeline": tl.to_dict() if tl else None,
-            "seconds": time.perf_counter() - t0}
+        return {
+            "error": f"internal error: {type(e).__name__}: {e}",
+            "exit_code": EXIT_TOOL,
+            "seconds": time.perf_counter() - t0,
+        }
+    return {
+        "report": report.to_dict(),
+        "timeline": tl.to_dict() if tl else None,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 # --- many clips -----------------------------------------------------------------------------
 
-def run_batch(paths: Sequence[str | os.PathLike[str]], settings: Settings, *, jobs: int | None = None,
-              cache: ReportCache | None = None, read_cache: bool = True, timeline: bool = False,
-              keep_evidence: bool = False, extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
-              progress: Progress | None = None) -> list[Outcome]:
+
+def run_batch(
+    paths: Sequence[str | os.PathLike[str]],
+    settings: Settings,
+    *,
+    jobs: int | None = None,
+    cache: ReportCache | None = None,
+    read_cache: bool = True,
+    timeline: bool = False,
+    keep_evidence: bool = False,
+    extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
+    progress: Progress | None = None,
+) -> list[Outcome]:
     """Validate every path; outcomes in the order of `paths`."""
     spaths = [os.fspath(p) for p in paths]
     jobs = default_jobs(len(spaths)) if jobs is None else jobs
@@ -198,6 +256,7 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], settings: Settings, *, jo
     keys: dict[int, str] = {}
 
     if cache is not None:
+
         def lookup(i: int) -> tuple[int, str | None]:
             try:
                 return i, cache_key(file_sha256(spaths[i]), settings)
@@ -231,28 +290,59 @@ def run_batch(paths: Sequence[str | os.PathLike[str]], settings: Settings, *, jo
                 prog.stage(_p, stage, fraction)
 
             try:
-                report, tl = check_one(spaths[i], settings, timeline=timeline, keep_evidence=keep_evidence,
-                                       extra_evidence=extra_evidence, progress=cb if prog.enabled else None)
+                report, tl = check_one(
+                    spaths[i],
+                    settings,
+                    timeline=timeline,
+                    keep_evidence=keep_evidence,
+                    extra_evidence=extra_evidence,
+                    progress=cb if prog.enabled else None,
+                )
             except ValidatorError as e:
-                outcomes[i] = Outcome(spaths[i], None, str(e), e.exit_code, seconds=time.perf_counter() - t0)
+                outcomes[i] = Outcome(
+                    spaths[i], None, str(e), e.exit_code, seconds=time.perf_counter() - t0
+                )
             except Exception as e:  # one bad clip's bug must not hide the others' reports
-                outcomes[i] = Outcome(spaths[i], None, f"internal error: {type(e).__name__}: {e}", EXIT_TOOL,
-                                      seconds=time.perf_counter() - t0)
+                outcomes[i] = Outcome(
+                    spaths[i],
+                    None,
+                    f"internal error: {type(e).__name__}: {e}",
+                    EXIT_TOOL,
+                    seconds=time.perf_counter() - t0,
+                )
             else:
                 store(i, report, tl)
-                outcomes[i] = Outcome(spaths[i], report, exit_code=_code(report),
-                                      seconds=time.perf_counter() - t0)
+                outcomes[i] = Outcome(
+                    spaths[i], report, exit_code=_code(report), seconds=time.perf_counter() - t0
+                )
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
     elif todo:
-        _run_pool(todo, spaths, settings, min(jobs, len(todo)), timeline, tuple(extra_evidence),
-                  prog, outcomes, store)
+        _run_pool(
+            todo,
+            spaths,
+            settings,
+            min(jobs, len(todo)),
+            timeline,
+            tuple(extra_evidence),
+            prog,
+            outcomes,
+            store,
+        )
     prog.close()
     return [outcomes[i] for i in range(len(spaths))]
 
 
-def _run_pool(todo: list[int], spaths: list[str], settings: Settings, workers: int, timeline: bool,
-              extra: tuple[str, ...], prog: Progress, outcomes: dict[int, Outcome],
-              store: Callable[[int, Report, Timeline | None], None]) -> None:
+def _run_pool(
+    todo: list[int],
+    spaths: list[str],
+    settings: Settings,
+    workers: int,
+    timeline: bool,
+    extra: tuple[str, ...],
+    prog: Progress,
+    outcomes: dict[int, Outcome],
+    store: Callable[[int, Report, Timeline | None], None],
+) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -261,6 +351,7 @@ def _run_pool(todo: list[int], spaths: list[str], settings: Settings, workers: i
     stop = threading.Event()
     listener = None
     if queue is not None:
+
         def listen() -> None:
             import queue as q
 
@@ -276,8 +367,9 @@ def _run_pool(todo: list[int], spaths: list[str], settings: Settings, workers: i
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
     kwargs = _settings_kwargs(settings)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(queue,))
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+    )
     try:
         futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
         for fut in as_completed(futures):
@@ -285,17 +377,24 @@ def _run_pool(todo: list[int], spaths: list[str], settings: Settings, workers: i
             try:
                 res = fut.result()
             except Exception as e:  # the worker process died (killed, out of memory)
-                res = {"error": f"worker failed: {type(e).__name__}: {e}", "exit_code": EXIT_TOOL,
-                       "seconds": 0.0}
+                res = {
+                    "error": f"worker failed: {type(e).__name__}: {e}",
+                    "exit_code": EXIT_TOOL,
+                    "seconds": 0.0,
+                }
             if "report" in res:
                 report = Report.from_dict(res["report"])
                 report.path = spaths[i]
                 tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
                 report.evidence = tl
                 store(i, report, tl)
-                outcomes[i] = Outcome(spaths[i], report, exit_code=_code(report), seconds=res["seconds"])
+                outcomes[i] = Outcome(
+                    spaths[i], report, exit_code=_code(report), seconds=res["seconds"]
+                )
             else:
-                outcomes[i] = Outcome(spaths[i], None, res["error"], res["exit_code"], seconds=res["seconds"])
+                outcomes[i] = Outcome(
+                    spaths[i], None, res["error"], res["exit_code"], seconds=res["seconds"]
+                )
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
     except BaseException:
         # Ctrl-C (workers ignore SIGINT: the parent decides): stop the workers now rather than
@@ -332,12 +431,29 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
         fails = o.report.failures
         n_err = sum(r.severity == "error" for r in fails)
         n_warn = sum(r.severity == "warning" for r in fails)
-        rows.append((o.verdict, str(n_err), str(n_warn), "cached" if o.cached else f"{o.seconds:.1f}s", o.path))
+        rows.append(
+            (
+                o.verdict,
+                str(n_err),
+                str(n_warn),
+                "cached" if o.cached else f"{o.seconds:.1f}s",
+                o.path,
+            )
+        )
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(4)]
     lines = []
     for r in [head, *rows]:
-        lines.append("  ".join([r[0].ljust(widths[0]), r[1].rjust(widths[1]), r[2].rjust(widths[2]),
-                                r[3].rjust(widths[3]), r[4]]))
+        lines.append(
+            "  ".join(
+                [
+                    r[0].ljust(widths[0]),
+                    r[1].rjust(widths[1]),
+                    r[2].rjust(widths[2]),
+                    r[3].rjust(widths[3]),
+                    r[4],
+                ]
+            )
+        )
     n_pass = sum(o.verdict == "PASS" for o in outcomes)
     n_fail = sum(o.verdict == "FAIL" for o in outcomes)
     n_err = sum(o.verdict == "ERROR" for o in outcomes)

@@ -53,6 +53,7 @@ MAX_RULE_FRAMES = 12
 
 # --- timeline -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LaneSpec:
     """Which `stats_rows()` column a timeline lane plots.  The first column found wins."""
@@ -71,15 +72,49 @@ class LaneSpec:
 # Column names are those of the analysers' `stats_rows()` (voice.py, faces.py, image.py,
 # continuity.py); the later names in each tuple are fallbacks.  Documented in docs/ci.md.
 LANES: tuple[LaneSpec, ...] = (
-    LaneSpec("voice", "voice activity", "audio", ("speech", "silero_prob", "webrtcvad"), "share of time", 0.0, 1.0,
-             source="voice"),
+    LaneSpec(
+        "voice",
+        "voice activity",
+        "audio",
+        ("speech", "silero_prob", "webrtcvad"),
+        "share of time",
+        0.0,
+        1.0,
+        source="voice",
+    ),
     LaneSpec("level", "audio level", "audio", ("level_dbfs",), "dBFS", -80.0, 0.0, source="voice"),
-    LaneSpec("mouth", "mouth opening", "video", ("mouth_open",), "gap / mouth width", 0.0, 0.4, grow=True,
-             source="faces"),
-    LaneSpec("face", "face size", "video", ("face_height_ratio", "img_face_h_frac"), "face height / frame height",
-             0.0, 0.6, grow=True, source="faces"),
-    LaneSpec("brightness", "brightness", "video", ("img_brightness", "cont_luma"), "face luma 0-1", 0.0, 1.0,
-             source="image"),
+    LaneSpec(
+        "mouth",
+        "mouth opening",
+        "video",
+        ("mouth_open",),
+        "gap / mouth width",
+        0.0,
+        0.4,
+        grow=True,
+        source="faces",
+    ),
+    LaneSpec(
+        "face",
+        "face size",
+        "video",
+        ("face_height_ratio", "img_face_h_frac"),
+        "face height / frame height",
+        0.0,
+        0.6,
+        grow=True,
+        source="faces",
+    ),
+    LaneSpec(
+        "brightness",
+        "brightness",
+        "video",
+        ("img_brightness", "cont_luma"),
+        "face luma 0-1",
+        0.0,
+        1.0,
+        source="image",
+    ),
 )
 
 
@@ -95,14 +130,29 @@ class Lane:
     values: tuple[float | None, ...]  # None: not measured at that time (no face, ...)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "label": self.label, "unit": self.unit, "column": self.column,
-                "lo": self.lo, "hi": self.hi, "t_s": list(self.t_s), "values": list(self.values)}
+        return {
+            "key": self.key,
+            "label": self.label,
+            "unit": self.unit,
+            "column": self.column,
+            "lo": self.lo,
+            "hi": self.hi,
+            "t_s": list(self.t_s),
+            "values": list(self.values),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Lane:
-        return cls(d["key"], d["label"], d["unit"], d["column"], float(d["lo"]), float(d["hi"]),
-                   tuple(float(t) for t in d["t_s"]),
-                   tuple(None if v is None else float(v) for v in d["values"]))
+        return cls(
+            d["key"],
+            d["label"],
+            d["unit"],
+            d["column"],
+            float(d["lo"]),
+            float(d["hi"]),
+            tuple(float(t) for t in d["t_s"]),
+            tuple(None if v is None else float(v) for v in d["values"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -119,12 +169,18 @@ class Still:
         return "data:image/jpeg;base64," + base64.b64encode(self.jpeg).decode("ascii")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"t_s": round(self.t_s, 3), "jpeg_b64": base64.b64encode(self.jpeg).decode("ascii"),
-                "rule": self.rule, "caption": self.caption}
+        return {
+            "t_s": round(self.t_s, 3),
+            "jpeg_b64": base64.b64encode(self.jpeg).decode("ascii"),
+            "rule": self.rule,
+            "caption": self.caption,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Still:
-        return cls(float(d["t_s"]), base64.b64decode(d["jpeg_b64"]), d.get("rule"), d.get("caption", ""))
+        return cls(
+            float(d["t_s"]), base64.b64decode(d["jpeg_b64"]), d.get("rule"), d.get("caption", "")
+        )
 
 
 @dataclass(frozen=True)
@@ -138,13 +194,21 @@ class Timeline:
     missing: dict[str, str] = field(default_factory=dict)  # lane label -> reason
 
     def to_dict(self) -> dict[str, Any]:
-        return {"duration_s": self.duration_s, "lanes": [x.to_dict() for x in self.lanes],
-                "stills": [s.to_dict() for s in self.stills], "missing": dict(self.missing)}
+        return {
+            "duration_s": self.duration_s,
+            "lanes": [x.to_dict() for x in self.lanes],
+            "stills": [s.to_dict() for s in self.stills],
+            "missing": dict(self.missing),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Timeline:
-        return cls(d.get("duration_s"), tuple(Lane.from_dict(x) for x in d.get("lanes") or ()),
-                   tuple(Still.from_dict(s) for s in d.get("stills") or ()), dict(d.get("missing") or {}))
+        return cls(
+            d.get("duration_s"),
+            tuple(Lane.from_dict(x) for x in d.get("lanes") or ()),
+            tuple(Still.from_dict(s) for s in d.get("stills") or ()),
+            dict(d.get("missing") or {}),
+        )
 
     @classmethod
     def from_evidence(cls, ev: Any, results: Sequence[Result]) -> Timeline:
@@ -224,13 +288,16 @@ def _lane(spec: LaneSpec, rows: Sequence[dict[str, Any]], duration: float | None
     return Lane(spec.key, spec.label, spec.unit, column, spec.lo, round(hi, 4), t, v)
 
 
-def _downsample(pts: list[tuple[float, float | None]], duration: float | None
-                ) -> tuple[tuple[float, ...], tuple[float | None, ...]]:
+def _downsample(
+    pts: list[tuple[float, float | None]], duration: float | None
+) -> tuple[tuple[float, ...], tuple[float | None, ...]]:
     """At most MAX_POINTS points: the mean of each time bin (a bin with no value stays a gap,
     so "no face here" remains visible)."""
     if len(pts) <= MAX_POINTS:
-        return (tuple(round(t, 3) for t, _ in pts),
-                tuple(None if x is None else round(x, 4) for _, x in pts))
+        return (
+            tuple(round(t, 3) for t, _ in pts),
+            tuple(None if x is None else round(x, 4) for _, x in pts),
+        )
     end = max(duration or 0.0, pts[-1][0]) or 1.0
     width = end / MAX_POINTS
     sums = [0.0] * MAX_POINTS
@@ -277,6 +344,7 @@ def _stills(thumbs: Any, results: Sequence[Result], duration: float | None) -> l
 
 
 # --- cache ----------------------------------------------------------------------------------
+
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME")
@@ -357,8 +425,11 @@ class ReportCache:
     def put(self, key: str, report: Report, timeline: Timeline | None) -> bool:
         if not self.writable:
             return False
-        doc = {"entry_format": ENTRY_FORMAT, "report": report.to_dict(),
-               "timeline": timeline.to_dict() if timeline is not None else None}
+        doc = {
+            "entry_format": ENTRY_FORMAT,
+            "report": report.to_dict(),
+            "timeline": timeline.to_dict() if timeline is not None else None,
+        }
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -29,13 +29,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Validate AI-avatar (replica) training clips before upload.")
+    parser = _Parser(
+        prog=PROG, description="Validate AI-avatar (replica) training clips before upload."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    mods = [importlib.import_module(f"{commands.__name__}.{m.name}")
-            for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+    mods = [
+        importlib.import_module(f"{commands.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(commands.__path__)
+        if not m.name.startswith("_")
+    ]
     for mod in sorted(mods, key=lambda m: getattr(m, "ORDER", 50)):
         mod.add_parser(sub)
     return parser
@@ -64,7 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # the tool itself failed: one line, exit 3
         if debug:
             raise
-        print(f"{PROG}: internal error: {type(e).__name__}: {e} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"{PROG}: internal error: {type(e).__name__}: {e} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return EXIT_TOOL
 
 

@@ -142,8 +142,14 @@ class Frame:
     results in `notes` for analysers that run after them (faces before image).
     """
 
-    def __init__(self, index: int, t_s: float, image: np.ndarray, scale: float,
-                 av_frame: av.VideoFrame | None = None):
+    def __init__(
+        self,
+        index: int,
+        t_s: float,
+        image: np.ndarray,
+        scale: float,
+        av_frame: av.VideoFrame | None = None,
+    ):
         self.index = index
         self.t_s = t_s
         self.image = image

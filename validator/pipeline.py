@@ -29,9 +29,14 @@ ProgressFn = Callable[[str, float], None]
 BASE_EVIDENCE = ("media", "stream", "audio")
 
 
-def validate(path: str | os.PathLike[str], settings: Settings | None = None, *,
-             progress: ProgressFn | None = None, keep_evidence: bool = True,
-             extra_evidence: tuple[str, ...] = ()) -> Report:
+def validate(
+    path: str | os.PathLike[str],
+    settings: Settings | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    keep_evidence: bool = True,
+    extra_evidence: tuple[str, ...] = (),
+) -> Report:
     """Validate one clip.  `extra_evidence` asks for analysers no selected rule needs (renderers
     that draw timelines ask for "voice", "faces", "thumbnails", ...)."""
     settings = settings or Settings()
@@ -67,15 +72,26 @@ def validate(path: str | os.PathLike[str], settings: Settings | None = None, *,
         needed = {n for r in rules for n in r.needs} | set(extra_evidence)
         specs = _plan(needed)
         analysers = [(s, s.factory(settings, media)) for s in specs]
-        sinks = [_timed_sink(s.provides, a.on_frame, timings)
-                 for s, a in analysers if getattr(a, "wants_frames", False)]
+        sinks = [
+            _timed_sink(s.provides, a.on_frame, timings)
+            for s, a in analysers
+            if getattr(a, "wants_frames", False)
+        ]
         if not media.has_video:
-            ev.missing.update({n: "the file has no video stream" for n in ("faces", "image", "continuity", "thumbnails")})
+            ev.missing.update(
+                {
+                    n: "the file has no video stream"
+                    for n in ("faces", "image", "continuity", "thumbnails")
+                }
+            )
         t1 = time.perf_counter()
         try:
             stats, audio = decode_pass(
-                container, media, sample_fps=settings.sample_fps,
-                short_side_px=settings.analysis_short_side_px, frame_sinks=sinks,
+                container,
+                media,
+                sample_fps=settings.sample_fps,
+                short_side_px=settings.analysis_short_side_px,
+                frame_sinks=sinks,
                 progress=progress,
             )
         except ValidatorError:
@@ -89,11 +105,14 @@ def validate(path: str | os.PathLike[str], settings: Settings | None = None, *,
             ev.audio = None
             ev.missing["audio"] = "the audio stream decodes to nothing"
         # The decode stage excludes what the frame analysers spent inside it.
-        timings["decode"] = time.perf_counter() - t1 - sum(
-            v for k, v in timings.items() if k.endswith("_frames"))
+        timings["decode"] = (
+            time.perf_counter() - t1 - sum(v for k, v in timings.items() if k.endswith("_frames"))
+        )
         for spec, analyser in analysers:
             if any(getattr(ev, r) is None for r in spec.requires):
-                ev.missing[spec.provides] = next(ev.why_missing(r) for r in spec.requires if getattr(ev, r) is None)
+                ev.missing[spec.provides] = next(
+                    ev.why_missing(r) for r in spec.requires if getattr(ev, r) is None
+                )
                 continue
             t2 = time.perf_counter()
             if progress:
@@ -103,7 +122,9 @@ def validate(path: str | os.PathLike[str], settings: Settings | None = None, *,
             except ValidatorError:
                 raise
             except Exception as e:  # an analyser bug must not pass for a clip defect
-                raise ToolError(f"{p}: {spec.provides} analysis failed: {type(e).__name__}: {e}") from e
+                raise ToolError(
+                    f"{p}: {spec.provides} analysis failed: {type(e).__name__}: {e}"
+                ) from e
             timings[spec.provides] = timings.get(spec.provides, 0.0) + time.perf_counter() - t2
             if getattr(ev, spec.provides) is None and spec.provides not in ev.missing:
                 ev.missing[spec.provides] = f"{spec.provides} could not be measured"
@@ -118,10 +139,16 @@ def validate(path: str | os.PathLike[str], settings: Settings | None = None, *,
     timings["total"] = time.perf_counter() - t0
 
     report = Report(
-        path=str(path), size_bytes=ev.size_bytes, sha256=ev.sha256, profile=settings.profile,
-        fail_on=settings.fail_on, results=results,
+        path=str(path),
+        size_bytes=ev.size_bytes,
+        sha256=ev.sha256,
+        profile=settings.profile,
+        fail_on=settings.fail_on,
+        results=results,
         media=ev.media.to_dict() if ev.media else None,
-        segments=_segments(ev), timings_s=timings, settings=settings.to_dict(),
+        segments=_segments(ev),
+        timings_s=timings,
+        settings=settings.to_dict(),
         evidence=ev if keep_evidence else None,
     )
     return report
@@ -134,13 +161,22 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
     else:
         out = r.check(ev, settings.resolve(r))
     return Result(
-        rule=r.id, name=r.name, severity=out.severity or r.severity, status=out.status,
-        message=out.message, measured=out.measured, limit=out.limit, unit=out.unit,
-        hint=(out.hint or r.hint) if out.status == "fail" else None, spans=out.spans,
+        rule=r.id,
+        name=r.name,
+        severity=out.severity or r.severity,
+        status=out.status,
+        message=out.message,
+        measured=out.measured,
+        limit=out.limit,
+        unit=out.unit,
+        hint=(out.hint or r.hint) if out.status == "fail" else None,
+        spans=out.spans,
     )
 
 
-def _timed_sink(name: str, fn: Callable[[Any], None], timings: dict[str, float]) -> Callable[[Any], None]:
+def _timed_sink(
+    name: str, fn: Callable[[Any], None], timings: dict[str, float]
+) -> Callable[[Any], None]:
     """Per-frame analyser work is accounted to the analyser, not to the decode pass."""
     key = f"{name}_frames"
     timings.setdefault(key, 0.0)
@@ -202,4 +238,3 @@ class _Sha256:
     def result(self) -> str | None:
         self._thread.join()
         return self._digest
-

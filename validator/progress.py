@@ -47,13 +47,17 @@ class Progress:
         with self._lock:
             if path in self.finished:
                 return
-            self.active[path] = stage if fraction is None or fraction <= 0 else f"{stage} {fraction:.0%}"
+            self.active[path] = (
+                stage if fraction is None or fraction <= 0 else f"{stage} {fraction:.0%}"
+            )
             now = time.monotonic()
             if now - self._last_draw >= MIN_INTERVAL_S:
                 self._last_draw = now
                 self._draw()
 
-    def finish(self, path: str, verdict: str, seconds: float | None = None, cached: bool = False) -> None:
+    def finish(
+        self, path: str, verdict: str, seconds: float | None = None, cached: bool = False
+    ) -> None:
         with self._lock:
             self.done += 1
             self.finished.add(path)
@@ -62,7 +66,11 @@ class Progress:
                 return
             self._clear()
             how = "cached" if cached else (f"{seconds:.1f} s" if seconds is not None else "")
-            self.stream.write(f"[{self.done}/{self.total}] {verdict:<5} {path}" + (f"  ({how})" if how else "") + "\n")
+            self.stream.write(
+                f"[{self.done}/{self.total}] {verdict:<5} {path}"
+                + (f"  ({how})" if how else "")
+                + "\n"
+            )
             self._draw()
 
     def close(self) -> None:

@@ -110,14 +110,25 @@ def _spans(spans: Sequence[Span | tuple[float, float]] | None) -> tuple[Span, ..
     return tuple(out)
 
 
-def passed(message: str, measured: Any = None, limit: Any = None, unit: str | None = None,
-           spans: Sequence[Span | tuple[float, float]] | None = None) -> Outcome:
+def passed(
+    message: str,
+    measured: Any = None,
+    limit: Any = None,
+    unit: str | None = None,
+    spans: Sequence[Span | tuple[float, float]] | None = None,
+) -> Outcome:
     return Outcome("pass", message, measured, limit, unit, spans=_spans(spans))
 
 
-def failed(message: str, measured: Any = None, limit: Any = None, unit: str | None = None,
-           severity: str | None = None, hint: str | None = None,
-           spans: Sequence[Span | tuple[float, float]] | None = None) -> Outcome:
+def failed(
+    message: str,
+    measured: Any = None,
+    limit: Any = None,
+    unit: str | None = None,
+    severity: str | None = None,
+    hint: str | None = None,
+    spans: Sequence[Span | tuple[float, float]] | None = None,
+) -> Outcome:
     return Outcome("fail", message, measured, limit, unit, severity, hint, _spans(spans))
 
 
@@ -171,8 +182,16 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(id: str, name: str, severity: str, summary: str, *, hint: str,
-         needs: Sequence[str] = (), params: Sequence[Param] = ()) -> Callable[[CheckFn], CheckFn]:
+def rule(
+    id: str,
+    name: str,
+    severity: str,
+    summary: str,
+    *,
+    hint: str,
+    needs: Sequence[str] = (),
+    params: Sequence[Param] = (),
+) -> Callable[[CheckFn], CheckFn]:
     """Register a check.  `needs` names Evidence attributes; if one is None the rule is skipped
     with the reason recorded in `Evidence.missing`."""
     if severity not in SEVERITIES:
@@ -181,8 +200,17 @@ def rule(id: str, name: str, severity: str, summary: str, *, hint: str,
     def deco(fn: CheckFn) -> CheckFn:
         if id in RULES:
             raise ValueError(f"rule {id} registered twice")
-        RULES[id] = Rule(id, name, severity, summary, hint, tuple(needs), tuple(params), fn,
-                         inspect.cleandoc(fn.__doc__ or ""))
+        RULES[id] = Rule(
+            id,
+            name,
+            severity,
+            summary,
+            hint,
+            tuple(needs),
+            tuple(params),
+            fn,
+            inspect.cleandoc(fn.__doc__ or ""),
+        )
         return fn
 
     return deco

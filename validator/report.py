@@ -67,9 +67,21 @@ class Result:
     def from_dict(cls, d: dict[str, Any]) -> Result:
         spans = tuple(Span(s["start_s"], s["end_s"]) for s in d.get("spans") or ())
         if not spans and d.get("start_s") is not None:
-            spans = (Span(d["start_s"], d["end_s"] if d.get("end_s") is not None else d["start_s"]),)
-        return cls(d["rule"], d["name"], d["severity"], d["status"], d["message"],
-                   d.get("measured"), d.get("limit"), d.get("unit"), d.get("hint"), spans)
+            spans = (
+                Span(d["start_s"], d["end_s"] if d.get("end_s") is not None else d["start_s"]),
+            )
+        return cls(
+            d["rule"],
+            d["name"],
+            d["severity"],
+            d["status"],
+            d["message"],
+            d.get("measured"),
+            d.get("limit"),
+            d.get("unit"),
+            d.get("hint"),
+            spans,
+        )
 
 
 def _clean(x: Any) -> Any:
@@ -94,12 +106,12 @@ class Report:
     fail_on: str
     results: list[Result]
     media: dict[str, Any] | None = None
-    segments: dict[str, Any] = field(
-        default_factory=lambda: {"speaking": None, "listening": None}
-    )
+    segments: dict[str, Any] = field(default_factory=lambda: {"speaking": None, "listening": None})
     timings_s: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
-    tool: dict[str, str] = field(default_factory=lambda: {"name": TOOL_NAME, "version": tool_version()})
+    tool: dict[str, str] = field(
+        default_factory=lambda: {"name": TOOL_NAME, "version": tool_version()}
+    )
     schema_version: str = SCHEMA_VERSION
     evidence: Any = field(default=None, repr=False, compare=False)
 
@@ -107,7 +119,9 @@ class Report:
     def passed(self) -> bool:
         from .settings import severity_at_least
 
-        return not any(r.failed and severity_at_least(r.severity, self.fail_on) for r in self.results)
+        return not any(
+            r.failed and severity_at_least(r.severity, self.fail_on) for r in self.results
+        )
 
     @property
     def failures(self) -> list[Result]:

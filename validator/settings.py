@@ -60,9 +60,14 @@ class Settings:
         object.__setattr__(self, "ignore", _ids("ignore", self.ignore))
         lo, hi = SAMPLE_FPS_RANGE
         if not isinstance(self.sample_fps, int | float) or not lo <= self.sample_fps <= hi:
-            raise SettingsError(f"sample-fps: {self.sample_fps!r} is out of range (allowed {lo:g} to {hi:g})")
+            raise SettingsError(
+                f"sample-fps: {self.sample_fps!r} is out of range (allowed {lo:g} to {hi:g})"
+            )
         lo, hi = ANALYSIS_SIDE_RANGE
-        if not isinstance(self.analysis_short_side_px, int) or not lo <= self.analysis_short_side_px <= hi:
+        if (
+            not isinstance(self.analysis_short_side_px, int)
+            or not lo <= self.analysis_short_side_px <= hi
+        ):
             raise SettingsError(
                 f"analysis-short-side-px: {self.analysis_short_side_px!r} is out of range (allowed {lo} to {hi})"
             )
@@ -137,7 +142,11 @@ def _ids(key: str, value: Sequence[str] | str) -> tuple[str, ...]:
             part = part.strip().upper()
             if not part:
                 continue
-            if part != "ALL" and not any(r.startswith(part) for r in rules) and part[:3] not in families:
+            if (
+                part != "ALL"
+                and not any(r.startswith(part) for r in rules)
+                and part[:3] not in families
+            ):
                 raise SettingsError(f"{key}: {part!r} matches no rule ID (see `validator rules`)")
             out.append(part)
     return tuple(out)

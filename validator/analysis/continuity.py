@@ -78,22 +78,36 @@ class ContinuityEvidence:
 
     def _is_cut(self, i: int, max_corr: float, min_hist_dist: float, min_cells: float) -> bool:
         c = self.corr_prev[i]
-        return bool(c < max_corr and self.hist_dist[i] >= min_hist_dist
-                    and not self.cells_changed[i] < min_cells)
+        return bool(
+            c < max_corr
+            and self.hist_dist[i] >= min_hist_dist
+            and not self.cells_changed[i] < min_cells
+        )
 
-    def cuts(self, max_corr: float, min_hist_dist: float,
-             min_cells: float = 0.0) -> list[tuple[float, float, float]]:
+    def cuts(
+        self, max_corr: float, min_hist_dist: float, min_cells: float = 0.0
+    ) -> list[tuple[float, float, float]]:
         """Sample pairs that look like a shot change: (t_before, t_after, correlation)."""
-        return [(float(self.t_s[i - 1]), float(self.t_s[i]), float(self.corr_prev[i]))
-                for i in range(1, self.n) if self._is_cut(i, max_corr, min_hist_dist, min_cells)]
+        return [
+            (float(self.t_s[i - 1]), float(self.t_s[i]), float(self.corr_prev[i]))
+            for i in range(1, self.n)
+            if self._is_cut(i, max_corr, min_hist_dist, min_cells)
+        ]
 
     def compare(self, i: int, j: int) -> tuple[float, float]:
         """(structural correlation, share of cells changed) between samples i and j."""
         a, b = self.thumbs[i].astype(np.float32), self.thumbs[j].astype(np.float32)
-        return _corr(_norm_thumb(a), _norm_thumb(b), float(a.mean()), float(b.mean())), cells_changed(a, b)
+        return _corr(
+            _norm_thumb(a), _norm_thumb(b), float(a.mean()), float(b.mean())
+        ), cells_changed(a, b)
 
-    def transitions(self, max_corr: float, min_hist_dist: float, min_cells: float = 0.0,
-                    min_total_hist: float = 0.6) -> list[tuple[float, float, float]]:
+    def transitions(
+        self,
+        max_corr: float,
+        min_hist_dist: float,
+        min_cells: float = 0.0,
+        min_total_hist: float = 0.6,
+    ) -> list[tuple[float, float, float]]:
         """Gradual transitions: a run of two or more consecutive steps that each change the
         colours by `min_hist_dist` (none of them a cut), `min_total_hist` in all, and that end
         on a different shot: the sample before the run and the last sample of the run differ as
@@ -101,14 +115,23 @@ class ContinuityEvidence:
         out = []
         i = 1
         while i < self.n:
-            if not (self.hist_dist[i] >= min_hist_dist) or self._is_cut(i, max_corr, min_hist_dist, min_cells):
+            if not (self.hist_dist[i] >= min_hist_dist) or self._is_cut(
+                i, max_corr, min_hist_dist, min_cells
+            ):
                 i += 1
                 continue
             j = i
-            while (j + 1 < self.n and self.hist_dist[j + 1] >= min_hist_dist
-                   and not self._is_cut(j + 1, max_corr, min_hist_dist, min_cells)):
+            while (
+                j + 1 < self.n
+                and self.hist_dist[j + 1] >= min_hist_dist
+                and not self._is_cut(j + 1, max_corr, min_hist_dist, min_cells)
+            ):
                 j += 1
-            if j > i and float(np.sum(self.hist_dist[i:j + 1])) >= min_total_hist and len(self.thumbs) > j:
+            if (
+                j > i
+                and float(np.sum(self.hist_dist[i : j + 1])) >= min_total_hist
+                and len(self.thumbs) > j
+            ):
                 corr, cells = self.compare(i - 1, j)
                 if corr < max_corr and cells >= min_cells:
                     out.append((float(self.t_s[i - 1]), float(self.t_s[j]), corr))
@@ -147,7 +170,12 @@ def cells_changed(a: np.ndarray | None, b: np.ndarray) -> float:
     ch, cw = h // GRID, w // GRID
 
     def split(x: np.ndarray) -> np.ndarray:
-        return x[: ch * GRID, : cw * GRID].reshape(GRID, ch, GRID, cw).transpose(0, 2, 1, 3).reshape(GRID * GRID, -1)
+        return (
+            x[: ch * GRID, : cw * GRID]
+            .reshape(GRID, ch, GRID, cw)
+            .transpose(0, 2, 1, 3)
+            .reshape(GRID * GRID, -1)
+        )
 
     x, y = split(a), split(b)
     mx, my = x.mean(axis=1), y.mean(axis=1)
@@ -155,8 +183,11 @@ def cells_changed(a: np.ndarray | None, b: np.ndarray) -> float:
     cov = ((x - mx[:, None]) * (y - my[:, None])).mean(axis=1)
     flat_x, flat_y = sx < FLAT_CELL_STD, sy < FLAT_CELL_STD
     corr = cov / np.maximum(sx * sy, 1e-6)
-    changed = np.where(flat_x & flat_y, np.abs(mx - my) > FLAT_CELL_STEP,
-                       np.where(flat_x | flat_y, True, corr < CELL_SAME_CORR))
+    changed = np.where(
+        flat_x & flat_y,
+        np.abs(mx - my) > FLAT_CELL_STEP,
+        np.where(flat_x | flat_y, True, corr < CELL_SAME_CORR),
+    )
     return float(changed.mean())
 
 
@@ -241,12 +272,24 @@ class ContinuityAnalyser:
             tiny = pb <= max(TINY_PACKET_BYTES, TINY_PACKET_RATIO * med)
         else:
             tiny = np.zeros(0, bool)
-        thumbs = np.stack(self.thumbs) if self.thumbs else np.zeros((0, THUMB[1], THUMB[0]), np.uint8)
+        thumbs = (
+            np.stack(self.thumbs) if self.thumbs else np.zeros((0, THUMB[1], THUMB[0]), np.uint8)
+        )
         return ContinuityEvidence(
-            t_s=a[:, 0], corr_prev=a[:, 1], hist_dist=a[:, 2], cells_changed=a[:, 3],
-            diff=a[:, 4], diff_peak=a[:, 5], luma=a[:, 6], thumbs=thumbs,
-            sample_interval_s=self.interval, frame_pts_s=np.asarray(pts, np.float64),
-            packet_bytes=np.asarray(pb, np.int64), tiny_packet=tiny, declared_fps=self.declared_fps)
+            t_s=a[:, 0],
+            corr_prev=a[:, 1],
+            hist_dist=a[:, 2],
+            cells_changed=a[:, 3],
+            diff=a[:, 4],
+            diff_peak=a[:, 5],
+            luma=a[:, 6],
+            thumbs=thumbs,
+            sample_interval_s=self.interval,
+            frame_pts_s=np.asarray(pts, np.float64),
+            packet_bytes=np.asarray(pb, np.int64),
+            tiny_packet=tiny,
+            declared_fps=self.declared_fps,
+        )
 
 
 def _factory(settings: Any, media: MediaInfo) -> ContinuityAnalyser:

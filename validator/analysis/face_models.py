@@ -98,7 +98,9 @@ def _load_net(name: str, model_dir: Path | None = None) -> cv2.dnn.Net:
         # engine, which loses the second output.
         return cv2.dnn.readNetFromTFLite(str(d / name), cv2.dnn.ENGINE_CLASSIC)
     except cv2.error as e:
-        raise ModelError(f"OpenCV cannot load model {name}: {str(e).strip().splitlines()[-1]}") from None
+        raise ModelError(
+            f"OpenCV cannot load model {name}: {str(e).strip().splitlines()[-1]}"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,8 +167,9 @@ class BlazeFace:
         kps = r[:, 4:].reshape(-1, 6, 2) + a[:, None, :]
         return scores[keep], boxes, kps
 
-    def detect(self, bgr: np.ndarray, whole: bool = True, tiles: bool = True,
-               fine: bool = True) -> list[Detection]:
+    def detect(
+        self, bgr: np.ndarray, whole: bool = True, tiles: bool = True, fine: bool = True
+    ) -> list[Detection]:
         """Faces anywhere in the frame, in image pixels.
 
         Three scales, each fed to the 128x128 network without further resizing.  `whole`: the
@@ -183,8 +186,11 @@ class BlazeFace:
             # One area-downscale of the full frame to a 224-pixel short side; every level is
             # cut from it (resizing a 1080p frame once per level cost ~1 ms each).
             k0 = min(1.0, 224 / min(w, h))
-        base = bgr if k0 >= 1.0 else cv2.resize(bgr, (round(w * k0), round(h * k0)),
-                                                interpolation=cv2.INTER_AREA)
+        base = (
+            bgr
+            if k0 >= 1.0
+            else cv2.resize(bgr, (round(w * k0), round(h * k0)), interpolation=cv2.INTER_AREA)
+        )
         base = cv2.cvtColor(base, cv2.COLOR_BGR2RGB)
         bh, bw = base.shape[:2]
         levels: list[tuple[float, list[tuple[int, int, int]]]] = []
@@ -199,8 +205,11 @@ class BlazeFace:
             levels.append((k, _tiles(round(bw * k), round(bh * k), self.INPUT, 96)))
         all_s, all_b, all_k = [], [], []
         for k, regions in levels:
-            small = base if abs(k - 1.0) < 1e-6 else cv2.resize(
-                base, (round(bw * k), round(bh * k)), interpolation=cv2.INTER_AREA)
+            small = (
+                base
+                if abs(k - 1.0) < 1e-6
+                else cv2.resize(base, (round(bw * k), round(bh * k)), interpolation=cv2.INTER_AREA)
+            )
             for x0, y0, t in regions:
                 crop = _square_crop(small, x0, y0, t)
                 if t != self.INPUT:
@@ -219,6 +228,7 @@ class BlazeFace:
 
 def _tiles(w: int, h: int, t: int, step: int) -> list[tuple[int, int, int]]:
     """Square t-pixel tiles covering a w x h image, at most `step` apart."""
+
     def starts(n: int) -> list[int]:
         if n <= t:
             return [(n - t) // 2]
@@ -237,11 +247,11 @@ def _square_crop(rgb: np.ndarray, x0: int, y0: int, t: int) -> np.ndarray:
     """A t x t square at (x0, y0), zero-padded where it leaves the image (MediaPipe's letterbox)."""
     h, w = rgb.shape[:2]
     if x0 >= 0 and y0 >= 0 and x0 + t <= w and y0 + t <= h:
-        return rgb[y0:y0 + t, x0:x0 + t]
+        return rgb[y0 : y0 + t, x0 : x0 + t]
     out = np.zeros((t, t, 3), np.uint8)
     sx0, sy0 = max(0, x0), max(0, y0)
     sx1, sy1 = min(w, x0 + t), min(h, y0 + t)
-    out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
+    out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
     return out
 
 
@@ -269,8 +279,9 @@ def _overlap_min(b: np.ndarray, bs: np.ndarray) -> np.ndarray:
     return inter / np.maximum(np.minimum(area, areas), 1e-9)
 
 
-def _weighted_nms(scores: np.ndarray, boxes: np.ndarray, kps: np.ndarray,
-                  iou_thresh: float = 0.3) -> list[Detection]:
+def _weighted_nms(
+    scores: np.ndarray, boxes: np.ndarray, kps: np.ndarray, iou_thresh: float = 0.3
+) -> list[Detection]:
     """MediaPipe's WEIGHTED suppression: overlapping candidates are averaged, weighted by score.
     Candidates mostly inside a stronger one (tile-edge fragments) are absorbed too."""
     order = np.argsort(-scores)
@@ -280,7 +291,9 @@ def _weighted_nms(scores: np.ndarray, boxes: np.ndarray, kps: np.ndarray,
     for i in range(len(scores)):
         if not alive[i]:
             continue
-        group = alive & ((_iou(boxes[i], boxes) > iou_thresh) | (_overlap_min(boxes[i], boxes) > 0.6))
+        group = alive & (
+            (_iou(boxes[i], boxes) > iou_thresh) | (_overlap_min(boxes[i], boxes) > 0.6)
+        )
         group[i] = True
         wts = scores[group][:, None]
         box = (boxes[group] * wts).sum(0) / wts.sum()
@@ -355,9 +368,14 @@ class FaceMesh:
 
     def run(self, bgr: np.ndarray, roi: Roi) -> MeshResult:
         m = self._matrix(roi)
-        crop = cv2.warpAffine(bgr, m, (self.INPUT, self.INPUT),
-                              flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        crop = cv2.warpAffine(
+            bgr,
+            m,
+            (self.INPUT, self.INPUT),
+            flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0),
+        )
         rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
         self.net.setInput(np.ascontiguousarray(rgb.transpose(2, 0, 1)[None]))
         flag, pts = self.net.forward(["conv2d_31", "conv2d_21"])

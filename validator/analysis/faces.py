@@ -45,13 +45,53 @@ FOREHEAD, CHIN = 10, 152
 R_CHEEK, L_CHEEK = 234, 454
 MOUTH_R, MOUTH_L = 61, 291
 INNER_LIP_PAIRS = ((82, 87), (13, 14), (312, 317))
-INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
-              324, 318, 402, 317, 14, 87, 178, 88, 95)
+INNER_LIPS = (
+    78,
+    191,
+    80,
+    81,
+    82,
+    13,
+    312,
+    311,
+    310,
+    415,
+    308,
+    324,
+    318,
+    402,
+    317,
+    14,
+    87,
+    178,
+    88,
+    95,
+)
 # Rigid points (eye corners, nose bridge and tip) for head motion: they move with the head, not
 # with expressions.
 RIGID = (33, 133, 362, 263, 6, 168, 1, 4)
-OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
-              375, 321, 405, 314, 17, 84, 181, 91, 146)
+OUTER_LIPS = (
+    61,
+    185,
+    40,
+    39,
+    37,
+    0,
+    267,
+    269,
+    270,
+    409,
+    291,
+    375,
+    321,
+    405,
+    314,
+    17,
+    84,
+    181,
+    91,
+    146,
+)
 
 # Skin regions watched for occlusion: forehead, right cheek, left cheek, nose bridge, chin.  Not
 # the mouth or eyes: they change on their own when speaking and blinking.
@@ -121,21 +161,31 @@ class FaceEvidence:
     def stats_rows(self) -> list[dict[str, Any]]:
         rows = []
         for i in range(len(self.t_s)):
+
             def f(a: np.ndarray, nd: int = 4, i: int = i) -> float | None:
                 v = float(a[i])
                 return None if math.isnan(v) else round(v, nd)
 
-            rows.append({
-                "t_s": round(float(self.t_s[i]), 3), "stream": "video",
-                "face_present": bool(self.present[i]), "face_detected": bool(self.detected[i]),
-                "face_count": int(self.n_faces[i]),
-                "face_height_ratio": f(self.height_ratio),
-                "face_centre_x": f(self.centre[:, 0]), "face_centre_y": f(self.centre[:, 1]),
-                "yaw_deg": f(self.yaw, 1), "pitch_deg": f(self.pitch, 1), "roll_deg": f(self.roll, 1),
-                "mouth_open": f(self.mouth_open), "teeth": f(self.teeth),
-                "face_motion": f(self.motion), "face_occlusion": f(self.occlusion, 2),
-                "face_score": f(self.presence, 3),
-            })
+            rows.append(
+                {
+                    "t_s": round(float(self.t_s[i]), 3),
+                    "stream": "video",
+                    "face_present": bool(self.present[i]),
+                    "face_detected": bool(self.detected[i]),
+                    "face_count": int(self.n_faces[i]),
+                    "face_height_ratio": f(self.height_ratio),
+                    "face_centre_x": f(self.centre[:, 0]),
+                    "face_centre_y": f(self.centre[:, 1]),
+                    "yaw_deg": f(self.yaw, 1),
+                    "pitch_deg": f(self.pitch, 1),
+                    "roll_deg": f(self.roll, 1),
+                    "mouth_open": f(self.mouth_open),
+                    "teeth": f(self.teeth),
+                    "face_motion": f(self.motion),
+                    "face_occlusion": f(self.occlusion, 2),
+                    "face_score": f(self.presence, 3),
+                }
+            )
         return rows
 
 
@@ -231,11 +281,17 @@ class FaceAnalyser:
 
     # -- end of clip -----------------------------------------------------------------------
     def finish(self, ev: Evidence) -> FaceEvidence:
-        return build_evidence(self.samples, self.size, self.sample_fps,
-                              1000 * self.elapsed / max(1, len(self.samples)))
+        return build_evidence(
+            self.samples,
+            self.size,
+            self.sample_fps,
+            1000 * self.elapsed / max(1, len(self.samples)),
+        )
 
 
-def _pixel_box(b: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int] | None:
+def _pixel_box(
+    b: tuple[float, float, float, float], w: int, h: int
+) -> tuple[int, int, int, int] | None:
     """A box in integer analysis pixels, clipped to the frame; None when nothing is left."""
     x0, y0 = int(max(0, math.floor(b[0]))), int(max(0, math.floor(b[1])))
     x1, y1 = int(min(w, math.ceil(b[2]))), int(min(h, math.ceil(b[3])))
@@ -243,7 +299,12 @@ def _pixel_box(b: tuple[float, float, float, float], w: int, h: int) -> tuple[in
 
 
 def _box(lm: np.ndarray) -> tuple[float, float, float, float]:
-    return (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
+    return (
+        float(lm[:, 0].min()),
+        float(lm[:, 1].min()),
+        float(lm[:, 0].max()),
+        float(lm[:, 1].max()),
+    )
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -311,7 +372,7 @@ def _region_stats(img: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
         cx, cy = int(round(lm[idx, 0])), int(round(lm[idx, 1]))
         if not (r <= cx < w - r and r <= cy < h - r):
             continue
-        patch = img[cy - r:cy + r, cx - r:cx + r]
+        patch = img[cy - r : cy + r, cx - r : cx + r]
         lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
         g = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY).astype(np.float32)
         gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
@@ -343,7 +404,7 @@ def occlusion_from_regions(regions: np.ndarray) -> np.ndarray:
             continue
         d = reg[ok, :3] - ref[ok, :3]
         d[:, 0] -= np.median(d[:, 0])
-        de = np.sqrt((d ** 2).sum(1))
+        de = np.sqrt((d**2).sum(1))
         tex = reg[ok, 3] / np.maximum(ref[ok, 3], 1e-3)
         changed = (de > REGION_DELTA_E) | (tex > REGION_TEXTURE_RATIO)
         out[i] = float(changed.mean())
@@ -362,18 +423,37 @@ def _pose(lm: np.ndarray) -> tuple[float, float, float]:
     y = lm[:, 0] * s + lm[:, 1] * c
     z = lm[:, 2]
     yaw = math.degrees(math.atan2(z[L_CHEEK] - z[R_CHEEK], x[L_CHEEK] - x[R_CHEEK]))
-    pitch = math.degrees(math.atan2(z[FOREHEAD] - z[CHIN], y[CHIN] - y[FOREHEAD])) - PITCH_NEUTRAL_DEG
+    pitch = (
+        math.degrees(math.atan2(z[FOREHEAD] - z[CHIN], y[CHIN] - y[FOREHEAD])) - PITCH_NEUTRAL_DEG
+    )
     return yaw, pitch, math.degrees(roll)
 
 
-def build_evidence(samples: list[_Sample], size: tuple[int, int], sample_fps: float,
-                   analyse_ms: float = 0.0) -> FaceEvidence:
+def build_evidence(
+    samples: list[_Sample], size: tuple[int, int], sample_fps: float, analyse_ms: float = 0.0
+) -> FaceEvidence:
     n = len(samples)
     w, h = size if size[0] else (1, 1)
     nan = np.full(n, np.nan)
-    a: dict[str, np.ndarray] = {k: nan.copy() for k in (
-        "height_ratio", "head_top", "chin", "eye_y", "yaw", "pitch", "roll", "mouth_open",
-        "teeth", "motion", "presence", "det_score", "other_height", "other_score")}
+    a: dict[str, np.ndarray] = {
+        k: nan.copy()
+        for k in (
+            "height_ratio",
+            "head_top",
+            "chin",
+            "eye_y",
+            "yaw",
+            "pitch",
+            "roll",
+            "mouth_open",
+            "teeth",
+            "motion",
+            "presence",
+            "det_score",
+            "other_height",
+            "other_score",
+        )
+    }
     box = np.full((n, 4), np.nan)
     centre = np.full((n, 2), np.nan)
     present = np.zeros(n, bool)
@@ -417,10 +497,20 @@ def build_evidence(samples: list[_Sample], size: tuple[int, int], sample_fps: fl
         if s.mesh is not None and s.regions is not None:
             regions[i] = s.regions
     occlusion = occlusion_from_regions(regions)
-    return FaceEvidence(t_s=t, present=present, detected=detected, searched=searched, n_faces=n_faces, box=box, centre=centre,
-                        occlusion=occlusion,
-                        frame_size=(int(w), int(h)), sample_fps=sample_fps,
-                        analyse_ms=analyse_ms, **a)
+    return FaceEvidence(
+        t_s=t,
+        present=present,
+        detected=detected,
+        searched=searched,
+        n_faces=n_faces,
+        box=box,
+        centre=centre,
+        occlusion=occlusion,
+        frame_size=(int(w), int(h)),
+        sample_fps=sample_fps,
+        analyse_ms=analyse_ms,
+        **a,
+    )
 
 
 register(AnalyserSpec(provides="faces", factory=FaceAnalyser))

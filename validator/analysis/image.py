@@ -100,12 +100,29 @@ class ImageEvidence:
         return np.ones(self.n, bool), False
 
     def stats_rows(self) -> list[dict[str, Any]]:
-        cols = ("face_h_frac", "face_x", "face_y", "sharpness", "brightness", "scene", "clipped",
-                "crushed", "lr_stops", "tb_stops", "noise", "warmth", "shake", "bg_motion")
+        cols = (
+            "face_h_frac",
+            "face_x",
+            "face_y",
+            "sharpness",
+            "brightness",
+            "scene",
+            "clipped",
+            "crushed",
+            "lr_stops",
+            "tb_stops",
+            "noise",
+            "warmth",
+            "shake",
+            "bg_motion",
+        )
         rows = []
         for i in range(self.n):
-            row: dict[str, Any] = {"t_s": round(float(self.t_s[i]), 3), "stream": "video",
-                                   "img_has_face": bool(self.has_face[i])}
+            row: dict[str, Any] = {
+                "t_s": round(float(self.t_s[i]), 3),
+                "stream": "video",
+                "img_has_face": bool(self.has_face[i]),
+            }
             for c in cols:
                 v = float(getattr(self, c)[i])
                 row[f"img_{c}"] = None if np.isnan(v) else round(v, 5)
@@ -199,11 +216,13 @@ class ImageAnalyser:
         scene = float(self._to_sdr(code[::4, ::4]).mean())
         # Balance on the inner face (the outer 15% of the box is often hair or background).
         fh, fw = lum.shape
-        inner = lum[int(fh * 0.1):int(fh * 0.9), int(fw * 0.15):int(fw * 0.85)]
+        inner = lum[int(fh * 0.1) : int(fh * 0.9), int(fw * 0.15) : int(fw * 0.85)]
         ih, iw = inner.shape
         eps = 1e-3
-        lr = float(np.log2((inner[:, : iw // 2].mean() + eps) / (inner[:, iw - iw // 2:].mean() + eps)))
-        tb = float(np.log2((inner[: ih // 2].mean() + eps) / (inner[ih - ih // 2:].mean() + eps)))
+        lr = float(
+            np.log2((inner[:, : iw // 2].mean() + eps) / (inner[:, iw - iw // 2 :].mean() + eps))
+        )
+        tb = float(np.log2((inner[: ih // 2].mean() + eps) / (inner[ih - ih // 2 :].mean() + eps)))
         b, _g, r, _a = cv2.mean(img[y0:y1, x0:x1])
         warmth = float(np.log2((r + 1.0) / (b + 1.0)))
         sharp = _sharpness(frame.gray[y0:y1, x0:x1])
@@ -214,11 +233,28 @@ class ImageAnalyser:
         shake, bg_motion = self._motion(frame, box, noise, has_face)
         fx = (x0 + x1) / 2 / h if has_face else np.nan
         fy = (y0 + y1) / 2 / h if has_face else np.nan
-        return (frame.t_s, float(has_face), (y1 - y0) / h, fx, fy, sharp, brightness, scene,
-                clipped, crushed, lr, tb, noise, warmth, shake, bg_motion)
+        return (
+            frame.t_s,
+            float(has_face),
+            (y1 - y0) / h,
+            fx,
+            fy,
+            sharp,
+            brightness,
+            scene,
+            clipped,
+            crushed,
+            lr,
+            tb,
+            noise,
+            warmth,
+            shake,
+            bg_motion,
+        )
 
-    def _motion(self, frame: Frame, box: tuple[int, int, int, int], noise: float,
-                has_face: bool) -> tuple[float, float]:
+    def _motion(
+        self, frame: Frame, box: tuple[int, int, int, int], noise: float, has_face: bool
+    ) -> tuple[float, float]:
         gray = frame.gray
         h, w = gray.shape
         s = MOTION_WIDTH_PX / w
@@ -232,7 +268,12 @@ class ImageAnalyser:
             small = cv2.convertScaleAbs(small, alpha=110.0 / mean)
         prev, prev_t = self.prev_small, self.prev_t
         self.prev_small, self.prev_t = small, frame.t_s
-        if prev is None or prev.shape != small.shape or prev_t is None or frame.t_s - prev_t > 3 * self.interval:
+        if (
+            prev is None
+            or prev.shape != small.shape
+            or prev_t is None
+            or frame.t_s - prev_t > 3 * self.interval
+        ):
             return np.nan, np.nan
         # The person: the face box widened to the shoulders and down to the bottom edge.  The
         # fallback region is already wider than a face, so it is used as the person's column.
@@ -240,15 +281,19 @@ class ImageAnalyser:
         bw, bh = x1 - x0, y1 - y0
         wx, wy = (0.6 * bw, 0.4 * bh) if has_face else (0.0, 0.0)
         mask = np.full(small.shape, 255, np.uint8)
-        mask[max(0, y0 - int(wy)):, max(0, x0 - int(wx)):min(MOTION_WIDTH_PX, x1 + int(wx))] = 0
+        mask[max(0, y0 - int(wy)) :, max(0, x0 - int(wx)) : min(MOTION_WIDTH_PX, x1 + int(wx))] = 0
         if (mask > 0).mean() < 0.05:
             return np.nan, np.nan  # the person fills the frame: no background to judge
         short = min(MOTION_WIDTH_PX, sh)
-        pts = cv2.goodFeaturesToTrack(prev, maxCorners=120, qualityLevel=0.02, minDistance=6, mask=mask)
+        pts = cv2.goodFeaturesToTrack(
+            prev, maxCorners=120, qualityLevel=0.02, minDistance=6, mask=mask
+        )
         dx = dy = 0.0
         shake = np.nan
         if pts is not None and len(pts) >= 8:
-            nxt, st, _err = cv2.calcOpticalFlowPyrLK(prev, small, pts, None, winSize=(21, 21), maxLevel=3)
+            nxt, st, _err = cv2.calcOpticalFlowPyrLK(
+                prev, small, pts, None, winSize=(21, 21), maxLevel=3
+            )
             ok = st.reshape(-1) == 1
             if ok.sum() >= 8:
                 d = (nxt - pts).reshape(-1, 2)[ok]
@@ -256,8 +301,12 @@ class ImageAnalyser:
                 shake = float(np.hypot(dx, dy) / short)
         shifted = prev
         if dx or dy:
-            shifted = cv2.warpAffine(prev, np.float32([[1, 0, dx], [0, 1, dy]]), (MOTION_WIDTH_PX, sh),
-                                     borderMode=cv2.BORDER_REPLICATE)
+            shifted = cv2.warpAffine(
+                prev,
+                np.float32([[1, 0, dx], [0, 1, dy]]),
+                (MOTION_WIDTH_PX, sh),
+                borderMode=cv2.BORDER_REPLICATE,
+            )
         diff = cv2.absdiff(small, shifted)
         # Grain is averaged down ~sqrt(area ratio) in the small copy, then by the blur.
         thr = MOTION_DIFF_LEVELS + 4.0 * noise * s
@@ -273,12 +322,37 @@ class ImageAnalyser:
             ev.missing["image"] = "no video frames were sampled"
             return None
         a = np.array(self.rows, dtype=np.float64)
-        col = {n: a[:, i] for i, n in enumerate(
-            ("t_s", "has_face", "face_h_frac", "face_x", "face_y", "sharpness", "brightness", "scene",
-             "clipped", "crushed", "lr_stops", "tb_stops", "noise", "warmth", "shake", "bg_motion"))}
+        col = {
+            n: a[:, i]
+            for i, n in enumerate(
+                (
+                    "t_s",
+                    "has_face",
+                    "face_h_frac",
+                    "face_x",
+                    "face_y",
+                    "sharpness",
+                    "brightness",
+                    "scene",
+                    "clipped",
+                    "crushed",
+                    "lr_stops",
+                    "tb_stops",
+                    "noise",
+                    "warmth",
+                    "shake",
+                    "bg_motion",
+                )
+            )
+        }
         has_face = col.pop("has_face") > 0.5
-        return ImageEvidence(has_face=has_face, sample_interval_s=self.interval,
-                             transfer=self.transfer, bit_depth=self.bit_depth, **col)
+        return ImageEvidence(
+            has_face=has_face,
+            sample_interval_s=self.interval,
+            transfer=self.transfer,
+            bit_depth=self.bit_depth,
+            **col,
+        )
 
 
 def _face_box(box: Any, w: int, h: int) -> tuple[int, int, int, int] | None:
@@ -305,8 +379,11 @@ def _sharpness(crop: np.ndarray) -> float:
     if ch < 8 or cw < 8:
         return np.nan
     tw = max(8, int(round(cw * FACE_NORM_PX / ch)))
-    f = cv2.resize(crop, (tw, FACE_NORM_PX), interpolation=cv2.INTER_AREA if ch > FACE_NORM_PX
-                   else cv2.INTER_LINEAR).astype(np.float32)
+    f = cv2.resize(
+        crop,
+        (tw, FACE_NORM_PX),
+        interpolation=cv2.INTER_AREA if ch > FACE_NORM_PX else cv2.INTER_LINEAR,
+    ).astype(np.float32)
     bv = cv2.blur(f, (1, 9))
     bh = cv2.blur(f, (9, 1))
     scores = []

@@ -57,8 +57,15 @@ class Thumbnails:
 class ThumbnailAnalyser:
     wants_frames = True
 
-    def __init__(self, settings: Any = None, media: Any = None, *, max_thumbs: int = MAX_THUMBS,
-                 width_px: int = THUMB_WIDTH_PX, interval_s: float = START_INTERVAL_S):
+    def __init__(
+        self,
+        settings: Any = None,
+        media: Any = None,
+        *,
+        max_thumbs: int = MAX_THUMBS,
+        width_px: int = THUMB_WIDTH_PX,
+        interval_s: float = START_INTERVAL_S,
+    ):
         if max_thumbs < 2:
             raise ValueError("max_thumbs must be at least 2")
         self.max_thumbs = max_thumbs

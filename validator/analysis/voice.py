@@ -138,7 +138,9 @@ class VoiceEvidence:
         if self.n_windows == 0:
             return np.full(t.shape, LEVEL_FLOOR_DBFS, np.float32)
         inside = (t >= 0) & (t < self.n_windows * self.window_s)
-        return np.where(inside, self.level_dbfs[self.indices_at(t)], LEVEL_FLOOR_DBFS).astype(np.float32)
+        return np.where(inside, self.level_dbfs[self.indices_at(t)], LEVEL_FLOOR_DBFS).astype(
+            np.float32
+        )
 
     def mask_between(self, start_s: float, end_s: float) -> np.ndarray:
         """Boolean mask of the windows whose centre lies in [start_s, end_s)."""
@@ -179,16 +181,29 @@ class VoiceEvidence:
 
     def stats_rows(self) -> list[dict[str, Any]]:
         return [
-            {"t_s": round(float(t), 3), "stream": "audio", "level_dbfs": round(float(lv), 1),
-             "webrtcvad": int(w), "silero_prob": round(float(p), 3), "speech": int(s),
-             "tonality_db": round(float(tn), 1)}
-            for t, lv, w, p, s, tn in zip(self.t_s, self.level_dbfs, self.webrtcvad,
-                                          self.silero_prob, self.speech, self.tonality_db,
-                                          strict=True)
+            {
+                "t_s": round(float(t), 3),
+                "stream": "audio",
+                "level_dbfs": round(float(lv), 1),
+                "webrtcvad": int(w),
+                "silero_prob": round(float(p), 3),
+                "speech": int(s),
+                "tonality_db": round(float(tn), 1),
+            }
+            for t, lv, w, p, s, tn in zip(
+                self.t_s,
+                self.level_dbfs,
+                self.webrtcvad,
+                self.silero_prob,
+                self.speech,
+                self.tonality_db,
+                strict=True,
+            )
         ]
 
 
 # --- measurements -------------------------------------------------------------------------
+
 
 def _windows(pcm: np.ndarray) -> np.ndarray:
     n = len(pcm) // WINDOW
@@ -211,14 +226,14 @@ def tonality_db(pcm: np.ndarray, n: int) -> np.ndarray:
         return np.zeros(0, np.float32)
     half = TONAL_FRAME // 2
     padded = np.zeros(n * WINDOW + TONAL_FRAME, np.float32)
-    padded[half: half + n * WINDOW] = pcm[: n * WINDOW]
+    padded[half : half + n * WINDOW] = pcm[: n * WINDOW]
     starts = np.arange(n) * WINDOW + WINDOW // 2  # frame centred on the window's centre
     frames = np.lib.stride_tricks.sliding_window_view(padded, TONAL_FRAME)[starts]
     spec = np.abs(np.fft.rfft(frames * np.hanning(TONAL_FRAME).astype(np.float32), axis=1)) ** 2
     spec = spec.astype(np.float64) + 1e-20
     lo_bin = int(TONAL_BAND_HZ[0] * TONAL_FRAME / RATE)  # >= 5, so k - 5 stays in range
     hi_bin = int(TONAL_BAND_HZ[1] * TONAL_FRAME / RATE)  # + 5 stays below Nyquist
-    neigh = sum(spec[:, lo_bin + d: hi_bin + d] for d in (-5, -4, -3, 3, 4, 5)) / 6.0
+    neigh = sum(spec[:, lo_bin + d : hi_bin + d] for d in (-5, -4, -3, 3, 4, 5)) / 6.0
     ratio = spec[:, lo_bin:hi_bin] / neigh
     return (10.0 * np.log10(ratio.max(axis=1))).astype(np.float32)
 
@@ -244,7 +259,7 @@ def silero_probs(win: np.ndarray) -> np.ndarray:
     mv = memoryview(buf)
     out = np.empty(len(win), np.float32)
     for i in range(len(win)):
-        out[i] = vad.process(mv[i * WINDOW:(i + 1) * WINDOW])
+        out[i] = vad.process(mv[i * WINDOW : (i + 1) * WINDOW])
     return out
 
 
@@ -253,7 +268,9 @@ def webrtc_decisions(win: np.ndarray) -> np.ndarray:
 
     vad = webrtcvad.Vad(WEBRTC_MODE)
     pcm = (np.clip(win[:, :WEBRTC_FRAME], -1.0, 1.0) * 32767.0).astype("<i2")
-    return np.fromiter((vad.is_speech(row.tobytes(), RATE) for row in pcm), dtype=bool, count=len(pcm))
+    return np.fromiter(
+        (vad.is_speech(row.tobytes(), RATE) for row in pcm), dtype=bool, count=len(pcm)
+    )
 
 
 def combine(prob: np.ndarray, webrtc: np.ndarray, window_s: float = WINDOW_S) -> np.ndarray:
@@ -302,7 +319,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def _dilate(mask: np.ndarray, by: int) -> np.ndarray:
     out = mask.copy()
     for a, b in _runs(mask):
-        out[max(0, a - by): b + by] = True
+        out[max(0, a - by) : b + by] = True
     return out
 
 
@@ -329,10 +346,17 @@ def analyse(audio: AudioData) -> VoiceEvidence:
     )
 
 
-def evidence_from_windows(*, level_dbfs: np.ndarray, silero_prob: np.ndarray, webrtcvad: np.ndarray,
-                          tonality_db: np.ndarray, digital_silence: np.ndarray, duration_s: float,
-                          clipped_per_10ms: np.ndarray | None = None,
-                          native_samples_per_10ms: int = 160) -> VoiceEvidence:
+def evidence_from_windows(
+    *,
+    level_dbfs: np.ndarray,
+    silero_prob: np.ndarray,
+    webrtcvad: np.ndarray,
+    tonality_db: np.ndarray,
+    digital_silence: np.ndarray,
+    duration_s: float,
+    clipped_per_10ms: np.ndarray | None = None,
+    native_samples_per_10ms: int = 160,
+) -> VoiceEvidence:
     """Everything after the per-window measurements: speech decision, segments, noise floor and
     speech level.  Separate from `analyse` so tests can build evidence from hand-made windows."""
     level = np.asarray(level_dbfs, np.float32)
@@ -364,11 +388,25 @@ def evidence_from_windows(*, level_dbfs: np.ndarray, silero_prob: np.ndarray, we
     speech_level = _power_mean_db(level[voiced]) if voiced.any() else None
 
     return VoiceEvidence(
-        duration_s=duration_s, window_s=WINDOW_S, t_s=t, level_dbfs=level, webrtcvad=web,
-        silero_prob=prob, speech=speech, tonality_db=ton, digital_silence=zero, speech_runs=runs,
-        speaking=speaking, listening=listening, onset_s=onset, boundary_s=boundary,
-        noise_floor_dbfs=noise_floor, speech_level_dbfs=speech_level,
-        clipped_per_10ms=np.zeros(0, np.int32) if clipped_per_10ms is None else np.asarray(clipped_per_10ms),
+        duration_s=duration_s,
+        window_s=WINDOW_S,
+        t_s=t,
+        level_dbfs=level,
+        webrtcvad=web,
+        silero_prob=prob,
+        speech=speech,
+        tonality_db=ton,
+        digital_silence=zero,
+        speech_runs=runs,
+        speaking=speaking,
+        listening=listening,
+        onset_s=onset,
+        boundary_s=boundary,
+        noise_floor_dbfs=noise_floor,
+        speech_level_dbfs=speech_level,
+        clipped_per_10ms=np.zeros(0, np.int32)
+        if clipped_per_10ms is None
+        else np.asarray(clipped_per_10ms),
         native_samples_per_10ms=native_samples_per_10ms,
     )
 

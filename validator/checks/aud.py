@@ -53,12 +53,24 @@ def _all_silent(v: VoiceEvidence) -> bool:
     return v.n_windows > 0 and bool(v.digital_silence.all())
 
 
-@rule("AUD001", "background-noise", "error", "noise floor in non-speech audio too high (above -50 dBFS RMS)",
-      hint="record in a quiet room: switch off fans, air conditioning and other machines, close the windows, "
-           "and keep the microphone away from computers",
-      needs=("voice",),
-      params=[Param("max_noise_floor_dbfs", -50.0, "highest accepted noise floor, dBFS RMS",
-                    minimum=-120, maximum=0)])
+@rule(
+    "AUD001",
+    "background-noise",
+    "error",
+    "noise floor in non-speech audio too high (above -50 dBFS RMS)",
+    hint="record in a quiet room: switch off fans, air conditioning and other machines, close the windows, "
+    "and keep the microphone away from computers",
+    needs=("voice",),
+    params=[
+        Param(
+            "max_noise_floor_dbfs",
+            -50.0,
+            "highest accepted noise floor, dBFS RMS",
+            minimum=-120,
+            maximum=0,
+        )
+    ],
+)
 def background_noise(ev: Evidence, p: Params):
     """What it does: compares the noise floor (median RMS level of the audio that is neither
     speech, nor within 0.25 s of speech, nor digital silence, nor a tone/music) with
@@ -89,19 +101,41 @@ def background_noise(ev: Evidence, p: Params):
         return skipped("not evaluated: the audio is digital silence throughout (see MED009)")
     nf = v.noise_floor_dbfs
     if nf is None:
-        return skipped("not evaluated: less than 1 s of audio without speech or tones to measure the noise in")
+        return skipped(
+            "not evaluated: less than 1 s of audio without speech or tones to measure the noise in"
+        )
     if nf > p.max_noise_floor_dbfs:
-        return failed(f"noise floor is {nf:.1f} dBFS RMS where nobody speaks (must be below {p.max_noise_floor_dbfs:.1f})",
-                      measured=round(nf, 1), limit=p.max_noise_floor_dbfs, unit="dBFS")
-    return passed(f"noise floor is {nf:.1f} dBFS RMS (limit {p.max_noise_floor_dbfs:.1f})",
-                  measured=round(nf, 1), limit=p.max_noise_floor_dbfs, unit="dBFS")
+        return failed(
+            f"noise floor is {nf:.1f} dBFS RMS where nobody speaks (must be below {p.max_noise_floor_dbfs:.1f})",
+            measured=round(nf, 1),
+            limit=p.max_noise_floor_dbfs,
+            unit="dBFS",
+        )
+    return passed(
+        f"noise floor is {nf:.1f} dBFS RMS (limit {p.max_noise_floor_dbfs:.1f})",
+        measured=round(nf, 1),
+        limit=p.max_noise_floor_dbfs,
+        unit="dBFS",
+    )
 
 
-@rule("AUD002", "speech-to-noise-low", "warning", "speech level minus noise floor below 20 dB",
-      hint="move the microphone closer to your mouth (or sit closer to the camera) and make the room quieter",
-      needs=("voice",),
-      params=[Param("min_snr_db", 20.0, "least accepted speech level above the noise floor, dB",
-                    minimum=0, maximum=80)])
+@rule(
+    "AUD002",
+    "speech-to-noise-low",
+    "warning",
+    "speech level minus noise floor below 20 dB",
+    hint="move the microphone closer to your mouth (or sit closer to the camera) and make the room quieter",
+    needs=("voice",),
+    params=[
+        Param(
+            "min_snr_db",
+            20.0,
+            "least accepted speech level above the noise floor, dB",
+            minimum=0,
+            maximum=80,
+        )
+    ],
+)
 def speech_to_noise_low(ev: Evidence, p: Params):
     """What it does: speech level (power mean of the speech windows) minus the noise floor (see
     AUD001).
@@ -124,22 +158,48 @@ def speech_to_noise_low(ev: Evidence, p: Params):
     if v.speech_level_dbfs is None:
         return skipped("not evaluated: no speech was found (see SEG001)")
     if v.noise_floor_dbfs is None:
-        return skipped("not evaluated: less than 1 s of audio without speech to measure the noise in")
+        return skipped(
+            "not evaluated: less than 1 s of audio without speech to measure the noise in"
+        )
     snr = v.speech_level_dbfs - v.noise_floor_dbfs
-    text = (f"speech is {snr:.1f} dB above the noise floor ({v.speech_level_dbfs:.1f} vs "
-            f"{v.noise_floor_dbfs:.1f} dBFS)")
+    text = (
+        f"speech is {snr:.1f} dB above the noise floor ({v.speech_level_dbfs:.1f} vs "
+        f"{v.noise_floor_dbfs:.1f} dBFS)"
+    )
     if snr < p.min_snr_db:
-        return failed(f"{text}; needs at least {p.min_snr_db:g} dB", measured=round(snr, 1), limit=p.min_snr_db, unit="dB")
+        return failed(
+            f"{text}; needs at least {p.min_snr_db:g} dB",
+            measured=round(snr, 1),
+            limit=p.min_snr_db,
+            unit="dB",
+        )
     return passed(text, measured=round(snr, 1), limit=p.min_snr_db, unit="dB")
 
 
-@rule("AUD003", "audio-clipping", "warning", "samples at full scale in more than a tiny fraction of the speech",
-      hint="lower the microphone gain (input level) or speak a little further from the microphone",
-      needs=("voice",),
-      params=[Param("min_clipped_samples", 3, "full-scale samples a 10 ms window needs to count as clipped, samples",
-                    minimum=1, maximum=1000),
-              Param("max_clipped_share", 0.002, "largest share of speech time (10 ms windows) that may be clipped, ratio",
-                    minimum=0, maximum=1)])
+@rule(
+    "AUD003",
+    "audio-clipping",
+    "warning",
+    "samples at full scale in more than a tiny fraction of the speech",
+    hint="lower the microphone gain (input level) or speak a little further from the microphone",
+    needs=("voice",),
+    params=[
+        Param(
+            "min_clipped_samples",
+            3,
+            "full-scale samples a 10 ms window needs to count as clipped, samples",
+            minimum=1,
+            maximum=1000,
+        ),
+        Param(
+            "max_clipped_share",
+            0.002,
+            "largest share of speech time (10 ms windows) that may be clipped, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def audio_clipping(ev: Evidence, p: Params):
     """What it does: counts, over the speech only, the 10 ms windows holding at least
     `min_clipped_samples` samples at full scale (|x| >= 0.999 at the native rate, any
@@ -175,20 +235,47 @@ def audio_clipping(ev: Evidence, p: Params):
     share = float(hot.sum()) / total
     spans = _merge([Span(float(t - 0.005), float(t + 0.005)) for t in t10[hot]], 0.5)
     if share > p.max_clipped_share:
-        return failed(f"{share:.1%} of the speech is clipped (at most {p.max_clipped_share:.1%}), e.g. at {_fmt_spans(spans)}",
-                      measured=round(share, 4), limit=p.max_clipped_share, unit="ratio", spans=spans)
-    return passed(f"{share:.2%} of the speech is clipped (at most {p.max_clipped_share:.1%})",
-                  measured=round(share, 4), limit=p.max_clipped_share, unit="ratio", spans=spans)
+        return failed(
+            f"{share:.1%} of the speech is clipped (at most {p.max_clipped_share:.1%}), e.g. at {_fmt_spans(spans)}",
+            measured=round(share, 4),
+            limit=p.max_clipped_share,
+            unit="ratio",
+            spans=spans,
+        )
+    return passed(
+        f"{share:.2%} of the speech is clipped (at most {p.max_clipped_share:.1%})",
+        measured=round(share, 4),
+        limit=p.max_clipped_share,
+        unit="ratio",
+        spans=spans,
+    )
 
 
-@rule("AUD004", "speech-level-out-of-range", "warning", "speech too quiet (below -35 dBFS active level) or too hot",
-      hint="set the microphone gain so that your voice sits around -20 dBFS: louder if the check says quiet, "
-           "softer if it says hot",
-      needs=("voice",),
-      params=[Param("min_speech_dbfs", -35.0, "quietest accepted speech level (RMS over speech), dBFS",
-                    minimum=-120, maximum=0),
-              Param("max_speech_dbfs", -10.0, "loudest accepted speech level (RMS over speech), dBFS",
-                    minimum=-120, maximum=0)])
+@rule(
+    "AUD004",
+    "speech-level-out-of-range",
+    "warning",
+    "speech too quiet (below -35 dBFS active level) or too hot",
+    hint="set the microphone gain so that your voice sits around -20 dBFS: louder if the check says quiet, "
+    "softer if it says hot",
+    needs=("voice",),
+    params=[
+        Param(
+            "min_speech_dbfs",
+            -35.0,
+            "quietest accepted speech level (RMS over speech), dBFS",
+            minimum=-120,
+            maximum=0,
+        ),
+        Param(
+            "max_speech_dbfs",
+            -10.0,
+            "loudest accepted speech level (RMS over speech), dBFS",
+            minimum=-120,
+            maximum=0,
+        ),
+    ],
+)
 def speech_level_out_of_range(ev: Evidence, p: Params):
     """What it does: the active speech level, the power mean of the speech windows' RMS levels
     (a full-scale sine reads -3 dBFS), compared with `min_speech_dbfs` and `max_speech_dbfs`.
@@ -212,34 +299,91 @@ def speech_level_out_of_range(ev: Evidence, p: Params):
     if lv is None:
         return skipped("not evaluated: no speech was found (see SEG001)")
     if lv < p.min_speech_dbfs:
-        return failed(f"speech level is {lv:.1f} dBFS (too quiet: at least {p.min_speech_dbfs:.1f})",
-                      measured=round(lv, 1), limit=p.min_speech_dbfs, unit="dBFS",
-                      hint="turn the microphone gain up or move closer to the microphone")
+        return failed(
+            f"speech level is {lv:.1f} dBFS (too quiet: at least {p.min_speech_dbfs:.1f})",
+            measured=round(lv, 1),
+            limit=p.min_speech_dbfs,
+            unit="dBFS",
+            hint="turn the microphone gain up or move closer to the microphone",
+        )
     if lv > p.max_speech_dbfs:
-        return failed(f"speech level is {lv:.1f} dBFS (too hot: at most {p.max_speech_dbfs:.1f})",
-                      measured=round(lv, 1), limit=p.max_speech_dbfs, unit="dBFS",
-                      hint="turn the microphone gain down or move a little away from the microphone")
-    return passed(f"speech level is {lv:.1f} dBFS ({p.min_speech_dbfs:.0f} to {p.max_speech_dbfs:.0f})",
-                  measured=round(lv, 1), limit=p.min_speech_dbfs, unit="dBFS")
+        return failed(
+            f"speech level is {lv:.1f} dBFS (too hot: at most {p.max_speech_dbfs:.1f})",
+            measured=round(lv, 1),
+            limit=p.max_speech_dbfs,
+            unit="dBFS",
+            hint="turn the microphone gain down or move a little away from the microphone",
+        )
+    return passed(
+        f"speech level is {lv:.1f} dBFS ({p.min_speech_dbfs:.0f} to {p.max_speech_dbfs:.0f})",
+        measured=round(lv, 1),
+        limit=p.min_speech_dbfs,
+        unit="dBFS",
+    )
 
 
-@rule("AUD005", "non-speech-sound", "error",
-      "music, tones, other voices, or loud transients (knocks, typing) in the listening segment",
-      hint="record the listening part in a silent room: no music, TV, notifications, typing or people talking",
-      needs=("voice",),
-      params=[Param("min_tonality_db", 25.0, "a window whose strongest spectral peak stands this far above its "
-                    "neighbours is tonal (music, tones, beeps), dB", minimum=5, maximum=80),
-              Param("min_tonal_s", 0.3, "tonal sound must last this long to count, seconds", minimum=0, maximum=30),
-              Param("min_tonal_level_dbfs", -60.0, "tonal windows quieter than this are ignored, dBFS",
-                    minimum=-120, maximum=0),
-              Param("transient_db", 20.0, "a window this far above the listening segment's median level is a "
-                    "loud sound (knock, typing, door), dB", minimum=3, maximum=80),
-              Param("max_below_speech_db", 20.0, "... if it is also no more than this many dB below your speaking "
-                    "level, dB", minimum=0, maximum=80),
-              Param("background_voice_db", 15.0, "speech this many dB quieter than your speaking level is "
-                    "another voice (louder speech is yours: SEG004), dB", minimum=0, maximum=60),
-              Param("max_sound_s", 0.0, "total flagged sound allowed in the listening segment, seconds",
-                    minimum=0, maximum=60)])
+@rule(
+    "AUD005",
+    "non-speech-sound",
+    "error",
+    "music, tones, other voices, or loud transients (knocks, typing) in the listening segment",
+    hint="record the listening part in a silent room: no music, TV, notifications, typing or people talking",
+    needs=("voice",),
+    params=[
+        Param(
+            "min_tonality_db",
+            25.0,
+            "a window whose strongest spectral peak stands this far above its "
+            "neighbours is tonal (music, tones, beeps), dB",
+            minimum=5,
+            maximum=80,
+        ),
+        Param(
+            "min_tonal_s",
+            0.3,
+            "tonal sound must last this long to count, seconds",
+            minimum=0,
+            maximum=30,
+        ),
+        Param(
+            "min_tonal_level_dbfs",
+            -60.0,
+            "tonal windows quieter than this are ignored, dBFS",
+            minimum=-120,
+            maximum=0,
+        ),
+        Param(
+            "transient_db",
+            20.0,
+            "a window this far above the listening segment's median level is a "
+            "loud sound (knock, typing, door), dB",
+            minimum=3,
+            maximum=80,
+        ),
+        Param(
+            "max_below_speech_db",
+            20.0,
+            "... if it is also no more than this many dB below your speaking level, dB",
+            minimum=0,
+            maximum=80,
+        ),
+        Param(
+            "background_voice_db",
+            15.0,
+            "speech this many dB quieter than your speaking level is "
+            "another voice (louder speech is yours: SEG004), dB",
+            minimum=0,
+            maximum=60,
+        ),
+        Param(
+            "max_sound_s",
+            0.0,
+            "total flagged sound allowed in the listening segment, seconds",
+            minimum=0,
+            maximum=60,
+        ),
+    ],
+)
 def non_speech_sound(ev: Evidence, p: Params):
     """What it does: looks at the listening segment away from the speaker's speech (0.25 s
     guard) for three kinds of sound, merges flagged windows closer than 0.25 s into events and
@@ -297,9 +441,16 @@ def non_speech_sound(ev: Evidence, p: Params):
     ref_speech = v.speech_level_in(v.speaking)
     if free.any() and ref_speech is not None:
         ref = float(np.median(v.level_dbfs[free]))
-        loud = free & (v.level_dbfs >= ref + p.transient_db) & (v.level_dbfs >= ref_speech - p.max_below_speech_db)
+        loud = (
+            free
+            & (v.level_dbfs >= ref + p.transient_db)
+            & (v.level_dbfs >= ref_speech - p.max_below_speech_db)
+        )
         for s in _merge(v.runs(loud), MERGE_GAP_S):
-            if not any(k.startswith("tonal") and s.start_s < t.end_s and t.start_s < s.end_s for k, t in found):
+            if not any(
+                k.startswith("tonal") and s.start_s < t.end_s and t.start_s < s.end_s
+                for k, t in found
+            ):
                 found.append(("a loud sound (knock, typing)", s))
 
     if ref_speech is not None:
@@ -314,19 +465,39 @@ def non_speech_sound(ev: Evidence, p: Params):
         for k, s in sorted(found, key=lambda f: f[1].start_s):
             kinds.setdefault(k, []).append(s)
         what = "; ".join(f"{k} at {_fmt_spans(ss)}" for k, ss in kinds.items())
-        return failed(f"{total:.1f} s of non-speech sound in the listening segment: {what}",
-                      measured=round(total, 2), limit=p.max_sound_s, unit="s", spans=spans)
-    return passed(f"no music, tones, other voices or loud sounds in the listening segment ({total:.1f} s)",
-                  measured=round(total, 2), limit=p.max_sound_s, unit="s")
+        return failed(
+            f"{total:.1f} s of non-speech sound in the listening segment: {what}",
+            measured=round(total, 2),
+            limit=p.max_sound_s,
+            unit="s",
+            spans=spans,
+        )
+    return passed(
+        f"no music, tones, other voices or loud sounds in the listening segment ({total:.1f} s)",
+        measured=round(total, 2),
+        limit=p.max_sound_s,
+        unit="s",
+    )
 
 
-@rule("AUD006", "gated-silence", "warning",
-      "digital silence (exact zeros) between words or in the listening segment: noise suppression was on",
-      hint="turn off noise suppression / noise cancellation / 'voice isolation' in the recording app or "
-           "video-call software, and record again",
-      needs=("voice",),
-      params=[Param("max_digital_silence_s", 0.3, "digital silence allowed after the first word in total, seconds",
-                    minimum=0, maximum=60)])
+@rule(
+    "AUD006",
+    "gated-silence",
+    "warning",
+    "digital silence (exact zeros) between words or in the listening segment: noise suppression was on",
+    hint="turn off noise suppression / noise cancellation / 'voice isolation' in the recording app or "
+    "video-call software, and record again",
+    needs=("voice",),
+    params=[
+        Param(
+            "max_digital_silence_s",
+            0.3,
+            "digital silence allowed after the first word in total, seconds",
+            minimum=0,
+            maximum=60,
+        )
+    ],
+)
 def gated_silence(ev: Evidence, p: Params):
     """What it does: adds up the 32 ms windows in which every sample is exactly zero at 16-bit
     precision, from the first word to the last half second (encoder padding and cuts leave a
@@ -358,7 +529,16 @@ def gated_silence(ev: Evidence, p: Params):
     total = float(m.sum()) * v.window_s
     spans = _merge(v.runs(m), 0.1)
     if total > p.max_digital_silence_s:
-        return failed(f"{total:.1f} s of digital silence (exact zeros) after the first word, e.g. at {_fmt_spans(spans)}",
-                      measured=round(total, 2), limit=p.max_digital_silence_s, unit="s", spans=spans)
-    return passed(f"{total:.1f} s of digital silence after the first word (at most {p.max_digital_silence_s:g} s)",
-                  measured=round(total, 2), limit=p.max_digital_silence_s, unit="s")
+        return failed(
+            f"{total:.1f} s of digital silence (exact zeros) after the first word, e.g. at {_fmt_spans(spans)}",
+            measured=round(total, 2),
+            limit=p.max_digital_silence_s,
+            unit="s",
+            spans=spans,
+        )
+    return passed(
+        f"{total:.1f} s of digital silence after the first word (at most {p.max_digital_silence_s:g} s)",
+        measured=round(total, 2),
+        limit=p.max_digital_silence_s,
+        unit="s",
+    )

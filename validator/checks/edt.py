@@ -23,22 +23,54 @@ def _times(spans: list[tuple[float, float]]) -> str:
     return shown + (f" and {len(spans) - 5} more" if len(spans) > 5 else "")
 
 
-@rule("EDT001", "cut-detected", "error", "a shot cut or transition",
-      hint="record the whole clip in one continuous take; do not edit, trim the middle, or join "
-           "recordings",
-      needs=("continuity",),
-      params=[Param("max_corr", 0.30, "thumbnail correlation between consecutive samples below "
-                    "this is a different shot, -1 to 1", minimum=-1, maximum=1),
-              Param("min_hist_dist", 0.10, "colour-histogram distance a cut must also show, "
-                    "Bhattacharyya 0-1", minimum=0, maximum=1),
-              Param("min_changed_cells", 0.6, "share of the picture's 4x4 cells that must change "
-                    "(a person moving in a close shot changes only the cells they cover), ratio",
-                    minimum=0, maximum=1),
-              Param("include_transitions", True, "also report gradual transitions (dissolves, "
-                    "fades to another shot) spread over several samples"),
-              Param("min_transition_colour", 0.6, "total colour-histogram change over a gradual "
-                    "transition (sum of the per-step distances), Bhattacharyya", minimum=0,
-                    maximum=100)])
+@rule(
+    "EDT001",
+    "cut-detected",
+    "error",
+    "a shot cut or transition",
+    hint="record the whole clip in one continuous take; do not edit, trim the middle, or join "
+    "recordings",
+    needs=("continuity",),
+    params=[
+        Param(
+            "max_corr",
+            0.30,
+            "thumbnail correlation between consecutive samples below "
+            "this is a different shot, -1 to 1",
+            minimum=-1,
+            maximum=1,
+        ),
+        Param(
+            "min_hist_dist",
+            0.10,
+            "colour-histogram distance a cut must also show, Bhattacharyya 0-1",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "min_changed_cells",
+            0.6,
+            "share of the picture's 4x4 cells that must change "
+            "(a person moving in a close shot changes only the cells they cover), ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "include_transitions",
+            True,
+            "also report gradual transitions (dissolves, "
+            "fades to another shot) spread over several samples",
+        ),
+        Param(
+            "min_transition_colour",
+            0.6,
+            "total colour-histogram change over a gradual "
+            "transition (sum of the per-step distances), Bhattacharyya",
+            minimum=0,
+            maximum=100,
+        ),
+    ],
+)
 def cut_detected(ev: Evidence, p: Params):
     """What it does: compares each sampled frame with the one before it: the correlation of
     their blurred 64x48 grey thumbnails (structure: insensitive to a lighting change), the share
@@ -82,8 +114,12 @@ def cut_detected(ev: Evidence, p: Params):
     events = [(a, b) for a, b, _ in co.cuts(p.max_corr, p.min_hist_dist, p.min_changed_cells)]
     n_cuts = len(events)
     if p.include_transitions:
-        events += [(a, b) for a, b, _ in co.transitions(p.max_corr, p.min_hist_dist, p.min_changed_cells,
-                                                          p.min_transition_colour)]
+        events += [
+            (a, b)
+            for a, b, _ in co.transitions(
+                p.max_corr, p.min_hist_dist, p.min_changed_cells, p.min_transition_colour
+            )
+        ]
     events.sort()
     lowest = float(np.nanmin(co.corr_prev)) if np.isfinite(co.corr_prev).any() else 1.0
     if events:
@@ -91,20 +127,44 @@ def cut_detected(ev: Evidence, p: Params):
         what = f"{n_cuts} cut{'s' if n_cuts != 1 else ''}" if n_cuts else ""
         if n_tr:
             what += (" and " if what else "") + f"{n_tr} transition{'s' if n_tr != 1 else ''}"
-        return failed(f"{what} (at {_times(events)})", measured=len(events), limit=0, unit="cuts",
-                      spans=events)
-    return passed(f"one continuous shot (lowest sample-to-sample correlation {lowest:.2f}, "
-                  f"cut below {p.max_corr:g})", measured=0, limit=0, unit="cuts")
+        return failed(
+            f"{what} (at {_times(events)})",
+            measured=len(events),
+            limit=0,
+            unit="cuts",
+            spans=events,
+        )
+    return passed(
+        f"one continuous shot (lowest sample-to-sample correlation {lowest:.2f}, "
+        f"cut below {p.max_corr:g})",
+        measured=0,
+        limit=0,
+        unit="cuts",
+    )
 
 
-@rule("EDT002", "frozen-frames", "error", "runs of identical frames (frozen or duplicated video)",
-      hint="record again: a frozen picture usually means the recorder or the connection stalled; "
-           "close other apps and record to local storage",
-      needs=("continuity",),
-      params=[Param("max_still_levels", 0.25, "largest pixel difference between samples that "
-                    "counts as identical, 8-bit levels (busiest of 4x4 cells)", minimum=0, maximum=255),
-              Param("min_frozen_s", 0.4, "shortest frozen run reported, seconds", minimum=0.04,
-                    maximum=60)])
+@rule(
+    "EDT002",
+    "frozen-frames",
+    "error",
+    "runs of identical frames (frozen or duplicated video)",
+    hint="record again: a frozen picture usually means the recorder or the connection stalled; "
+    "close other apps and record to local storage",
+    needs=("continuity",),
+    params=[
+        Param(
+            "max_still_levels",
+            0.25,
+            "largest pixel difference between samples that "
+            "counts as identical, 8-bit levels (busiest of 4x4 cells)",
+            minimum=0,
+            maximum=255,
+        ),
+        Param(
+            "min_frozen_s", 0.4, "shortest frozen run reported, seconds", minimum=0.04, maximum=60
+        ),
+    ],
+)
 def frozen_frames(ev: Evidence, p: Params):
     """What it does: finds runs where the picture does not change at all, two ways.  (1) Sampled
     frames: the mean grey difference between consecutive samples (160 px wide copy) in the
@@ -171,12 +231,21 @@ def frozen_frames(ev: Evidence, p: Params):
     if spans:
         total = sum(b - a for a, b in spans)
         longest = max(spans, key=lambda s: s[1] - s[0])
-        return failed(f"the picture is frozen for {total:.1f} s (longest {longest[1] - longest[0]:.1f} s "
-                      f"at {longest[0]:.1f} s)", measured=round(total, 2), limit=p.min_frozen_s,
-                      unit="s", spans=spans)
+        return failed(
+            f"the picture is frozen for {total:.1f} s (longest {longest[1] - longest[0]:.1f} s "
+            f"at {longest[0]:.1f} s)",
+            measured=round(total, 2),
+            limit=p.min_frozen_s,
+            unit="s",
+            spans=spans,
+        )
     lowest = float(np.nanmin(co.diff_peak)) if np.isfinite(co.diff_peak).any() else float("nan")
-    return passed(f"no frozen frames (smallest change between samples {lowest:.2f} levels)",
-                  measured=0.0, limit=p.min_frozen_s, unit="s")
+    return passed(
+        f"no frozen frames (smallest change between samples {lowest:.2f} levels)",
+        measured=0.0,
+        limit=p.min_frozen_s,
+        unit="s",
+    )
 
 
 def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -189,16 +258,39 @@ def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
-@rule("EDT003", "timestamp-gap", "warning", "gaps in video timestamps (dropped frames, spliced files)",
-      hint="record to local storage with other apps closed; if the file was joined from pieces, "
-           "record one continuous take instead",
-      needs=("continuity",),
-      params=[Param("gap_ratio", 1.8, "an interval this many times the median frame interval "
-                    "has frames missing, ratio", minimum=1.1, maximum=1000),
-              Param("min_missing_s", 0.1, "shortest stretch of missing video reported, seconds",
-                    minimum=0.0, maximum=60),
-              Param("max_gap_share", 0.02, "above this share of uneven intervals the timing is a "
-                    "variable frame rate (MED010), not isolated gaps, ratio", minimum=0, maximum=1)])
+@rule(
+    "EDT003",
+    "timestamp-gap",
+    "warning",
+    "gaps in video timestamps (dropped frames, spliced files)",
+    hint="record to local storage with other apps closed; if the file was joined from pieces, "
+    "record one continuous take instead",
+    needs=("continuity",),
+    params=[
+        Param(
+            "gap_ratio",
+            1.8,
+            "an interval this many times the median frame interval has frames missing, ratio",
+            minimum=1.1,
+            maximum=1000,
+        ),
+        Param(
+            "min_missing_s",
+            0.1,
+            "shortest stretch of missing video reported, seconds",
+            minimum=0.0,
+            maximum=60,
+        ),
+        Param(
+            "max_gap_share",
+            0.02,
+            "above this share of uneven intervals the timing is a "
+            "variable frame rate (MED010), not isolated gaps, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def timestamp_gap(ev: Evidence, p: Params):
     """What it does: reads the timestamp of every decoded frame (not only sampled ones) and finds
     intervals longer than `gap_ratio` times the median interval.  Each such interval has
@@ -231,15 +323,26 @@ def timestamp_gap(ev: Evidence, p: Params):
     long_ = d > p.gap_ratio * med
     share = float(long_.mean())
     if share > p.max_gap_share:
-        return skipped(f"not evaluated: {share:.0%} of frame intervals are uneven: a variable frame "
-                       "rate (see MED010), not isolated gaps")
+        return skipped(
+            f"not evaluated: {share:.0%} of frame intervals are uneven: a variable frame "
+            "rate (see MED010), not isolated gaps"
+        )
     idx = np.nonzero(long_)[0]
     missing = d[idx] - med
     total = float(missing.sum()) if len(idx) else 0.0
     if len(idx) and total >= p.min_missing_s - 1e-9:
         spans = [(float(pts[i]), float(pts[i + 1])) for i in idx]
-        return failed(f"{total:.1f} s of video missing in {len(idx)} gap{'s' if len(idx) != 1 else ''} "
-                      f"(at {', '.join(f'{a:.1f} s' for a, _ in spans[:5])}): dropped frames or a splice",
-                      measured=round(total, 3), limit=p.min_missing_s, unit="s", spans=spans)
-    return passed(f"no timestamp gaps (largest interval {float(d.max()):.3f} s, median {med:.3f} s)",
-                  measured=round(total, 3), limit=p.min_missing_s, unit="s")
+        return failed(
+            f"{total:.1f} s of video missing in {len(idx)} gap{'s' if len(idx) != 1 else ''} "
+            f"(at {', '.join(f'{a:.1f} s' for a, _ in spans[:5])}): dropped frames or a splice",
+            measured=round(total, 3),
+            limit=p.min_missing_s,
+            unit="s",
+            spans=spans,
+        )
+    return passed(
+        f"no timestamp gaps (largest interval {float(d.max()):.3f} s, median {med:.3f} s)",
+        measured=round(total, 3),
+        limit=p.min_missing_s,
+        unit="s",
+    )

@@ -87,15 +87,27 @@ def _span_text(spans: Sequence[Span], n: int = 3) -> str:
     return s + (f" and {len(spans) - n} more" if len(spans) > n else "")
 
 
-@rule("FAC001", "face-missing", "error",
-      "no face in more than a small share of sampled frames, or in any run longer than ~0.5 s",
-      hint="keep your whole face in the frame and facing the camera for the entire recording; "
-           "do not step out or look away",
-      needs=("faces",),
-      params=[Param("max_missing_ratio", 0.02, "largest share of sampled frames without a face",
-                    minimum=0, maximum=1),
-              Param("max_gap_s", 0.5, "longest accepted run without a face, seconds",
-                    minimum=0, maximum=60)])
+@rule(
+    "FAC001",
+    "face-missing",
+    "error",
+    "no face in more than a small share of sampled frames, or in any run longer than ~0.5 s",
+    hint="keep your whole face in the frame and facing the camera for the entire recording; "
+    "do not step out or look away",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_missing_ratio",
+            0.02,
+            "largest share of sampled frames without a face",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "max_gap_s", 0.5, "longest accepted run without a face, seconds", minimum=0, maximum=60
+        ),
+    ],
+)
 def face_missing(ev: Evidence, p: Params):
     """What it does: counts sampled frames where no face was found (no detection, and the
     landmark tracker lost the face) and finds runs of them.  A face the detector finds but the
@@ -122,24 +134,53 @@ def face_missing(ev: Evidence, p: Params):
     spans = runs(missing, f.t_s, f.dt_s)
     share = float(missing.mean())
     gap = longest(spans)
-    msg = (f"no face in {int(missing.sum())} of {n} sampled frames ({_pct(share)}), longest run "
-           f"{gap:.1f} s (allowed {_pct(p.max_missing_ratio)} and {p.max_gap_s:g} s)")
+    msg = (
+        f"no face in {int(missing.sum())} of {n} sampled frames ({_pct(share)}), longest run "
+        f"{gap:.1f} s (allowed {_pct(p.max_missing_ratio)} and {p.max_gap_s:g} s)"
+    )
     if share > p.max_missing_ratio or gap > p.max_gap_s + 1e-9:
-        return failed(msg + (f" at {_span_text(spans)}" if spans else ""), measured=round(share, 4),
-                      limit=p.max_missing_ratio, unit="ratio", spans=spans)
+        return failed(
+            msg + (f" at {_span_text(spans)}" if spans else ""),
+            measured=round(share, 4),
+            limit=p.max_missing_ratio,
+            unit="ratio",
+            spans=spans,
+        )
     return passed(msg, measured=round(share, 4), limit=p.max_missing_ratio, unit="ratio")
 
 
-@rule("FAC002", "multiple-faces", "error", "a second face in any part of the clip longer than a moment",
-      hint="record alone: nobody else in view, and no photos, posters or screens showing faces "
-           "behind you",
-      needs=("faces",),
-      params=[Param("min_other_score", 0.75, "detector confidence a second face needs to count (0-1)",
-                    minimum=0.5, maximum=1),
-              Param("min_other_height_ratio", 0.04, "smallest second face that counts, share of frame height",
-                    minimum=0, maximum=1),
-              Param("min_duration_s", 0.5, "a second face seen for at least this long fails, seconds",
-                    minimum=0, maximum=60)])
+@rule(
+    "FAC002",
+    "multiple-faces",
+    "error",
+    "a second face in any part of the clip longer than a moment",
+    hint="record alone: nobody else in view, and no photos, posters or screens showing faces "
+    "behind you",
+    needs=("faces",),
+    params=[
+        Param(
+            "min_other_score",
+            0.75,
+            "detector confidence a second face needs to count (0-1)",
+            minimum=0.5,
+            maximum=1,
+        ),
+        Param(
+            "min_other_height_ratio",
+            0.04,
+            "smallest second face that counts, share of frame height",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "min_duration_s",
+            0.5,
+            "a second face seen for at least this long fails, seconds",
+            minimum=0,
+            maximum=60,
+        ),
+    ],
+)
 def multiple_faces(ev: Evidence, p: Params):
     """What it does: the detector searches the whole frame in every sample (faces under ~10% of
     the frame's long side, e.g. a person further back, once per second with overlapping
@@ -171,25 +212,50 @@ def multiple_faces(ev: Evidence, p: Params):
     if long_spans:
         h = float(np.nanmax(f.other_height[other]))
         dur = longest(long_spans)
-        return failed(f"a second face ({_pct(h)} of frame height) is visible for {dur:.1f} s at "
-                      f"{_span_text(long_spans)}", measured=round(dur, 2), limit=p.min_duration_s,
-                      unit="s", spans=long_spans)
+        return failed(
+            f"a second face ({_pct(h)} of frame height) is visible for {dur:.1f} s at "
+            f"{_span_text(long_spans)}",
+            measured=round(dur, 2),
+            limit=p.min_duration_s,
+            unit="s",
+            spans=long_spans,
+        )
     if spans:
-        return passed(f"a second face appears only briefly ({longest(spans):.1f} s, allowed "
-                      f"under {p.min_duration_s:g} s)", measured=round(longest(spans), 2),
-                      limit=p.min_duration_s, unit="s")
+        return passed(
+            f"a second face appears only briefly ({longest(spans):.1f} s, allowed "
+            f"under {p.min_duration_s:g} s)",
+            measured=round(longest(spans), 2),
+            limit=p.min_duration_s,
+            unit="s",
+        )
     return passed("one face in every sampled frame", measured=0.0, limit=p.min_duration_s, unit="s")
 
 
-@rule("FAC003", "face-too-small", "error",
-      "median face height under 25% of the frame height (under ~15%: error, 15-25%: warning)",
-      hint="move closer to the camera (or zoom in) so your face fills about a third of the frame "
-           "height, with head and shoulders in view",
-      needs=("faces",),
-      params=[Param("min_height_ratio", 0.25, "median face height below this share of the frame height is a warning (documented 25%)",
-                    minimum=0, maximum=1),
-              Param("error_height_ratio", 0.15, "median face height below this share of the frame height is an error",
-                    minimum=0, maximum=1)])
+@rule(
+    "FAC003",
+    "face-too-small",
+    "error",
+    "median face height under 25% of the frame height (under ~15%: error, 15-25%: warning)",
+    hint="move closer to the camera (or zoom in) so your face fills about a third of the frame "
+    "height, with head and shoulders in view",
+    needs=("faces",),
+    params=[
+        Param(
+            "min_height_ratio",
+            0.25,
+            "median face height below this share of the frame height is a warning (documented 25%)",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "error_height_ratio",
+            0.15,
+            "median face height below this share of the frame height is an error",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def face_too_small(ev: Evidence, p: Params):
     """What it does: takes the median, over samples with a face, of the face height (landmark
     extent from hairline to chin) divided by the frame height.
@@ -212,21 +278,45 @@ def face_too_small(ev: Evidence, p: Params):
     h = float(np.nanmedian(f.height_ratio[f.present]))
     msg = f"face height is {_pct(h)} of the frame"
     if h < p.error_height_ratio:
-        return failed(f"{msg} (needs at least {_pct(p.min_height_ratio)})", measured=round(h, 4),
-                      limit=p.error_height_ratio, unit="ratio")
+        return failed(
+            f"{msg} (needs at least {_pct(p.min_height_ratio)})",
+            measured=round(h, 4),
+            limit=p.error_height_ratio,
+            unit="ratio",
+        )
     if h < p.min_height_ratio:
-        return failed(f"{msg} (needs at least {_pct(p.min_height_ratio)})", measured=round(h, 4),
-                      limit=p.min_height_ratio, unit="ratio", severity="warning")
-    return passed(f"{msg} (at least {_pct(p.min_height_ratio)})", measured=round(h, 4),
-                  limit=p.min_height_ratio, unit="ratio")
+        return failed(
+            f"{msg} (needs at least {_pct(p.min_height_ratio)})",
+            measured=round(h, 4),
+            limit=p.min_height_ratio,
+            unit="ratio",
+            severity="warning",
+        )
+    return passed(
+        f"{msg} (at least {_pct(p.min_height_ratio)})",
+        measured=round(h, 4),
+        limit=p.min_height_ratio,
+        unit="ratio",
+    )
 
 
-@rule("FAC004", "face-too-large", "warning",
-      "face so large that the shoulders and upper chest cannot be in frame (too close)",
-      hint="move back from the camera so your shoulders and upper chest are in the frame",
-      needs=("faces",),
-      params=[Param("max_height_ratio", 0.62, "median face height above this share of the frame height is too close",
-                    minimum=0, maximum=2)])
+@rule(
+    "FAC004",
+    "face-too-large",
+    "warning",
+    "face so large that the shoulders and upper chest cannot be in frame (too close)",
+    hint="move back from the camera so your shoulders and upper chest are in the frame",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_height_ratio",
+            0.62,
+            "median face height above this share of the frame height is too close",
+            minimum=0,
+            maximum=2,
+        )
+    ],
+)
 def face_too_large(ev: Evidence, p: Params):
     """What it does: the median face height (hairline to chin) over the frame height.
 
@@ -251,11 +341,23 @@ def face_too_large(ev: Evidence, p: Params):
     return passed(msg, measured=round(h, 4), limit=p.max_height_ratio, unit="ratio")
 
 
-@rule("FAC005", "face-off-center", "warning", "face centre far from the horizontal centre",
-      hint="centre yourself in the frame horizontally",
-      needs=("faces",),
-      params=[Param("max_offset_ratio", 0.15, "largest accepted distance of the face centre from the frame centre, share of frame width",
-                    minimum=0, maximum=0.5)])
+@rule(
+    "FAC005",
+    "face-off-center",
+    "warning",
+    "face centre far from the horizontal centre",
+    hint="centre yourself in the frame horizontally",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_offset_ratio",
+            0.15,
+            "largest accepted distance of the face centre from the frame centre, share of frame width",
+            minimum=0,
+            maximum=0.5,
+        )
+    ],
+)
 def face_off_center(ev: Evidence, p: Params):
     """What it does: the median horizontal position of the face box centre, as a distance from
     the frame's centre in frame widths.
@@ -284,14 +386,30 @@ def face_off_center(ev: Evidence, p: Params):
     return passed(msg, measured=round(abs(off), 4), limit=p.max_offset_ratio, unit="ratio")
 
 
-@rule("FAC006", "head-cut-off", "error", "top of the head or the chin outside the frame",
-      hint="leave a little space above your head and below your chin: tilt the camera or move "
-           "back",
-      needs=("faces",),
-      params=[Param("max_cut_ratio", 0.1, "largest share of face samples with the head top or chin outside the frame",
-                    minimum=0, maximum=1),
-              Param("margin_ratio", 0.0, "how far inside the frame edge the head top and chin must be, share of frame height",
-                    minimum=-0.5, maximum=0.5)])
+@rule(
+    "FAC006",
+    "head-cut-off",
+    "error",
+    "top of the head or the chin outside the frame",
+    hint="leave a little space above your head and below your chin: tilt the camera or move back",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_cut_ratio",
+            0.1,
+            "largest share of face samples with the head top or chin outside the frame",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "margin_ratio",
+            0.0,
+            "how far inside the frame edge the head top and chin must be, share of frame height",
+            minimum=-0.5,
+            maximum=0.5,
+        ),
+    ],
+)
 def head_cut_off(ev: Evidence, p: Params):
     """What it does: estimates the top of the skull (hairline landmark raised by a quarter of
     the hairline-to-chin height) and the chin landmark, and counts samples where either lies
@@ -322,20 +440,40 @@ def head_cut_off(ev: Evidence, p: Params):
     top_share, chin_share = top.sum() / n, chin.sum() / n
     share = float(max(top_share, chin_share))
     part = "the top of the head" if top_share >= chin_share else "the chin"
-    msg = f"{part} is outside the frame in {_pct(share)} of samples (allowed {_pct(p.max_cut_ratio)})"
+    msg = (
+        f"{part} is outside the frame in {_pct(share)} of samples (allowed {_pct(p.max_cut_ratio)})"
+    )
     if share > p.max_cut_ratio:
-        return failed(msg, measured=round(share, 4), limit=p.max_cut_ratio, unit="ratio",
-                      spans=runs(top | chin, f.t_s, f.dt_s))
+        return failed(
+            msg,
+            measured=round(share, 4),
+            limit=p.max_cut_ratio,
+            unit="ratio",
+            spans=runs(top | chin, f.t_s, f.dt_s),
+        )
     return passed(msg, measured=round(share, 4), limit=p.max_cut_ratio, unit="ratio")
 
 
-@rule("FAC007", "face-turned-away", "error", "head yaw or pitch beyond ~25 degrees for more than a moment",
-      hint="keep your face toward the camera; look at the lens, not at a second screen",
-      needs=("faces",),
-      params=[Param("max_angle_deg", 25.0, "largest accepted head yaw or pitch, degrees",
-                    minimum=0, maximum=90),
-              Param("max_duration_s", 0.5, "a turn longer than this fails, seconds",
-                    minimum=0, maximum=60)])
+@rule(
+    "FAC007",
+    "face-turned-away",
+    "error",
+    "head yaw or pitch beyond ~25 degrees for more than a moment",
+    hint="keep your face toward the camera; look at the lens, not at a second screen",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_angle_deg",
+            25.0,
+            "largest accepted head yaw or pitch, degrees",
+            minimum=0,
+            maximum=90,
+        ),
+        Param(
+            "max_duration_s", 0.5, "a turn longer than this fails, seconds", minimum=0, maximum=60
+        ),
+    ],
+)
 def face_turned_away(ev: Evidence, p: Params):
     """What it does: yaw and pitch come from the face mesh's 3D landmarks (depth tilt of the
     cheek-to-cheek and forehead-to-chin lines; pitch offset so a level head reads ~0).  Runs of
@@ -363,25 +501,49 @@ def face_turned_away(ev: Evidence, p: Params):
     with np.errstate(invalid="ignore"):
         yaw_bad = f.present & (np.abs(f.yaw) > p.max_angle_deg)
         pitch_bad = f.present & (np.abs(f.pitch) > p.max_angle_deg)
-    spans = [s for s in runs(yaw_bad | pitch_bad, f.t_s, f.dt_s)
-             if s.end_s - s.start_s > p.max_duration_s + 1e-9]
+    spans = [
+        s
+        for s in runs(yaw_bad | pitch_bad, f.t_s, f.dt_s)
+        if s.end_s - s.start_s > p.max_duration_s + 1e-9
+    ]
     worst_yaw = float(np.nanmax(np.abs(f.yaw[f.present])))
     worst_pitch = float(np.nanmax(np.abs(f.pitch[f.present])))
     axis, worst = ("yaw", worst_yaw) if worst_yaw >= worst_pitch else ("pitch", worst_pitch)
     if spans:
-        return failed(f"head turned up to {worst:.0f} degrees ({axis}) for {longest(spans):.1f} s at "
-                      f"{_span_text(spans)} (at most {p.max_angle_deg:g} degrees)",
-                      measured=round(worst, 1), limit=p.max_angle_deg, unit="deg", spans=spans)
-    return passed(f"head within {p.max_angle_deg:g} degrees of frontal (largest brief turn "
-                  f"{worst:.0f} degrees {axis})", measured=round(worst, 1), limit=p.max_angle_deg, unit="deg")
+        return failed(
+            f"head turned up to {worst:.0f} degrees ({axis}) for {longest(spans):.1f} s at "
+            f"{_span_text(spans)} (at most {p.max_angle_deg:g} degrees)",
+            measured=round(worst, 1),
+            limit=p.max_angle_deg,
+            unit="deg",
+            spans=spans,
+        )
+    return passed(
+        f"head within {p.max_angle_deg:g} degrees of frontal (largest brief turn "
+        f"{worst:.0f} degrees {axis})",
+        measured=round(worst, 1),
+        limit=p.max_angle_deg,
+        unit="deg",
+    )
 
 
-@rule("FAC008", "camera-not-eye-level", "warning",
-      "sustained head pitch showing a camera well above or below eye level",
-      hint="put the camera at eye level (stack books under a laptop, lower a tripod)",
-      needs=("faces",),
-      params=[Param("max_pitch_deg", 15.0, "largest accepted median head pitch, degrees",
-                    minimum=0, maximum=90)])
+@rule(
+    "FAC008",
+    "camera-not-eye-level",
+    "warning",
+    "sustained head pitch showing a camera well above or below eye level",
+    hint="put the camera at eye level (stack books under a laptop, lower a tripod)",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_pitch_deg",
+            15.0,
+            "largest accepted median head pitch, degrees",
+            minimum=0,
+            maximum=90,
+        )
+    ],
+)
 def camera_not_eye_level(ev: Evidence, p: Params):
     """What it does: the median head pitch over samples with a face.  A camera below eye level
     sees the face from below (face appears tilted up), one above sees it from above.
@@ -405,15 +567,31 @@ def camera_not_eye_level(ev: Evidence, p: Params):
     msg = f"median head pitch is {abs(pitch):.0f} degrees ({where}; at most {p.max_pitch_deg:g})"
     if abs(pitch) > p.max_pitch_deg:
         return failed(msg, measured=round(pitch, 1), limit=p.max_pitch_deg, unit="deg")
-    return passed(f"median head pitch is {pitch:.0f} degrees (at most {p.max_pitch_deg:g})",
-                  measured=round(pitch, 1), limit=p.max_pitch_deg, unit="deg")
+    return passed(
+        f"median head pitch is {pitch:.0f} degrees (at most {p.max_pitch_deg:g})",
+        measured=round(pitch, 1),
+        limit=p.max_pitch_deg,
+        unit="deg",
+    )
 
 
-@rule("FAC009", "inconsistent-distance", "error", "face size drifts or jumps (leaning in and out)",
-      hint="keep the same distance to the camera for the whole recording; sit rather than stand",
-      needs=("faces",),
-      params=[Param("max_size_change_ratio", 0.25, "largest accepted spread of face height (95th minus 5th percentile) over its median",
-                    minimum=0, maximum=10)])
+@rule(
+    "FAC009",
+    "inconsistent-distance",
+    "error",
+    "face size drifts or jumps (leaning in and out)",
+    hint="keep the same distance to the camera for the whole recording; sit rather than stand",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_size_change_ratio",
+            0.25,
+            "largest accepted spread of face height (95th minus 5th percentile) over its median",
+            minimum=0,
+            maximum=10,
+        )
+    ],
+)
 def inconsistent_distance(ev: Evidence, p: Params):
     """What it does: the spread of face height over the clip, (p95 - p5) / median, over samples
     within 20 degrees of frontal (a turned or nodding head changes the projected height; FAC007
@@ -445,19 +623,41 @@ def inconsistent_distance(ev: Evidence, p: Params):
     if spread > p.max_size_change_ratio:
         with np.errstate(invalid="ignore"):
             off = use & (np.abs(f.height_ratio - med) / med > p.max_size_change_ratio / 2)
-        return failed(msg, measured=round(spread, 4), limit=p.max_size_change_ratio, unit="ratio",
-                      spans=runs(off, f.t_s, f.dt_s))
+        return failed(
+            msg,
+            measured=round(spread, 4),
+            limit=p.max_size_change_ratio,
+            unit="ratio",
+            spans=runs(off, f.t_s, f.dt_s),
+        )
     return passed(msg, measured=round(spread, 4), limit=p.max_size_change_ratio, unit="ratio")
 
 
-@rule("FAC010", "excessive-movement", "error", "head moves too much, especially during listening",
-      hint="keep your head fairly still (natural small nods are fine); while listening, stay "
-           "relaxed and still",
-      needs=("faces",),
-      params=[Param("max_motion", 0.35, "largest accepted median head motion over the clip, face heights per second",
-                    minimum=0, maximum=100),
-              Param("max_listening_motion", 0.25, "largest accepted median head motion in the listening segment, face heights per second",
-                    minimum=0, maximum=100)])
+@rule(
+    "FAC010",
+    "excessive-movement",
+    "error",
+    "head moves too much, especially during listening",
+    hint="keep your head fairly still (natural small nods are fine); while listening, stay "
+    "relaxed and still",
+    needs=("faces",),
+    params=[
+        Param(
+            "max_motion",
+            0.35,
+            "largest accepted median head motion over the clip, face heights per second",
+            minimum=0,
+            maximum=100,
+        ),
+        Param(
+            "max_listening_motion",
+            0.25,
+            "largest accepted median head motion in the listening segment, face heights per second",
+            minimum=0,
+            maximum=100,
+        ),
+    ],
+)
 def excessive_movement(ev: Evidence, p: Params):
     """What it does: head motion is the mean displacement of rigid landmarks (eye corners,
     nose bridge and tip) between consecutive samples, in face heights per second, so it does
@@ -497,28 +697,63 @@ def excessive_movement(ev: Evidence, p: Params):
     filled = np.where(fin, m, 0.0)
     roll = np.convolve(filled, np.ones(k) / k, mode="same")
     if med > p.max_motion:
-        return failed(f"head moves {med:.2f} face heights/s (median; at most {p.max_motion:g})",
-                      measured=round(med, 3), limit=p.max_motion, unit="face heights/s",
-                      spans=runs(roll > p.max_motion, f.t_s, f.dt_s))
+        return failed(
+            f"head moves {med:.2f} face heights/s (median; at most {p.max_motion:g})",
+            measured=round(med, 3),
+            limit=p.max_motion,
+            unit="face heights/s",
+            spans=runs(roll > p.max_motion, f.t_s, f.dt_s),
+        )
     if lmed is not None and lmed > p.max_listening_motion:
-        spans = runs((roll > p.max_listening_motion) & (f.t_s >= listening.start_s)
-                     & (f.t_s < listening.end_s), f.t_s, f.dt_s)
-        return failed(f"head moves {lmed:.2f} face heights/s while listening (median; at most "
-                      f"{p.max_listening_motion:g})", measured=round(lmed, 3),
-                      limit=p.max_listening_motion, unit="face heights/s", spans=spans)
+        spans = runs(
+            (roll > p.max_listening_motion)
+            & (f.t_s >= listening.start_s)
+            & (f.t_s < listening.end_s),
+            f.t_s,
+            f.dt_s,
+        )
+        return failed(
+            f"head moves {lmed:.2f} face heights/s while listening (median; at most "
+            f"{p.max_listening_motion:g})",
+            measured=round(lmed, 3),
+            limit=p.max_listening_motion,
+            unit="face heights/s",
+            spans=spans,
+        )
     extra = f", {lmed:.2f} while listening" if lmed is not None else ""
-    return passed(f"head moves {med:.2f} face heights/s (median{extra}; at most {p.max_motion:g})",
-                  measured=round(med, 3), limit=p.max_motion, unit="face heights/s")
+    return passed(
+        f"head moves {med:.2f} face heights/s (median{extra}; at most {p.max_motion:g})",
+        measured=round(med, 3),
+        limit=p.max_motion,
+        unit="face heights/s",
+    )
 
 
-@rule("FAC011", "face-occluded", "error", "hands, microphone, hair or objects cover part of the face",
-      hint="keep hands, microphone, hair and glasses straps away from your face; nothing between "
-           "you and the lens",
-      needs=("faces",),
-      params=[Param("min_region_ratio", 0.6, "share of watched skin regions (forehead, cheeks, nose, chin) that must change for a sample to count as covered",
-                    minimum=0, maximum=1),
-              Param("max_duration_s", 0.5, "a cover lasting longer than this fails, seconds",
-                    minimum=0, maximum=60)])
+@rule(
+    "FAC011",
+    "face-occluded",
+    "error",
+    "hands, microphone, hair or objects cover part of the face",
+    hint="keep hands, microphone, hair and glasses straps away from your face; nothing between "
+    "you and the lens",
+    needs=("faces",),
+    params=[
+        Param(
+            "min_region_ratio",
+            0.6,
+            "share of watched skin regions (forehead, cheeks, nose, chin) that must change for a sample to count as covered",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "max_duration_s",
+            0.5,
+            "a cover lasting longer than this fails, seconds",
+            minimum=0,
+            maximum=60,
+        ),
+    ],
+)
 def face_occluded(ev: Evidence, p: Params):
     """What it does: two cues.  (1) The detector finds the face but the landmark model rejects
     it (score < 0.5): the face is there but its features are hidden.  (2) Five skin patches
@@ -558,9 +793,17 @@ def face_occluded(ev: Evidence, p: Params):
     spans = [s for s in runs(cov, f.t_s, f.dt_s) if s.end_s - s.start_s > p.max_duration_s + 1e-9]
     share = float(cov.sum() / max(1, f.present.sum()))
     if spans:
-        return failed(f"part of the face is covered for {longest(spans):.1f} s at {_span_text(spans)}",
-                      measured=round(longest(spans), 2), limit=p.max_duration_s, unit="s", spans=spans)
-    return passed(f"face uncovered ({_pct(share)} of samples show brief changes, none longer than "
-                  f"{p.max_duration_s:g} s)", measured=round(longest(runs(cov, f.t_s, f.dt_s)), 2),
-                  limit=p.max_duration_s, unit="s")
-
+        return failed(
+            f"part of the face is covered for {longest(spans):.1f} s at {_span_text(spans)}",
+            measured=round(longest(spans), 2),
+            limit=p.max_duration_s,
+            unit="s",
+            spans=spans,
+        )
+    return passed(
+        f"face uncovered ({_pct(share)} of samples show brief changes, none longer than "
+        f"{p.max_duration_s:g} s)",
+        measured=round(longest(runs(cov, f.t_s, f.dt_s)), 2),
+        limit=p.max_duration_s,
+        unit="s",
+    )

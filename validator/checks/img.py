@@ -112,14 +112,32 @@ def _nanmedian(a: np.ndarray) -> float:
 # -- IMG001 -----------------------------------------------------------------------------------
 
 
-@rule("IMG001", "face-blurry", "error", "the face is out of focus (sharpness normalised for face size)",
-      hint="focus on the face (tap it on a phone; turn autofocus on or set manual focus at the "
-           "face), clean the lens, and use enough light so the camera does not smear motion",
-      needs=("image",),
-      params=[Param("min_sharpness", 0.42, "face sharpness below this is blurry, score 0-1 "
-                    "(1 - Crete-Roffet blur on the face resampled to 128 px)", minimum=0, maximum=1),
-              Param("max_blurry_share", 0.25, "largest share of face samples that may be blurry, ratio",
-                    minimum=0, maximum=1)])
+@rule(
+    "IMG001",
+    "face-blurry",
+    "error",
+    "the face is out of focus (sharpness normalised for face size)",
+    hint="focus on the face (tap it on a phone; turn autofocus on or set manual focus at the "
+    "face), clean the lens, and use enough light so the camera does not smear motion",
+    needs=("image",),
+    params=[
+        Param(
+            "min_sharpness",
+            0.42,
+            "face sharpness below this is blurry, score 0-1 "
+            "(1 - Crete-Roffet blur on the face resampled to 128 px)",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "max_blurry_share",
+            0.25,
+            "largest share of face samples that may be blurry, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def face_blurry(ev: Evidence, p: Params):
     """What it does: measures how sharp the face is in every sampled frame.  The face crop is
     resampled to 128 px tall (so a small face and a large face are compared alike) and compared
@@ -155,29 +173,64 @@ def face_blurry(ev: Evidence, p: Params):
     share = float(blurry.sum() / ok.sum())
     where = _where(real)
     if share > p.max_blurry_share:
-        return failed(f"the {where} is blurry in {_pct(share)} of samples (median sharpness "
-                      f"{med:.2f}, needs at least {p.min_sharpness:.2f})", measured=round(med, 3),
-                      limit=p.min_sharpness, unit="score",
-                      spans=runs(blurry, im.t_s, im.sample_interval_s))
-    return passed(f"the {where} is sharp (median sharpness {med:.2f}, limit {p.min_sharpness:.2f})",
-                  measured=round(med, 3), limit=p.min_sharpness, unit="score")
+        return failed(
+            f"the {where} is blurry in {_pct(share)} of samples (median sharpness "
+            f"{med:.2f}, needs at least {p.min_sharpness:.2f})",
+            measured=round(med, 3),
+            limit=p.min_sharpness,
+            unit="score",
+            spans=runs(blurry, im.t_s, im.sample_interval_s),
+        )
+    return passed(
+        f"the {where} is sharp (median sharpness {med:.2f}, limit {p.min_sharpness:.2f})",
+        measured=round(med, 3),
+        limit=p.min_sharpness,
+        unit="score",
+    )
 
 
 # -- IMG002 -----------------------------------------------------------------------------------
 
 
-@rule("IMG002", "face-underexposed", "error", "the face (or the whole scene) is too dark",
-      hint="add light in front of you (a window or a soft lamp behind the camera), or turn up "
-           "the exposure; do not record in a dim room lit only by a screen",
-      needs=("image",),
-      params=[Param("min_face_brightness", 0.20, "median face brightness below this is an error, "
-                    "share of full scale (SDR-equivalent)", minimum=0, maximum=1),
-              Param("warn_face_brightness", 0.27, "median face brightness below this is a warning, "
-                    "share of full scale", minimum=0, maximum=1),
-              Param("min_scene_brightness", 0.15, "median brightness of the whole frame below this "
-                    "is an error, share of full scale", minimum=0, maximum=1),
-              Param("max_crushed_share", 0.25, "largest median share of face pixels crushed to "
-                    "black, ratio", minimum=0, maximum=1)])
+@rule(
+    "IMG002",
+    "face-underexposed",
+    "error",
+    "the face (or the whole scene) is too dark",
+    hint="add light in front of you (a window or a soft lamp behind the camera), or turn up "
+    "the exposure; do not record in a dim room lit only by a screen",
+    needs=("image",),
+    params=[
+        Param(
+            "min_face_brightness",
+            0.20,
+            "median face brightness below this is an error, share of full scale (SDR-equivalent)",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "warn_face_brightness",
+            0.27,
+            "median face brightness below this is a warning, share of full scale",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "min_scene_brightness",
+            0.15,
+            "median brightness of the whole frame below this is an error, share of full scale",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "max_crushed_share",
+            0.25,
+            "largest median share of face pixels crushed to black, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def face_underexposed(ev: Evidence, p: Params):
     """What it does: takes the mean brightness of the face in every sampled frame (luma as a
     share of full scale; 10-bit sources read at native depth; HDR PQ/HLG mapped to an
@@ -213,39 +266,78 @@ def face_underexposed(ev: Evidence, p: Params):
     dt = im.sample_interval_s
     face_dark = sel & (im.brightness < p.min_face_brightness)
     if not math.isnan(face) and face < p.min_face_brightness:
-        return failed(f"the {where} is too dark: median brightness {_pct(face)} (needs at least "
-                      f"{_pct(p.min_face_brightness)})", measured=round(face, 3),
-                      limit=p.min_face_brightness, unit="ratio", spans=runs(face_dark, im.t_s, dt))
+        return failed(
+            f"the {where} is too dark: median brightness {_pct(face)} (needs at least "
+            f"{_pct(p.min_face_brightness)})",
+            measured=round(face, 3),
+            limit=p.min_face_brightness,
+            unit="ratio",
+            spans=runs(face_dark, im.t_s, dt),
+        )
     if not math.isnan(scene) and scene < p.min_scene_brightness:
-        return failed(f"the scene is dark: median brightness {_pct(scene)} (needs at least "
-                      f"{_pct(p.min_scene_brightness)}); {where} {_pct(face)}",
-                      measured=round(scene, 3), limit=p.min_scene_brightness, unit="ratio",
-                      spans=runs(im.scene < p.min_scene_brightness, im.t_s, dt))
+        return failed(
+            f"the scene is dark: median brightness {_pct(scene)} (needs at least "
+            f"{_pct(p.min_scene_brightness)}); {where} {_pct(face)}",
+            measured=round(scene, 3),
+            limit=p.min_scene_brightness,
+            unit="ratio",
+            spans=runs(im.scene < p.min_scene_brightness, im.t_s, dt),
+        )
     if not math.isnan(crushed) and crushed > p.max_crushed_share:
-        return failed(f"{_pct(crushed)} of the {where} is crushed to black (at most "
-                      f"{_pct(p.max_crushed_share)})", measured=round(crushed, 3),
-                      limit=p.max_crushed_share, unit="ratio",
-                      spans=runs(sel & (im.crushed > p.max_crushed_share), im.t_s, dt))
+        return failed(
+            f"{_pct(crushed)} of the {where} is crushed to black (at most "
+            f"{_pct(p.max_crushed_share)})",
+            measured=round(crushed, 3),
+            limit=p.max_crushed_share,
+            unit="ratio",
+            spans=runs(sel & (im.crushed > p.max_crushed_share), im.t_s, dt),
+        )
     if not math.isnan(face) and face < p.warn_face_brightness:
-        return failed(f"the {where} is dim: median brightness {_pct(face)} (recommended at least "
-                      f"{_pct(p.warn_face_brightness)})", measured=round(face, 3),
-                      limit=p.warn_face_brightness, unit="ratio", severity="warning",
-                      spans=runs(sel & (im.brightness < p.warn_face_brightness), im.t_s, dt))
-    return passed(f"{where} brightness {_pct(face)}, scene {_pct(scene)}", measured=round(face, 3),
-                  limit=p.warn_face_brightness, unit="ratio")
+        return failed(
+            f"the {where} is dim: median brightness {_pct(face)} (recommended at least "
+            f"{_pct(p.warn_face_brightness)})",
+            measured=round(face, 3),
+            limit=p.warn_face_brightness,
+            unit="ratio",
+            severity="warning",
+            spans=runs(sel & (im.brightness < p.warn_face_brightness), im.t_s, dt),
+        )
+    return passed(
+        f"{where} brightness {_pct(face)}, scene {_pct(scene)}",
+        measured=round(face, 3),
+        limit=p.warn_face_brightness,
+        unit="ratio",
+    )
 
 
 # -- IMG003 -----------------------------------------------------------------------------------
 
 
-@rule("IMG003", "face-overexposed", "error", "the face is blown out (clipped highlights)",
-      hint="lower the exposure or move the light further away / diffuse it; avoid direct sun "
-           "and bare bulbs on the face",
-      needs=("image",),
-      params=[Param("max_clipped_share", 0.05, "largest median share of face pixels at full "
-                    "scale, ratio", minimum=0, maximum=1),
-              Param("max_face_brightness", 0.85, "median face brightness above this is blown out, "
-                    "share of full scale", minimum=0, maximum=1)])
+@rule(
+    "IMG003",
+    "face-overexposed",
+    "error",
+    "the face is blown out (clipped highlights)",
+    hint="lower the exposure or move the light further away / diffuse it; avoid direct sun "
+    "and bare bulbs on the face",
+    needs=("image",),
+    params=[
+        Param(
+            "max_clipped_share",
+            0.05,
+            "largest median share of face pixels at full scale, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "max_face_brightness",
+            0.85,
+            "median face brightness above this is blown out, share of full scale",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def face_overexposed(ev: Evidence, p: Params):
     """What it does: counts face pixels at 98% of the native code range or more (clipped
     highlights: no detail left) in every sample, and the face's mean brightness.  Fails when the
@@ -273,30 +365,59 @@ def face_overexposed(ev: Evidence, p: Params):
     where = _where(real)
     dt = im.sample_interval_s
     if clipped > p.max_clipped_share:
-        return failed(f"{_pct(clipped)} of the {where} is clipped to white (at most "
-                      f"{_pct(p.max_clipped_share)})", measured=round(clipped, 3),
-                      limit=p.max_clipped_share, unit="ratio",
-                      spans=runs(sel & (im.clipped > p.max_clipped_share), im.t_s, dt))
+        return failed(
+            f"{_pct(clipped)} of the {where} is clipped to white (at most "
+            f"{_pct(p.max_clipped_share)})",
+            measured=round(clipped, 3),
+            limit=p.max_clipped_share,
+            unit="ratio",
+            spans=runs(sel & (im.clipped > p.max_clipped_share), im.t_s, dt),
+        )
     if face > p.max_face_brightness:
-        return failed(f"the {where} is too bright: median brightness {_pct(face)} (at most "
-                      f"{_pct(p.max_face_brightness)})", measured=round(face, 3),
-                      limit=p.max_face_brightness, unit="ratio",
-                      spans=runs(sel & (im.brightness > p.max_face_brightness), im.t_s, dt))
-    return passed(f"{_pct(clipped)} of the {where} clipped, brightness {_pct(face)}",
-                  measured=round(clipped, 3), limit=p.max_clipped_share, unit="ratio")
+        return failed(
+            f"the {where} is too bright: median brightness {_pct(face)} (at most "
+            f"{_pct(p.max_face_brightness)})",
+            measured=round(face, 3),
+            limit=p.max_face_brightness,
+            unit="ratio",
+            spans=runs(sel & (im.brightness > p.max_face_brightness), im.t_s, dt),
+        )
+    return passed(
+        f"{_pct(clipped)} of the {where} clipped, brightness {_pct(face)}",
+        measured=round(clipped, 3),
+        limit=p.max_clipped_share,
+        unit="ratio",
+    )
 
 
 # -- IMG004 -----------------------------------------------------------------------------------
 
 
-@rule("IMG004", "uneven-face-lighting", "warning", "strong left/right or top/bottom imbalance on the face",
-      hint="light the face evenly from the front: face the window, or add a second soft light "
-           "or a white reflector on the darker side",
-      needs=("image",),
-      params=[Param("max_side_stops", 1.0, "largest median left/right brightness difference on "
-                    "the face, stops (1 stop = 2x)", minimum=0, maximum=10),
-              Param("max_vertical_stops", 1.25, "largest median top/bottom brightness difference "
-                    "on the face, stops", minimum=0, maximum=10)])
+@rule(
+    "IMG004",
+    "uneven-face-lighting",
+    "warning",
+    "strong left/right or top/bottom imbalance on the face",
+    hint="light the face evenly from the front: face the window, or add a second soft light "
+    "or a white reflector on the darker side",
+    needs=("image",),
+    params=[
+        Param(
+            "max_side_stops",
+            1.0,
+            "largest median left/right brightness difference on the face, stops (1 stop = 2x)",
+            minimum=0,
+            maximum=10,
+        ),
+        Param(
+            "max_vertical_stops",
+            1.25,
+            "largest median top/bottom brightness difference on the face, stops",
+            minimum=0,
+            maximum=10,
+        ),
+    ],
+)
 def uneven_face_lighting(ev: Evidence, p: Params):
     """What it does: splits the inner face box (the outer 15% on each side and 10% at top and
     bottom are dropped: hair and background) into left/right and top/bottom halves and takes
@@ -330,24 +451,44 @@ def uneven_face_lighting(ev: Evidence, p: Params):
     if abs(lr) > p.max_side_stops:
         side = ("left", "right") if lr > 0 else ("right", "left")
         bad = im.has_face & (np.abs(im.lr_stops) > p.max_side_stops)
-        return failed(f"the face is {abs(lr):.1f} stops brighter on the {side[0]} of the picture "
-                      f"than on the {side[1]} (at most {p.max_side_stops:g})", measured=round(abs(lr), 2),
-                      limit=p.max_side_stops, unit="stops", spans=runs(bad, im.t_s, dt))
+        return failed(
+            f"the face is {abs(lr):.1f} stops brighter on the {side[0]} of the picture "
+            f"than on the {side[1]} (at most {p.max_side_stops:g})",
+            measured=round(abs(lr), 2),
+            limit=p.max_side_stops,
+            unit="stops",
+            spans=runs(bad, im.t_s, dt),
+        )
     if abs(tb) > p.max_vertical_stops:
         side = ("upper", "lower") if tb > 0 else ("lower", "upper")
         bad = im.has_face & (np.abs(im.tb_stops) > p.max_vertical_stops)
-        return failed(f"the {side[0]} half of the face is {abs(tb):.1f} stops brighter than the "
-                      f"{side[1]} (at most {p.max_vertical_stops:g})", measured=round(abs(tb), 2),
-                      limit=p.max_vertical_stops, unit="stops", spans=runs(bad, im.t_s, dt))
-    return passed(f"even face lighting (left/right {abs(lr):.2f} stops, top/bottom {abs(tb):.2f} stops)",
-                  measured=round(abs(lr), 2), limit=p.max_side_stops, unit="stops")
+        return failed(
+            f"the {side[0]} half of the face is {abs(tb):.1f} stops brighter than the "
+            f"{side[1]} (at most {p.max_vertical_stops:g})",
+            measured=round(abs(tb), 2),
+            limit=p.max_vertical_stops,
+            unit="stops",
+            spans=runs(bad, im.t_s, dt),
+        )
+    return passed(
+        f"even face lighting (left/right {abs(lr):.2f} stops, top/bottom {abs(tb):.2f} stops)",
+        measured=round(abs(lr), 2),
+        limit=p.max_side_stops,
+        unit="stops",
+    )
 
 
 # -- IMG005 -----------------------------------------------------------------------------------
 
 
-def _level_changes(x: np.ndarray, t: np.ndarray, segs: list[np.ndarray], w: int, step_limit: float,
-                   drift_limit: float) -> tuple[float, tuple[float, float] | None, str, float]:
+def _level_changes(
+    x: np.ndarray,
+    t: np.ndarray,
+    segs: list[np.ndarray],
+    w: int,
+    step_limit: float,
+    drift_limit: float,
+) -> tuple[float, tuple[float, float] | None, str, float]:
     """Largest step (median of `w` samples after vs before) and drift (range of the rolling
     median) of `x` within each shot segment.  Returns (size, span, kind, signed change) of the
     worst step over its limit, else of the worst drift over its limit, else (largest change
@@ -364,23 +505,23 @@ def _level_changes(x: np.ndarray, t: np.ndarray, segs: list[np.ndarray], w: int,
             continue
         best_i, best_key = -1, 0.0
         for i in range(w, n - w + 1):
-            before, after = float(np.median(xs[i - w:i])), float(np.median(xs[i:i + w]))
+            before, after = float(np.median(xs[i - w : i])), float(np.median(xs[i : i + w]))
             d = after - before
             biggest = max(biggest, abs(d))
             # Medians size the step (robust to a blink); means place it (the median difference
             # is flat for a few samples around a step, the mean difference peaks on it).
-            key = abs(float(xs[i:i + w].mean() - xs[i - w:i].mean()))
+            key = abs(float(xs[i : i + w].mean() - xs[i - w : i].mean()))
             if abs(d) > step_limit and key > best_key:
                 best_i, best_key = i, key
                 step = (abs(d), None, d)
         if best_i >= 0:
             i = best_i
-            before = float(np.median(xs[i - w:i]))
+            before = float(np.median(xs[i - w : i]))
             # The change lasts until the level comes back within half the limit.
             back = [j for j in range(i, n) if abs(xs[j] - before) < step_limit / 2]
             end = float(ts[back[0]]) if back else float(ts[-1])
             step = (step[0], (float(ts[i]), end), step[2])
-        roll = np.array([np.median(xs[i:i + w]) for i in range(n - w + 1)])
+        roll = np.array([np.median(xs[i : i + w]) for i in range(n - w + 1)])
         lo, hi = int(np.argmin(roll)), int(np.argmax(roll))
         size = float(roll[hi] - roll[lo])
         biggest = max(biggest, size)
@@ -394,17 +535,41 @@ def _level_changes(x: np.ndarray, t: np.ndarray, segs: list[np.ndarray], w: int,
     return biggest, None, "", 0.0
 
 
-@rule("IMG005", "lighting-change", "error", "face brightness or colour changes sharply or drifts during the clip",
-      hint="record with steady light: close blinds against passing clouds, turn off auto-dimming "
-           "screens and flickering lamps, lock exposure and white balance on a phone",
-      needs=("image", "continuity"),
-      params=[Param("max_step_stops", 0.5, "largest sudden face brightness change (median of 1 s "
-                    "after vs before), stops", minimum=0, maximum=10),
-              Param("max_drift_stops", 0.75, "largest slow face brightness drift over the clip, stops",
-                    minimum=0, maximum=10),
-              Param("max_colour_shift", 0.35, "largest change of face colour temperature, "
-                    "log2(red/blue) units", minimum=0, maximum=10),
-              Param("window_s", 1.0, "length of the before/after windows, seconds", minimum=0.2, maximum=30)])
+@rule(
+    "IMG005",
+    "lighting-change",
+    "error",
+    "face brightness or colour changes sharply or drifts during the clip",
+    hint="record with steady light: close blinds against passing clouds, turn off auto-dimming "
+    "screens and flickering lamps, lock exposure and white balance on a phone",
+    needs=("image", "continuity"),
+    params=[
+        Param(
+            "max_step_stops",
+            0.5,
+            "largest sudden face brightness change (median of 1 s after vs before), stops",
+            minimum=0,
+            maximum=10,
+        ),
+        Param(
+            "max_drift_stops",
+            0.75,
+            "largest slow face brightness drift over the clip, stops",
+            minimum=0,
+            maximum=10,
+        ),
+        Param(
+            "max_colour_shift",
+            0.35,
+            "largest change of face colour temperature, log2(red/blue) units",
+            minimum=0,
+            maximum=10,
+        ),
+        Param(
+            "window_s", 1.0, "length of the before/after windows, seconds", minimum=0.2, maximum=30
+        ),
+    ],
+)
 def lighting_change(ev: Evidence, p: Params):
     """What it does: follows the face's brightness (in stops, log2) and colour temperature
     (log2 of mean red over mean blue) through the clip.  A *step* is the median of the
@@ -444,8 +609,12 @@ def lighting_change(ev: Evidence, p: Params):
     w = max(2, int(round(p.window_s / im.sample_interval_s)))
     bright = np.log2(np.maximum(im.brightness[idx], 1e-3))
     warm = im.warmth[idx]
-    b_size, b_span, b_kind, b_sign = _level_changes(bright, t, segs, w, p.max_step_stops, p.max_drift_stops)
-    c_size, c_span, c_kind, _ = _level_changes(warm, t, segs, w, p.max_colour_shift, p.max_colour_shift)
+    b_size, b_span, b_kind, b_sign = _level_changes(
+        bright, t, segs, w, p.max_step_stops, p.max_drift_stops
+    )
+    c_size, c_span, c_kind, _ = _level_changes(
+        warm, t, segs, w, p.max_colour_shift, p.max_colour_shift
+    )
     where = _where(real)
     if b_span is not None:
         limit = p.max_step_stops if b_kind == "step" else p.max_drift_stops
@@ -453,26 +622,50 @@ def lighting_change(ev: Evidence, p: Params):
         if b_kind == "step":
             msg = f"{where} brightness {direction} {b_size:.1f} stops at {b_span[0]:.1f} s (at most {limit:g})"
         else:
-            msg = (f"{where} brightness {direction} {b_size:.1f} stops between {b_span[0]:.1f} and "
-                   f"{b_span[1]:.1f} s (at most {limit:g})")
+            msg = (
+                f"{where} brightness {direction} {b_size:.1f} stops between {b_span[0]:.1f} and "
+                f"{b_span[1]:.1f} s (at most {limit:g})"
+            )
         return failed(msg, measured=round(b_size, 2), limit=limit, unit="stops", spans=[b_span])
     if c_span is not None:
         what = "shifts" if c_kind == "step" else "drifts"
-        return failed(f"{where} colour temperature {what} by {c_size:.2f} at {c_span[0]:.1f} s "
-                      f"(at most {p.max_colour_shift:g} log2 red/blue)", measured=round(c_size, 2),
-                      limit=p.max_colour_shift, unit="log2 ratio", spans=[c_span])
-    return passed(f"steady light on the {where} (largest change {b_size:.2f} stops, colour {c_size:.2f})",
-                  measured=round(b_size, 2), limit=p.max_step_stops, unit="stops")
+        return failed(
+            f"{where} colour temperature {what} by {c_size:.2f} at {c_span[0]:.1f} s "
+            f"(at most {p.max_colour_shift:g} log2 red/blue)",
+            measured=round(c_size, 2),
+            limit=p.max_colour_shift,
+            unit="log2 ratio",
+            spans=[c_span],
+        )
+    return passed(
+        f"steady light on the {where} (largest change {b_size:.2f} stops, colour {c_size:.2f})",
+        measured=round(b_size, 2),
+        limit=p.max_step_stops,
+        unit="stops",
+    )
 
 
 # -- IMG006 -----------------------------------------------------------------------------------
 
 
-@rule("IMG006", "image-noisy", "warning", "heavy sensor noise or grain",
-      hint="add light so the camera can lower its gain/ISO; turn off digital zoom and night modes",
-      needs=("image",),
-      params=[Param("max_noise_levels", 2.0, "largest median noise, standard deviation in 8-bit "
-                    "levels over flat areas at the analysis resolution", minimum=0, maximum=255)])
+@rule(
+    "IMG006",
+    "image-noisy",
+    "warning",
+    "heavy sensor noise or grain",
+    hint="add light so the camera can lower its gain/ISO; turn off digital zoom and night modes",
+    needs=("image",),
+    params=[
+        Param(
+            "max_noise_levels",
+            2.0,
+            "largest median noise, standard deviation in 8-bit "
+            "levels over flat areas at the analysis resolution",
+            minimum=0,
+            maximum=255,
+        )
+    ],
+)
 def image_noisy(ev: Evidence, p: Params):
     """What it does: estimates the noise standard deviation in every sample with Immerkaer's
     method (a Laplacian-difference filter) over the flattest half of the picture (texture and
@@ -498,18 +691,27 @@ def image_noisy(ev: Evidence, p: Params):
     if math.isnan(med):
         return skipped("not evaluated: no flat area to measure noise on")
     if med > p.max_noise_levels:
-        return failed(f"noise {med:.1f} levels (at most {p.max_noise_levels:g})", measured=round(med, 2),
-                      limit=p.max_noise_levels, unit="levels",
-                      spans=runs(im.noise > p.max_noise_levels, im.t_s, im.sample_interval_s))
-    return passed(f"noise {med:.2f} levels (limit {p.max_noise_levels:g})", measured=round(med, 2),
-                  limit=p.max_noise_levels, unit="levels")
+        return failed(
+            f"noise {med:.1f} levels (at most {p.max_noise_levels:g})",
+            measured=round(med, 2),
+            limit=p.max_noise_levels,
+            unit="levels",
+            spans=runs(im.noise > p.max_noise_levels, im.t_s, im.sample_interval_s),
+        )
+    return passed(
+        f"noise {med:.2f} levels (limit {p.max_noise_levels:g})",
+        measured=round(med, 2),
+        limit=p.max_noise_levels,
+        unit="levels",
+    )
 
 
 # -- IMG007 / IMG008 --------------------------------------------------------------------------
 
 
-def _interval_share(values: np.ndarray, im: Any, ev: Evidence,
-                    limit_fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _interval_share(
+    values: np.ndarray, im: Any, ev: Evidence, limit_fn
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flags of the measured, non-cut intervals whose value exceeds the limit; the measured
     flags; and each interval's length (interval i runs from sample i-1 to sample i)."""
     t = im.t_s
@@ -532,15 +734,38 @@ def _interval_spans(bad: np.ndarray, t: np.ndarray) -> list[tuple[float, float]]
     return out
 
 
-@rule("IMG007", "camera-shake", "error", "the background moves as a whole (handheld or moving camera)",
-      hint="put the camera on a tripod or a steady surface and do not touch it while recording",
-      needs=("image", "continuity"),
-      params=[Param("max_shift_per_s", 0.10, "background speed that counts as a camera move, "
-                    "share of the frame's short side per second", minimum=0, maximum=10),
-              Param("max_moving_share", 0.10, "largest share of sample intervals with the "
-                    "background moving, ratio", minimum=0, maximum=1),
-              Param("min_moving_intervals", 3, "fewest moving intervals that fail (one bump is "
-                    "not shake), count", minimum=1, maximum=10000)])
+@rule(
+    "IMG007",
+    "camera-shake",
+    "error",
+    "the background moves as a whole (handheld or moving camera)",
+    hint="put the camera on a tripod or a steady surface and do not touch it while recording",
+    needs=("image", "continuity"),
+    params=[
+        Param(
+            "max_shift_per_s",
+            0.10,
+            "background speed that counts as a camera move, "
+            "share of the frame's short side per second",
+            minimum=0,
+            maximum=10,
+        ),
+        Param(
+            "max_moving_share",
+            0.10,
+            "largest share of sample intervals with the background moving, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "min_moving_intervals",
+            3,
+            "fewest moving intervals that fail (one bump is not shake), count",
+            minimum=1,
+            maximum=10000,
+        ),
+    ],
+)
 def camera_shake(ev: Evidence, p: Params):
     """What it does: tracks corner features in the background (everything except the person:
     the face box widened by 60% of its width on each side, from just above the head to the bottom
@@ -576,24 +801,54 @@ def camera_shake(ev: Evidence, p: Params):
     share = float(bad.sum() / n)
     peak = float(np.max(im.shake[measured] / dt[measured]))
     if share > p.max_moving_share and int(bad.sum()) >= p.min_moving_intervals:
-        return failed(f"the background moves in {_pct(share)} of the clip (camera shake), up to "
-                      f"{_pct(peak)} of the frame per second (at most {_pct(p.max_moving_share)} of the clip)",
-                      measured=round(share, 3), limit=p.max_moving_share, unit="ratio",
-                      spans=_interval_spans(bad, im.t_s))
-    return passed(f"steady camera ({_pct(share)} of intervals move)", measured=round(share, 3),
-                  limit=p.max_moving_share, unit="ratio")
+        return failed(
+            f"the background moves in {_pct(share)} of the clip (camera shake), up to "
+            f"{_pct(peak)} of the frame per second (at most {_pct(p.max_moving_share)} of the clip)",
+            measured=round(share, 3),
+            limit=p.max_moving_share,
+            unit="ratio",
+            spans=_interval_spans(bad, im.t_s),
+        )
+    return passed(
+        f"steady camera ({_pct(share)} of intervals move)",
+        measured=round(share, 3),
+        limit=p.max_moving_share,
+        unit="ratio",
+    )
 
 
-@rule("IMG008", "background-motion", "warning", "something moves in the background (people, screens, pets)",
-      hint="record in front of a still background: close the door, turn off screens and fans "
-           "in view, keep people and pets out of the shot",
-      needs=("image", "continuity"),
-      params=[Param("max_changed_area", 0.08, "share of the background that must change between "
-                    "samples to count as motion, ratio", minimum=0, maximum=1),
-              Param("max_moving_share", 0.10, "largest share of sample intervals with background "
-                    "motion, ratio", minimum=0, maximum=1),
-              Param("min_moving_intervals", 3, "fewest moving intervals that fail, count",
-                    minimum=1, maximum=10000)])
+@rule(
+    "IMG008",
+    "background-motion",
+    "warning",
+    "something moves in the background (people, screens, pets)",
+    hint="record in front of a still background: close the door, turn off screens and fans "
+    "in view, keep people and pets out of the shot",
+    needs=("image", "continuity"),
+    params=[
+        Param(
+            "max_changed_area",
+            0.08,
+            "share of the background that must change between samples to count as motion, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "max_moving_share",
+            0.10,
+            "largest share of sample intervals with background motion, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "min_moving_intervals",
+            3,
+            "fewest moving intervals that fail, count",
+            minimum=1,
+            maximum=10000,
+        ),
+    ],
+)
 def background_motion(ev: Evidence, p: Params):
     """What it does: between consecutive samples, shifts the earlier background by the camera
     motion IMG007 measured, then counts background pixels whose brightness changed by more than
@@ -626,8 +881,17 @@ def background_motion(ev: Evidence, p: Params):
     share = float(bad.sum() / n)
     peak = float(np.max(im.bg_motion[measured]))
     if share > p.max_moving_share and int(bad.sum()) >= p.min_moving_intervals:
-        return failed(f"something moves in the background in {_pct(share)} of the clip (up to "
-                      f"{_pct(peak)} of the background changes)", measured=round(share, 3),
-                      limit=p.max_moving_share, unit="ratio", spans=_interval_spans(bad, im.t_s))
-    return passed(f"still background ({_pct(share)} of intervals change)", measured=round(share, 3),
-                  limit=p.max_moving_share, unit="ratio")
+        return failed(
+            f"something moves in the background in {_pct(share)} of the clip (up to "
+            f"{_pct(peak)} of the background changes)",
+            measured=round(share, 3),
+            limit=p.max_moving_share,
+            unit="ratio",
+            spans=_interval_spans(bad, im.t_s),
+        )
+    return passed(
+        f"still background ({_pct(share)} of intervals change)",
+        measured=round(share, 3),
+        limit=p.max_moving_share,
+        unit="ratio",
+    )

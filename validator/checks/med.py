@@ -21,10 +21,15 @@ def _db(x: float) -> float:
     return 20.0 * math.log10(x) if x > 0 else -math.inf
 
 
-@rule("MED001", "unreadable-media", "error", "the file cannot be opened, has no video stream, or is not media",
-      hint="export the recording again from your camera or editing app as an .mp4 file; "
-           "check that the upload or copy finished",
-      needs=())
+@rule(
+    "MED001",
+    "unreadable-media",
+    "error",
+    "the file cannot be opened, has no video stream, or is not media",
+    hint="export the recording again from your camera or editing app as an .mp4 file; "
+    "check that the upload or copy finished",
+    needs=(),
+)
 def unreadable_media(ev: Evidence, p: Params):
     """What it does: opens the file with FFmpeg (through PyAV) and checks that it is media with a
     video stream that decodes to at least one frame.
@@ -41,15 +46,22 @@ def unreadable_media(ev: Evidence, p: Params):
         return failed(f"cannot read the file: {ev.open_error}")
     m = ev.media
     if m is None or not m.has_video:
-        return failed("the file has no video stream (audio only?)", measured=0, limit=1, unit="video streams")
+        return failed(
+            "the file has no video stream (audio only?)", measured=0, limit=1, unit="video streams"
+        )
     if ev.stream is not None and len(ev.stream.video_pts_s) == 0:
         return failed("the video stream decodes to no frames", measured=0, limit=1, unit="frames")
     return passed(f"readable {m.container} file with a video stream")
 
 
-@rule("MED002", "container-not-mp4", "error", "container is not MP4 (WebM: warning; MOV/MKV/AVI/other: error)",
-      hint="export or convert to .mp4 (`validator prepare` does this without re-encoding when it can)",
-      needs=("media",))
+@rule(
+    "MED002",
+    "container-not-mp4",
+    "error",
+    "container is not MP4 (WebM: warning; MOV/MKV/AVI/other: error)",
+    hint="export or convert to .mp4 (`validator prepare` does this without re-encoding when it can)",
+    needs=("media",),
+)
 def container_not_mp4(ev: Evidence, p: Params):
     """What it does: reads the container.  MP4 and QuickTime share one FFmpeg demuxer, so the
     file's brand (`ftyp` major brand) tells them apart: a QuickTime file renamed to `.mp4` is
@@ -66,14 +78,23 @@ def container_not_mp4(ev: Evidence, p: Params):
     if c == "mp4":
         return passed("container is mp4", measured=c, limit="mp4")
     if c == "webm":
-        return failed("container is webm; mp4 is safer (webm is only listed in the guide)",
-                      measured=c, limit="mp4", severity="warning")
+        return failed(
+            "container is webm; mp4 is safer (webm is only listed in the guide)",
+            measured=c,
+            limit="mp4",
+            severity="warning",
+        )
     return failed(f"container is {c} (needs mp4)", measured=c, limit="mp4")
 
 
-@rule("MED003", "video-codec-not-h264", "error", "video codec is not H.264 (documented)",
-      hint="export with the H.264 (AVC) codec; on iPhone set Camera > Formats > Most Compatible",
-      needs=("media",))
+@rule(
+    "MED003",
+    "video-codec-not-h264",
+    "error",
+    "video codec is not H.264 (documented)",
+    hint="export with the H.264 (AVC) codec; on iPhone set Camera > Formats > Most Compatible",
+    needs=("media",),
+)
 def video_codec_not_h264(ev: Evidence, p: Params):
     """What it does: reads the first video stream's codec.
 
@@ -89,12 +110,19 @@ def video_codec_not_h264(ev: Evidence, p: Params):
         return skipped("not evaluated: the file has no video stream")
     if m.video_codec == "h264":
         return passed("video codec is h264", measured="h264", limit="h264")
-    return failed(f"video codec is {m.video_codec} (needs h264)", measured=m.video_codec, limit="h264")
+    return failed(
+        f"video codec is {m.video_codec} (needs h264)", measured=m.video_codec, limit="h264"
+    )
 
 
-@rule("MED004", "audio-codec-not-aac", "error", "audio codec is not AAC",
-      hint="export with AAC audio (`validator prepare` converts the audio track)",
-      needs=("media",))
+@rule(
+    "MED004",
+    "audio-codec-not-aac",
+    "error",
+    "audio codec is not AAC",
+    hint="export with AAC audio (`validator prepare` converts the audio track)",
+    needs=("media",),
+)
 def audio_codec_not_aac(ev: Evidence, p: Params):
     """What it does: reads the first audio stream's codec.
 
@@ -109,15 +137,29 @@ def audio_codec_not_aac(ev: Evidence, p: Params):
         return skipped("not evaluated: the file has no audio stream (see MED009)")
     if m.audio_codec == "aac":
         return passed("audio codec is aac", measured="aac", limit="aac")
-    return failed(f"audio codec is {m.audio_codec} (needs aac)", measured=m.audio_codec, limit="aac")
+    return failed(
+        f"audio codec is {m.audio_codec} (needs aac)", measured=m.audio_codec, limit="aac"
+    )
 
 
-@rule("MED005", "file-too-large", "error", "file size is 750,000,000 bytes or more (documented)",
-      hint="re-encode at a lower bitrate, or trim extra footage before and after the take "
-           "(`validator prepare` does both)",
-      needs=(),
-      params=[Param("max_size_bytes", 750_000_000, "largest accepted file size, bytes (documented: < 750 MB)",
-                    minimum=1, maximum=10**12)])
+@rule(
+    "MED005",
+    "file-too-large",
+    "error",
+    "file size is 750,000,000 bytes or more (documented)",
+    hint="re-encode at a lower bitrate, or trim extra footage before and after the take "
+    "(`validator prepare` does both)",
+    needs=(),
+    params=[
+        Param(
+            "max_size_bytes",
+            750_000_000,
+            "largest accepted file size, bytes (documented: < 750 MB)",
+            minimum=1,
+            maximum=10**12,
+        )
+    ],
+)
 def file_too_large(ev: Evidence, p: Params):
     """What it does: compares the file size with the platform's upload limit.
 
@@ -131,17 +173,38 @@ def file_too_large(ev: Evidence, p: Params):
     size = ev.size_bytes
     limit = int(p.max_size_bytes)
     if size >= limit:
-        return failed(f"file is {size / 1e6:.1f} MB (must be under {limit / 1e6:.1f} MB)",
-                      measured=size, limit=limit, unit="bytes")
-    return passed(f"file is {size / 1e6:.1f} MB (limit {limit / 1e6:.1f} MB)", measured=size, limit=limit, unit="bytes")
+        return failed(
+            f"file is {size / 1e6:.1f} MB (must be under {limit / 1e6:.1f} MB)",
+            measured=size,
+            limit=limit,
+            unit="bytes",
+        )
+    return passed(
+        f"file is {size / 1e6:.1f} MB (limit {limit / 1e6:.1f} MB)",
+        measured=size,
+        limit=limit,
+        unit="bytes",
+    )
 
 
-@rule("MED006", "frame-rate-too-low", "error", "average frame rate below 25 fps (documented)",
-      hint="record at 30 fps (set it in the camera app or desktop recorder); frame rate cannot be "
-           "raised afterwards without inventing frames",
-      needs=("media",),
-      params=[Param("min_fps", 25.0, "lowest accepted average frame rate, frames per second (documented)",
-                    minimum=1, maximum=240)])
+@rule(
+    "MED006",
+    "frame-rate-too-low",
+    "error",
+    "average frame rate below 25 fps (documented)",
+    hint="record at 30 fps (set it in the camera app or desktop recorder); frame rate cannot be "
+    "raised afterwards without inventing frames",
+    needs=("media",),
+    params=[
+        Param(
+            "min_fps",
+            25.0,
+            "lowest accepted average frame rate, frames per second (documented)",
+            minimum=1,
+            maximum=240,
+        )
+    ],
+)
 def frame_rate_too_low(ev: Evidence, p: Params):
     """What it does: reads the stream's declared average frame rate (falling back to the rate
     derived from frame timestamps when none is declared).
@@ -159,18 +222,39 @@ def frame_rate_too_low(ev: Evidence, p: Params):
     if not fps:
         return skipped("not evaluated: the frame rate could not be determined")
     if fps + 1e-6 < p.min_fps:
-        return failed(f"{fps:.2f} fps (needs at least {p.min_fps:g})", measured=fps, limit=p.min_fps, unit="fps")
+        return failed(
+            f"{fps:.2f} fps (needs at least {p.min_fps:g})",
+            measured=fps,
+            limit=p.min_fps,
+            unit="fps",
+        )
     return passed(f"{fps:.2f} fps", measured=fps, limit=p.min_fps, unit="fps")
 
 
-@rule("MED007", "resolution-too-low", "error",
-      "short side (after display rotation) under 720 px: error; under 1080 px: warning",
-      hint="record at 1080p (1920x1080) or higher in a desktop app or the phone's camera settings",
-      needs=("media",),
-      params=[Param("min_short_side_px", 1080, "short side below this is a warning, pixels (documented 1080p minimum)",
-                    minimum=16, maximum=8640),
-              Param("error_short_side_px", 720, "short side below this is an error, pixels (documented failure cause)",
-                    minimum=16, maximum=8640)])
+@rule(
+    "MED007",
+    "resolution-too-low",
+    "error",
+    "short side (after display rotation) under 720 px: error; under 1080 px: warning",
+    hint="record at 1080p (1920x1080) or higher in a desktop app or the phone's camera settings",
+    needs=("media",),
+    params=[
+        Param(
+            "min_short_side_px",
+            1080,
+            "short side below this is a warning, pixels (documented 1080p minimum)",
+            minimum=16,
+            maximum=8640,
+        ),
+        Param(
+            "error_short_side_px",
+            720,
+            "short side below this is an error, pixels (documented failure cause)",
+            minimum=16,
+            maximum=8640,
+        ),
+    ],
+)
 def resolution_too_low(ev: Evidence, p: Params):
     """What it does: takes the display size (rotation applied, so a portrait 1080x1920 clip has
     a short side of 1080) and compares its short side with 1080 and 720.
@@ -188,22 +272,50 @@ def resolution_too_low(ev: Evidence, p: Params):
     short = min(m.width, m.height)
     dims = f"{m.width}x{m.height}"
     if short < p.error_short_side_px:
-        return failed(f"{dims}: short side {short} px (needs at least {p.error_short_side_px}, "
-                      f"recommended {p.min_short_side_px})", measured=short, limit=p.error_short_side_px, unit="px")
+        return failed(
+            f"{dims}: short side {short} px (needs at least {p.error_short_side_px}, "
+            f"recommended {p.min_short_side_px})",
+            measured=short,
+            limit=p.error_short_side_px,
+            unit="px",
+        )
     if short < p.min_short_side_px:
-        return failed(f"{dims}: short side {short} px (recommended at least {p.min_short_side_px})",
-                      measured=short, limit=p.min_short_side_px, unit="px", severity="warning")
-    return passed(f"{dims}: short side {short} px", measured=short, limit=p.min_short_side_px, unit="px")
+        return failed(
+            f"{dims}: short side {short} px (recommended at least {p.min_short_side_px})",
+            measured=short,
+            limit=p.min_short_side_px,
+            unit="px",
+            severity="warning",
+        )
+    return passed(
+        f"{dims}: short side {short} px", measured=short, limit=p.min_short_side_px, unit="px"
+    )
 
 
-@rule("MED008", "duration-out-of-range", "error",
-      "shorter than the profile's total (60 s; phoenix-3 120 s) minus a tolerance, or longer than 3x the total",
-      hint="record one take of the profile's length: speak, then listen silently, then stop",
-      needs=("media",),
-      params=[Param("tolerance_s", 2.0, "how much shorter than the profile total a clip may be, seconds",
-                    minimum=0, maximum=60),
-              Param("max_duration_ratio", 3.0, "longest accepted clip as a multiple of the profile total",
-                    minimum=1, maximum=20)])
+@rule(
+    "MED008",
+    "duration-out-of-range",
+    "error",
+    "shorter than the profile's total (60 s; phoenix-3 120 s) minus a tolerance, or longer than 3x the total",
+    hint="record one take of the profile's length: speak, then listen silently, then stop",
+    needs=("media",),
+    params=[
+        Param(
+            "tolerance_s",
+            2.0,
+            "how much shorter than the profile total a clip may be, seconds",
+            minimum=0,
+            maximum=60,
+        ),
+        Param(
+            "max_duration_ratio",
+            3.0,
+            "longest accepted clip as a multiple of the profile total",
+            minimum=1,
+            maximum=20,
+        ),
+    ],
+)
 def duration_out_of_range(ev: Evidence, p: Params):
     """What it does: compares the clip's duration with the profile: phoenix-4/4.5 expect 30 s of
     speaking plus 30 s of listening (60 s), phoenix-3 60 + 60 (120 s).
@@ -225,19 +337,35 @@ def duration_out_of_range(ev: Evidence, p: Params):
     hi = total * p.max_duration_ratio
     name = p.profile.name
     if dur < lo:
-        return failed(f"{dur:.1f} s long ({name} needs at least {lo:.1f} s: "
-                      f"{p.profile.speaking_s:g} s speaking + {p.profile.listening_s:g} s listening)",
-                      measured=dur, limit=lo, unit="s")
+        return failed(
+            f"{dur:.1f} s long ({name} needs at least {lo:.1f} s: "
+            f"{p.profile.speaking_s:g} s speaking + {p.profile.listening_s:g} s listening)",
+            measured=dur,
+            limit=lo,
+            unit="s",
+        )
     if dur > hi:
-        return failed(f"{dur:.1f} s long ({name} accepts at most {hi:.0f} s)", measured=dur, limit=hi, unit="s",
-                      hint="trim the footage before the first word and after the listening part "
-                           "(`validator prepare --trim auto`)")
-    return passed(f"{dur:.1f} s long ({name}: {lo:.0f}-{hi:.0f} s)", measured=dur, limit=lo, unit="s")
+        return failed(
+            f"{dur:.1f} s long ({name} accepts at most {hi:.0f} s)",
+            measured=dur,
+            limit=hi,
+            unit="s",
+            hint="trim the footage before the first word and after the listening part "
+            "(`validator prepare --trim auto`)",
+        )
+    return passed(
+        f"{dur:.1f} s long ({name}: {lo:.0f}-{hi:.0f} s)", measured=dur, limit=lo, unit="s"
+    )
 
 
-@rule("MED009", "audio-missing", "error", "no audio stream, or the audio decodes to nothing or to digital silence",
-      hint="record with the microphone on and check the recording app's audio source",
-      needs=("media",))
+@rule(
+    "MED009",
+    "audio-missing",
+    "error",
+    "no audio stream, or the audio decodes to nothing or to digital silence",
+    hint="record with the microphone on and check the recording app's audio source",
+    needs=("media",),
+)
 def audio_missing(ev: Evidence, p: Params):
     """What it does: checks that there is an audio stream, that it decodes to samples, and that
     they are not all exactly zero (a muted track).
@@ -257,24 +385,54 @@ def audio_missing(ev: Evidence, p: Params):
     if a is None or len(a.pcm16k) == 0:
         return failed("the audio stream decodes to nothing", measured=0.0, limit=None, unit="s")
     if max(a.channel_peak) == 0.0:
-        return failed(f"the audio track is digital silence ({a.duration_s:.1f} s of exact zeros): the microphone was muted",
-                      measured=0.0, limit=None, unit="peak")
+        return failed(
+            f"the audio track is digital silence ({a.duration_s:.1f} s of exact zeros): the microphone was muted",
+            measured=0.0,
+            limit=None,
+            unit="peak",
+        )
     return passed(f"{a.duration_s:.1f} s of audio", measured=round(a.duration_s, 2), unit="s")
 
 
-@rule("MED010", "variable-frame-rate", "warning",
-      "frame intervals vary so the instantaneous rate drops below 25 fps, or the timestamp-derived rate "
-      "differs from the declared one",
-      hint="set the recorder to a constant frame rate (30 fps); `validator prepare` converts to constant rate",
-      needs=("media", "stream"),
-      params=[Param("min_instant_fps", 25.0, "instantaneous rate that counts as too slow, frames per second",
-                    minimum=1, maximum=240),
-              Param("jitter_ratio", 0.10, "an interval this much longer than the median counts as varying, ratio",
-                    minimum=0.01, maximum=2),
-              Param("max_slow_interval_share", 0.02, "largest share of intervals that may be varying and too slow, ratio",
-                    minimum=0, maximum=1),
-              Param("max_rate_mismatch_ratio", 0.05, "largest relative gap between declared and timestamp rate, ratio",
-                    minimum=0, maximum=1)])
+@rule(
+    "MED010",
+    "variable-frame-rate",
+    "warning",
+    "frame intervals vary so the instantaneous rate drops below 25 fps, or the timestamp-derived rate "
+    "differs from the declared one",
+    hint="set the recorder to a constant frame rate (30 fps); `validator prepare` converts to constant rate",
+    needs=("media", "stream"),
+    params=[
+        Param(
+            "min_instant_fps",
+            25.0,
+            "instantaneous rate that counts as too slow, frames per second",
+            minimum=1,
+            maximum=240,
+        ),
+        Param(
+            "jitter_ratio",
+            0.10,
+            "an interval this much longer than the median counts as varying, ratio",
+            minimum=0.01,
+            maximum=2,
+        ),
+        Param(
+            "max_slow_interval_share",
+            0.02,
+            "largest share of intervals that may be varying and too slow, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "max_rate_mismatch_ratio",
+            0.05,
+            "largest relative gap between declared and timestamp rate, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def variable_frame_rate(ev: Evidence, p: Params):
     """What it does: looks at the interval between every pair of consecutive frames (all frames,
     not only sampled ones).  An interval is *varying* when it is more than `jitter_ratio` longer
@@ -312,25 +470,55 @@ def variable_frame_rate(ev: Evidence, p: Params):
     mismatch = abs(ts_fps - m.fps) / m.fps if (ts_fps and m.fps) else 0.0
     if share > p.max_slow_interval_share:
         idx = np.nonzero(slow)[0]
-        return failed(f"{share:.0%} of frame intervals vary and fall below {p.min_instant_fps:g} fps "
-                      f"(slowest {slowest:.1f} fps)", measured=share, limit=p.max_slow_interval_share,
-                      unit="ratio", spans=[(float(pts[idx[0]]), float(pts[idx[-1] + 1]))])
+        return failed(
+            f"{share:.0%} of frame intervals vary and fall below {p.min_instant_fps:g} fps "
+            f"(slowest {slowest:.1f} fps)",
+            measured=share,
+            limit=p.max_slow_interval_share,
+            unit="ratio",
+            spans=[(float(pts[idx[0]]), float(pts[idx[-1] + 1]))],
+        )
     if mismatch > p.max_rate_mismatch_ratio:
-        return failed(f"timestamps give {ts_fps:.2f} fps but the stream declares {m.fps:.2f} fps "
-                      f"({mismatch:.0%} apart)", measured=mismatch, limit=p.max_rate_mismatch_ratio, unit="ratio")
-    return passed(f"constant frame rate ({share:.1%} varying intervals, timestamps {ts_fps or 0:.2f} fps)",
-                  measured=share, limit=p.max_slow_interval_share, unit="ratio")
+        return failed(
+            f"timestamps give {ts_fps:.2f} fps but the stream declares {m.fps:.2f} fps "
+            f"({mismatch:.0%} apart)",
+            measured=mismatch,
+            limit=p.max_rate_mismatch_ratio,
+            unit="ratio",
+        )
+    return passed(
+        f"constant frame rate ({share:.1%} varying intervals, timestamps {ts_fps or 0:.2f} fps)",
+        measured=share,
+        limit=p.max_slow_interval_share,
+        unit="ratio",
+    )
 
 
-@rule("MED011", "stream-damaged", "error",
-      "decode errors, a truncated stream, or audio and video durations that disagree by more than 1 s",
-      hint="the file is damaged: export or copy it again from the original recording",
-      needs=("media", "stream"),
-      params=[Param("max_decode_errors", 0, "decode errors tolerated, count", minimum=0, maximum=10**6),
-              Param("max_av_duration_diff_s", 1.0, "largest gap between audio and video durations, seconds",
-                    minimum=0, maximum=3600),
-              Param("max_missing_s", 1.0, "how much shorter than declared the decoded video may be, seconds",
-                    minimum=0, maximum=3600)])
+@rule(
+    "MED011",
+    "stream-damaged",
+    "error",
+    "decode errors, a truncated stream, or audio and video durations that disagree by more than 1 s",
+    hint="the file is damaged: export or copy it again from the original recording",
+    needs=("media", "stream"),
+    params=[
+        Param("max_decode_errors", 0, "decode errors tolerated, count", minimum=0, maximum=10**6),
+        Param(
+            "max_av_duration_diff_s",
+            1.0,
+            "largest gap between audio and video durations, seconds",
+            minimum=0,
+            maximum=3600,
+        ),
+        Param(
+            "max_missing_s",
+            1.0,
+            "how much shorter than declared the decoded video may be, seconds",
+            minimum=0,
+            maximum=3600,
+        ),
+    ],
+)
 def stream_damaged(ev: Evidence, p: Params):
     """What it does: counts packets and frames the decoder rejected, notices a demuxer that stops
     early, compares the decoded video length with the length the container declares, and compares
@@ -357,7 +545,9 @@ def stream_damaged(ev: Evidence, p: Params):
     declared = m.duration_s
     vdec = s.video_decoded_s if m.has_video else None
     if declared and vdec is not None and declared - vdec > p.max_missing_s:
-        problems.append(f"video ends at {vdec:.1f} s but the file declares {declared:.1f} s (truncated)")
+        problems.append(
+            f"video ends at {vdec:.1f} s but the file declares {declared:.1f} s (truncated)"
+        )
         spans.append((vdec, declared))
     if m.has_video and ev.audio is not None and vdec:
         adur = s.audio_decoded_s
@@ -368,16 +558,30 @@ def stream_damaged(ev: Evidence, p: Params):
     if s.truncated and not problems:
         problems.append("the container ends abruptly (demuxer error)")
     if problems:
-        return failed("; ".join(problems), measured=measured, limit=p.max_decode_errors, unit="errors", spans=spans)
-    return passed("decoded without errors; audio and video lengths agree", measured=measured,
-                  limit=p.max_decode_errors, unit="errors")
+        return failed(
+            "; ".join(problems),
+            measured=measured,
+            limit=p.max_decode_errors,
+            unit="errors",
+            spans=spans,
+        )
+    return passed(
+        "decoded without errors; audio and video lengths agree",
+        measured=measured,
+        limit=p.max_decode_errors,
+        unit="errors",
+    )
 
 
-@rule("MED012", "hdr-or-high-bit-depth", "warning",
-      "10-bit or HDR (PQ/HLG) video; brightness checks are adjusted for it",
-      hint="turn off HDR video in the camera settings (iPhone: Camera > Record Video > HDR Video); "
-           "`validator prepare` converts to 8-bit SDR",
-      needs=("media",))
+@rule(
+    "MED012",
+    "hdr-or-high-bit-depth",
+    "warning",
+    "10-bit or HDR (PQ/HLG) video; brightness checks are adjusted for it",
+    hint="turn off HDR video in the camera settings (iPhone: Camera > Record Video > HDR Video); "
+    "`validator prepare` converts to 8-bit SDR",
+    needs=("media",),
+)
 def hdr_or_high_bit_depth(ev: Evidence, p: Params):
     """What it does: reads the decoded pixel format's bit depth and the colour transfer function.
     PQ (smpte2084) and HLG (arib-std-b67) are HDR.
@@ -404,18 +608,45 @@ def hdr_or_high_bit_depth(ev: Evidence, p: Params):
     return passed(f"{depth}-bit SDR video ({m.pix_fmt})", measured=depth, limit=8, unit="bits")
 
 
-@rule("MED013", "audio-format-poor", "warning",
-      "sample rate under 16 kHz, or one stereo channel silent, or channels in antiphase",
-      hint="record at 44.1 or 48 kHz with a mono or proper stereo microphone; check the recorder's "
-           "channel settings",
-      needs=("media", "audio"),
-      params=[Param("min_sample_rate_hz", 16000, "lowest accepted sample rate, Hz", minimum=1000, maximum=384000),
-              Param("silent_channel_dbfs", -60.0, "a channel quieter than this is silent, dBFS RMS",
-                    minimum=-150, maximum=0),
-              Param("min_loud_channel_dbfs", -50.0, "the other channel must be louder than this, dBFS RMS",
-                    minimum=-150, maximum=0),
-              Param("antiphase_correlation", -0.5, "L/R correlation at or below this is antiphase",
-                    minimum=-1, maximum=0)])
+@rule(
+    "MED013",
+    "audio-format-poor",
+    "warning",
+    "sample rate under 16 kHz, or one stereo channel silent, or channels in antiphase",
+    hint="record at 44.1 or 48 kHz with a mono or proper stereo microphone; check the recorder's "
+    "channel settings",
+    needs=("media", "audio"),
+    params=[
+        Param(
+            "min_sample_rate_hz",
+            16000,
+            "lowest accepted sample rate, Hz",
+            minimum=1000,
+            maximum=384000,
+        ),
+        Param(
+            "silent_channel_dbfs",
+            -60.0,
+            "a channel quieter than this is silent, dBFS RMS",
+            minimum=-150,
+            maximum=0,
+        ),
+        Param(
+            "min_loud_channel_dbfs",
+            -50.0,
+            "the other channel must be louder than this, dBFS RMS",
+            minimum=-150,
+            maximum=0,
+        ),
+        Param(
+            "antiphase_correlation",
+            -0.5,
+            "L/R correlation at or below this is antiphase",
+            minimum=-1,
+            maximum=0,
+        ),
+    ],
+)
 def audio_format_poor(ev: Evidence, p: Params):
     """What it does: checks the native sample rate, each channel's RMS level, and the correlation
     of the first two channels (computed over all native samples during the decode pass).
@@ -435,18 +666,30 @@ def audio_format_poor(ev: Evidence, p: Params):
     a = ev.audio
     problems = []
     if a.sample_rate_hz < p.min_sample_rate_hz:
-        problems.append(f"sample rate {a.sample_rate_hz} Hz (needs at least {p.min_sample_rate_hz})")
+        problems.append(
+            f"sample rate {a.sample_rate_hz} Hz (needs at least {p.min_sample_rate_hz})"
+        )
     if a.channels >= 2:
         levels = [_db(r) for r in a.channel_rms[:2]]
         names = ("left", "right")
         for i in (0, 1):
             if levels[i] < p.silent_channel_dbfs and levels[1 - i] > p.min_loud_channel_dbfs:
-                problems.append(f"{names[i]} channel is silent ({levels[i]:.1f} dBFS RMS; "
-                                f"{names[1 - i]} {levels[1 - i]:.1f} dBFS)")
+                problems.append(
+                    f"{names[i]} channel is silent ({levels[i]:.1f} dBFS RMS; "
+                    f"{names[1 - i]} {levels[1 - i]:.1f} dBFS)"
+                )
         if a.lr_correlation is not None and a.lr_correlation <= p.antiphase_correlation:
-            problems.append(f"left and right are in antiphase (correlation {a.lr_correlation:.2f}): "
-                            "they cancel when mixed to mono")
+            problems.append(
+                f"left and right are in antiphase (correlation {a.lr_correlation:.2f}): "
+                "they cancel when mixed to mono"
+            )
     if problems:
-        return failed("; ".join(problems), measured=a.sample_rate_hz, limit=p.min_sample_rate_hz, unit="Hz")
-    return passed(f"{a.sample_rate_hz} Hz, {a.channels} channel(s)", measured=a.sample_rate_hz,
-                  limit=p.min_sample_rate_hz, unit="Hz")
+        return failed(
+            "; ".join(problems), measured=a.sample_rate_hz, limit=p.min_sample_rate_hz, unit="Hz"
+        )
+    return passed(
+        f"{a.sample_rate_hz} Hz, {a.channels} channel(s)",
+        measured=a.sample_rate_hz,
+        limit=p.min_sample_rate_hz,
+        unit="Hz",
+    )

@@ -44,13 +44,30 @@ def _listening_span(ev: Evidence) -> tuple[Span | None, str]:
     return None, ""
 
 
-@rule("MTH001", "lips-open-while-listening", "error", "lips apart in more than ~5% of listening frames",
-      hint="keep your lips gently closed for the whole listening part; breathe through your nose",
-      needs=("faces", "voice"),
-      params=[Param("open_ratio", 0.10, "mouth opening (inner-lip gap / mouth width) above which the lips count as apart",
-                    minimum=0, maximum=2),
-              Param("max_open_share", 0.05, "largest share of listening samples with the lips apart",
-                    minimum=0, maximum=1)])
+@rule(
+    "MTH001",
+    "lips-open-while-listening",
+    "error",
+    "lips apart in more than ~5% of listening frames",
+    hint="keep your lips gently closed for the whole listening part; breathe through your nose",
+    needs=("faces", "voice"),
+    params=[
+        Param(
+            "open_ratio",
+            0.10,
+            "mouth opening (inner-lip gap / mouth width) above which the lips count as apart",
+            minimum=0,
+            maximum=2,
+        ),
+        Param(
+            "max_open_share",
+            0.05,
+            "largest share of listening samples with the lips apart",
+            minimum=0,
+            maximum=1,
+        ),
+    ],
+)
 def lips_open_while_listening(ev: Evidence, p: Params):
     """What it does: over the listening segment (or the whole clip when no speech was found at
     all), counts samples whose mouth opening (mean inner-lip gap at three points over the
@@ -80,21 +97,40 @@ def lips_open_while_listening(ev: Evidence, p: Params):
     with np.errstate(invalid="ignore"):
         open_ = m & (f.mouth_open > p.open_ratio)
     share = float(open_.sum() / m.sum())
-    msg = (f"lips apart in {100 * share:.0f}% of sampled frames in the {where} (at most "
-           f"{100 * p.max_open_share:.0f}%)")
+    msg = (
+        f"lips apart in {100 * share:.0f}% of sampled frames in the {where} (at most "
+        f"{100 * p.max_open_share:.0f}%)"
+    )
     if share > p.max_open_share:
         spans = runs(open_, f.t_s, f.dt_s, bridge_s=0.4)
-        return failed(msg + ", at " + ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s" for s in spans[:3]),
-                      measured=round(share, 4), limit=p.max_open_share, unit="ratio", spans=spans)
+        return failed(
+            msg + ", at " + ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s" for s in spans[:3]),
+            measured=round(share, 4),
+            limit=p.max_open_share,
+            unit="ratio",
+            spans=spans,
+        )
     return passed(msg, measured=round(share, 4), limit=p.max_open_share, unit="ratio")
 
 
-@rule("MTH002", "weak-articulation", "warning", "mouth barely opens / teeth rarely visible while speaking",
-      hint="speak clearly and a little more expressively than usual, opening your mouth so your "
-           "teeth show",
-      needs=("faces", "voice"),
-      params=[Param("min_open_ratio", 0.07, "90th percentile of mouth opening while speaking must reach this (inner-lip gap / mouth width)",
-                    minimum=0, maximum=2)])
+@rule(
+    "MTH002",
+    "weak-articulation",
+    "warning",
+    "mouth barely opens / teeth rarely visible while speaking",
+    hint="speak clearly and a little more expressively than usual, opening your mouth so your "
+    "teeth show",
+    needs=("faces", "voice"),
+    params=[
+        Param(
+            "min_open_ratio",
+            0.07,
+            "90th percentile of mouth opening while speaking must reach this (inner-lip gap / mouth width)",
+            minimum=0,
+            maximum=2,
+        )
+    ],
+)
 def weak_articulation(ev: Evidence, p: Params):
     """What it does: over the speaking segment, the 90th percentile of mouth opening: how wide
     the mouth opens on the open vowels.  The share of speaking samples with teeth visible is
@@ -123,10 +159,14 @@ def weak_articulation(ev: Evidence, p: Params):
     p90 = float(np.nanpercentile(f.mouth_open[m], 90))
     with np.errstate(invalid="ignore"):
         teeth = float(np.mean(f.teeth[m] > 0.003))
-    msg = (f"mouth opens to {p90:.2f} of its width while speaking (90th percentile; needs "
-           f"{p.min_open_ratio:g}); teeth visible in {100 * teeth:.0f}% of samples")
+    msg = (
+        f"mouth opens to {p90:.2f} of its width while speaking (90th percentile; needs "
+        f"{p.min_open_ratio:g}); teeth visible in {100 * teeth:.0f}% of samples"
+    )
     if p90 < p.min_open_ratio:
-        return failed(msg, measured=round(p90, 4), limit=p.min_open_ratio, unit="ratio", spans=[span])
+        return failed(
+            msg, measured=round(p90, 4), limit=p.min_open_ratio, unit="ratio", spans=[span]
+        )
     return passed(msg, measured=round(p90, 4), limit=p.min_open_ratio, unit="ratio")
 
 
@@ -155,8 +195,14 @@ def level_envelope(ev: Evidence, hop_s: float = 0.01) -> tuple[np.ndarray, np.nd
     return (np.arange(n) * hop + win / 2) / rate, 10 * np.log10(np.maximum(power, 1e-10))
 
 
-def av_sync(f: Any, env: tuple[np.ndarray, np.ndarray], span: Span, max_lag_s: float = 0.6,
-            step_s: float = 0.02, smooth_s: float = 0.1) -> dict[str, float] | None:
+def av_sync(
+    f: Any,
+    env: tuple[np.ndarray, np.ndarray],
+    span: Span,
+    max_lag_s: float = 0.6,
+    step_s: float = 0.02,
+    smooth_s: float = 0.1,
+) -> dict[str, float] | None:
     """Correlation of mouth opening with the audio level around each video sample, for audio
     lags from -max_lag to +max_lag.  Positive lag: the sound comes *after* the mouth (audio
     late).  Returns corr at lag 0, the best lag (ms) and its correlation, and the sample count;
@@ -189,28 +235,70 @@ def av_sync(f: Any, env: tuple[np.ndarray, np.ndarray], span: Span, max_lag_s: f
         return None
     best = int(np.nanargmax(corr))
     zero = int(np.argmin(np.abs(lags)))
-    return {"corr0": float(corr[zero]), "best_lag_ms": float(lags[best] * 1000),
-            "best_corr": float(corr[best]), "n": float(m.sum()),
-            "edge": float(best in (0, len(lags) - 1)), "lags_ms": lags * 1000, "corr": corr}
+    return {
+        "corr0": float(corr[zero]),
+        "best_lag_ms": float(lags[best] * 1000),
+        "best_corr": float(corr[best]),
+        "n": float(m.sum()),
+        "edge": float(best in (0, len(lags) - 1)),
+        "lags_ms": lags * 1000,
+        "corr": corr,
+    }
 
 
-@rule("MTH003", "audio-video-mismatch", "error",
-      "mouth movement does not follow the voice (dubbed audio, offset audio, voice from someone else)",
-      hint="record picture and sound together in one app and export without re-timing the audio; "
-           "do not replace the audio track",
-      needs=("faces", "voice"),
-      params=[Param("min_corr", 0.2, "weakest accepted correlation between mouth opening and speech level (at the best lag)",
-                    minimum=-1, maximum=1),
-              Param("max_audio_late_ms", 350.0, "largest accepted delay of the voice after the mouth, milliseconds (speech naturally lags the lips by 100-300 ms)",
-                    minimum=0, maximum=2000),
-              Param("max_audio_early_ms", 200.0, "largest accepted lead of the voice before the mouth, milliseconds",
-                    minimum=0, maximum=2000),
-              Param("min_peak_gain", 0.1, "an offset is only reported when the best lag correlates this much better than no shift",
-                    minimum=0, maximum=2),
-              Param("min_offset_corr", 0.35, "an offset is only reported when the mouth and the shifted voice correlate at least this well; a weaker best match outside the limits is a mismatch",
-                    minimum=-1, maximum=1),
-              Param("min_speaking_s", 3.0, "shortest speaking segment the comparison is made on, seconds",
-                    minimum=0, maximum=600)])
+@rule(
+    "MTH003",
+    "audio-video-mismatch",
+    "error",
+    "mouth movement does not follow the voice (dubbed audio, offset audio, voice from someone else)",
+    hint="record picture and sound together in one app and export without re-timing the audio; "
+    "do not replace the audio track",
+    needs=("faces", "voice"),
+    params=[
+        Param(
+            "min_corr",
+            0.2,
+            "weakest accepted correlation between mouth opening and speech level (at the best lag)",
+            minimum=-1,
+            maximum=1,
+        ),
+        Param(
+            "max_audio_late_ms",
+            350.0,
+            "largest accepted delay of the voice after the mouth, milliseconds (speech naturally lags the lips by 100-300 ms)",
+            minimum=0,
+            maximum=2000,
+        ),
+        Param(
+            "max_audio_early_ms",
+            200.0,
+            "largest accepted lead of the voice before the mouth, milliseconds",
+            minimum=0,
+            maximum=2000,
+        ),
+        Param(
+            "min_peak_gain",
+            0.1,
+            "an offset is only reported when the best lag correlates this much better than no shift",
+            minimum=0,
+            maximum=2,
+        ),
+        Param(
+            "min_offset_corr",
+            0.35,
+            "an offset is only reported when the mouth and the shifted voice correlate at least this well; a weaker best match outside the limits is a mismatch",
+            minimum=-1,
+            maximum=1,
+        ),
+        Param(
+            "min_speaking_s",
+            3.0,
+            "shortest speaking segment the comparison is made on, seconds",
+            minimum=0,
+            maximum=600,
+        ),
+    ],
+)
 def audio_video_mismatch(ev: Evidence, p: Params):
     """What it does: over the speaking segment (widened by 0.5 s so speech onset and end
     count), correlates the mouth opening at each sampled frame with the speech-band (300-3000
@@ -249,7 +337,9 @@ def audio_video_mismatch(ev: Evidence, p: Params):
     if speaking is None:
         return skipped("not evaluated: no speaking segment was found (see SEG001)")
     if speaking.end_s - speaking.start_s < p.min_speaking_s:
-        return skipped(f"not evaluated: the speaking segment is shorter than {p.min_speaking_s:g} s")
+        return skipped(
+            f"not evaluated: the speaking segment is shorter than {p.min_speaking_s:g} s"
+        )
     env = level_envelope(ev)
     if env is None:
         return skipped("not evaluated: no audio to compare the mouth with")
@@ -259,24 +349,47 @@ def audio_video_mismatch(ev: Evidence, p: Params):
         return skipped("not evaluated: too few samples with a visible, moving mouth while speaking")
     lag, best, gain = r["best_lag_ms"], r["best_corr"], r["best_corr"] - r["corr0"]
     if best < p.min_corr or r["edge"]:
-        why = (f"correlation {best:.2f} at best (needs {p.min_corr:g})" if best < p.min_corr else
-               "no audio shift within 600 ms lines them up")
-        return failed(f"the mouth does not follow the voice: {why}", measured=round(best, 3),
-                      limit=p.min_corr, unit="correlation", spans=[speaking])
+        why = (
+            f"correlation {best:.2f} at best (needs {p.min_corr:g})"
+            if best < p.min_corr
+            else "no audio shift within 600 ms lines them up"
+        )
+        return failed(
+            f"the mouth does not follow the voice: {why}",
+            measured=round(best, 3),
+            limit=p.min_corr,
+            unit="correlation",
+            spans=[speaking],
+        )
     outside = lag > p.max_audio_late_ms or -lag > p.max_audio_early_ms
     if outside and best < p.min_offset_corr:
-        return failed(f"the mouth does not follow the voice: the best match (correlation "
-                      f"{best:.2f}, needs {p.min_offset_corr:g} to call it an offset) is at "
-                      f"{lag:+.0f} ms", measured=round(best, 3), limit=p.min_offset_corr,
-                      unit="correlation", spans=[speaking])
+        return failed(
+            f"the mouth does not follow the voice: the best match (correlation "
+            f"{best:.2f}, needs {p.min_offset_corr:g} to call it an offset) is at "
+            f"{lag:+.0f} ms",
+            measured=round(best, 3),
+            limit=p.min_offset_corr,
+            unit="correlation",
+            spans=[speaking],
+        )
     if gain >= p.min_peak_gain and outside:
         late = lag > 0
         limit = p.max_audio_late_ms if late else p.max_audio_early_ms
-        return failed(f"the voice is {abs(lag):.0f} ms {'late' if late else 'early'} against the "
-                      f"mouth (at most {limit:g} ms)", measured=round(lag), limit=limit, unit="ms",
-                      hint=f"the audio track is shifted by about {abs(lag):.0f} ms: re-export with "
-                      "picture and sound aligned", spans=[speaking])
+        return failed(
+            f"the voice is {abs(lag):.0f} ms {'late' if late else 'early'} against the "
+            f"mouth (at most {limit:g} ms)",
+            measured=round(lag),
+            limit=limit,
+            unit="ms",
+            hint=f"the audio track is shifted by about {abs(lag):.0f} ms: re-export with "
+            "picture and sound aligned",
+            spans=[speaking],
+        )
     shown = f"offset {lag:+.0f} ms" if gain >= p.min_peak_gain else "no clear offset"
-    return passed(f"mouth follows the voice (correlation {best:.2f}, {shown}; limits "
-                  f"-{p.max_audio_early_ms:g}/+{p.max_audio_late_ms:g} ms)",
-                  measured=round(lag) if gain >= p.min_peak_gain else 0, limit=p.max_audio_late_ms, unit="ms")
+    return passed(
+        f"mouth follows the voice (correlation {best:.2f}, {shown}; limits "
+        f"-{p.max_audio_early_ms:g}/+{p.max_audio_late_ms:g} ms)",
+        measured=round(lag) if gain >= p.min_peak_gain else 0,
+        limit=p.max_audio_late_ms,
+        unit="ms",
+    )

@@ -32,12 +32,23 @@ def _dur(span: Span | None) -> float:
     return 0.0 if span is None else span.end_s - span.start_s
 
 
-@rule("SEG001", "speaking-segment-too-short", "error",
-      "detected speaking segment shorter than the profile's (30 s; phoenix-3 60 s) minus a tolerance",
-      hint="speak continuously for the whole speaking part (30 s; phoenix-3 60 s) before you fall silent",
-      needs=("voice",),
-      params=[Param("tolerance_s", 2.0, "how much shorter than the profile's speaking time the segment may be, seconds",
-                    minimum=0, maximum=30)])
+@rule(
+    "SEG001",
+    "speaking-segment-too-short",
+    "error",
+    "detected speaking segment shorter than the profile's (30 s; phoenix-3 60 s) minus a tolerance",
+    hint="speak continuously for the whole speaking part (30 s; phoenix-3 60 s) before you fall silent",
+    needs=("voice",),
+    params=[
+        Param(
+            "tolerance_s",
+            2.0,
+            "how much shorter than the profile's speaking time the segment may be, seconds",
+            minimum=0,
+            maximum=30,
+        )
+    ],
+)
 def speaking_segment_too_short(ev: Evidence, p: Params):
     """What it does: measures the speaking segment found in the audio, from the first sustained
     speech to the speech -> silence boundary, and compares it with the profile's speaking time
@@ -70,24 +81,46 @@ def speaking_segment_too_short(ev: Evidence, p: Params):
     need = p.profile.speaking_s
     lo = need - p.tolerance_s
     if v.speaking is None:
-        return failed(f"no speech was found in the audio; {p.profile.name} needs {need:g} s of speaking",
-                      measured=0.0, limit=lo, unit="s")
+        return failed(
+            f"no speech was found in the audio; {p.profile.name} needs {need:g} s of speaking",
+            measured=0.0,
+            limit=lo,
+            unit="s",
+        )
     sp = v.speaking
     d = _dur(sp)
     text = f"speaking segment is {d:.1f} s ({sp.start_s:.1f}-{sp.end_s:.1f} s)"
     if d < lo:
-        return failed(f"{text}; {p.profile.name} needs {need:g} s (at least {lo:.1f} s)",
-                      measured=round(d, 2), limit=lo, unit="s", spans=[sp])
-    return passed(f"{text} (needs at least {lo:.1f} s)", measured=round(d, 2), limit=lo, unit="s", spans=[sp])
+        return failed(
+            f"{text}; {p.profile.name} needs {need:g} s (at least {lo:.1f} s)",
+            measured=round(d, 2),
+            limit=lo,
+            unit="s",
+            spans=[sp],
+        )
+    return passed(
+        f"{text} (needs at least {lo:.1f} s)", measured=round(d, 2), limit=lo, unit="s", spans=[sp]
+    )
 
 
-@rule("SEG002", "listening-segment-missing", "error",
-      "no trailing silent segment, or it is shorter than the profile's (30 s; phoenix-3 60 s) minus a tolerance",
-      hint="after speaking, stay silent with lips closed for the full listening time (30 s; phoenix-3 60 s) "
-           "before you stop recording",
-      needs=("voice",),
-      params=[Param("tolerance_s", 2.0, "how much shorter than the profile's listening time the segment may be, seconds",
-                    minimum=0, maximum=30)])
+@rule(
+    "SEG002",
+    "listening-segment-missing",
+    "error",
+    "no trailing silent segment, or it is shorter than the profile's (30 s; phoenix-3 60 s) minus a tolerance",
+    hint="after speaking, stay silent with lips closed for the full listening time (30 s; phoenix-3 60 s) "
+    "before you stop recording",
+    needs=("voice",),
+    params=[
+        Param(
+            "tolerance_s",
+            2.0,
+            "how much shorter than the profile's listening time the segment may be, seconds",
+            minimum=0,
+            maximum=30,
+        )
+    ],
+)
 def listening_segment_missing(ev: Evidence, p: Params):
     """What it does: measures the listening segment, from the speech -> silence boundary to the
     end of the audio, and compares it with the profile's listening time (phoenix-4/4.5: 30 s,
@@ -110,31 +143,60 @@ def listening_segment_missing(ev: Evidence, p: Params):
     """
     v = ev.voice
     if v.speaking is None:
-        return skipped("not evaluated: no speech was found, so there is no speaking -> listening boundary (see SEG001)")
+        return skipped(
+            "not evaluated: no speech was found, so there is no speaking -> listening boundary (see SEG001)"
+        )
     need = p.profile.listening_s
     lo = need - p.tolerance_s
     ls = v.listening
     if ls is None:
-        return failed(f"no silent segment after the speech: speech runs to the end of the audio "
-                      f"({v.duration_s:.1f} s); {p.profile.name} needs {need:g} s of listening",
-                      measured=0.0, limit=lo, unit="s")
+        return failed(
+            f"no silent segment after the speech: speech runs to the end of the audio "
+            f"({v.duration_s:.1f} s); {p.profile.name} needs {need:g} s of listening",
+            measured=0.0,
+            limit=lo,
+            unit="s",
+        )
     d = _dur(ls)
     text = f"listening segment is {d:.1f} s ({ls.start_s:.1f}-{ls.end_s:.1f} s)"
     if d < lo:
-        return failed(f"{text}; {p.profile.name} needs {need:g} s (at least {lo:.1f} s)",
-                      measured=round(d, 2), limit=lo, unit="s", spans=[ls])
-    return passed(f"{text} (needs at least {lo:.1f} s)", measured=round(d, 2), limit=lo, unit="s", spans=[ls])
+        return failed(
+            f"{text}; {p.profile.name} needs {need:g} s (at least {lo:.1f} s)",
+            measured=round(d, 2),
+            limit=lo,
+            unit="s",
+            spans=[ls],
+        )
+    return passed(
+        f"{text} (needs at least {lo:.1f} s)", measured=round(d, 2), limit=lo, unit="s", spans=[ls]
+    )
 
 
-@rule("SEG003", "segments-out-of-order", "error",
-      "listening comes before speaking, or speech and silence alternate with no single boundary",
-      hint="record in one order: speak first, then stay silent; do not split the speaking part with long silences",
-      needs=("voice",),
-      params=[Param("max_leading_silence_s", 10.0,
-                    "silence before the first speech longer than this (and longer than the listening segment) "
-                    "means listening came first, seconds", minimum=1, maximum=120),
-              Param("max_pause_s", 6.0, "longest silent pause allowed inside the speaking segment, seconds",
-                    minimum=1, maximum=60)])
+@rule(
+    "SEG003",
+    "segments-out-of-order",
+    "error",
+    "listening comes before speaking, or speech and silence alternate with no single boundary",
+    hint="record in one order: speak first, then stay silent; do not split the speaking part with long silences",
+    needs=("voice",),
+    params=[
+        Param(
+            "max_leading_silence_s",
+            10.0,
+            "silence before the first speech longer than this (and longer than the listening segment) "
+            "means listening came first, seconds",
+            minimum=1,
+            maximum=120,
+        ),
+        Param(
+            "max_pause_s",
+            6.0,
+            "longest silent pause allowed inside the speaking segment, seconds",
+            minimum=1,
+            maximum=60,
+        ),
+    ],
+)
 def segments_out_of_order(ev: Evidence, p: Params):
     """What it does: two structure checks.  (1) Listening first: the silence before the first
     sustained speech is longer than `max_leading_silence_s` and longer than the listening
@@ -162,30 +224,63 @@ def segments_out_of_order(ev: Evidence, p: Params):
     lead = v.speaking.start_s
     tail = _dur(v.listening)
     if lead > p.max_leading_silence_s and lead > tail:
-        return failed(f"a {lead:.1f} s silence (0.0-{lead:.1f} s) comes before the speech and only {tail:.1f} s "
-                      f"after it: listening came before speaking",
-                      measured=round(lead, 2), limit=p.max_leading_silence_s, unit="s", spans=[(0.0, lead)])
+        return failed(
+            f"a {lead:.1f} s silence (0.0-{lead:.1f} s) comes before the speech and only {tail:.1f} s "
+            f"after it: listening came before speaking",
+            measured=round(lead, 2),
+            limit=p.max_leading_silence_s,
+            unit="s",
+            spans=[(0.0, lead)],
+        )
     runs = v.speech_runs_in(v.speaking)
-    pauses = [Span(a.end_s, b.start_s) for a, b in zip(runs, runs[1:], strict=False)
-              if b.start_s - a.end_s >= p.max_pause_s]
+    pauses = [
+        Span(a.end_s, b.start_s)
+        for a, b in zip(runs, runs[1:], strict=False)
+        if b.start_s - a.end_s >= p.max_pause_s
+    ]
     longest = max((b.start_s - a.end_s for a, b in zip(runs, runs[1:], strict=False)), default=0.0)
     if pauses:
-        return failed(f"speech and silence alternate: {len(pauses)} silent pause(s) of {p.max_pause_s:g} s or more "
-                      f"inside the speaking segment ({_fmt_spans(pauses)}); longest {longest:.1f} s",
-                      measured=round(longest, 2), limit=p.max_pause_s, unit="s", spans=pauses)
-    return passed(f"speaking then listening; longest pause while speaking {longest:.1f} s",
-                  measured=round(longest, 2), limit=p.max_pause_s, unit="s")
+        return failed(
+            f"speech and silence alternate: {len(pauses)} silent pause(s) of {p.max_pause_s:g} s or more "
+            f"inside the speaking segment ({_fmt_spans(pauses)}); longest {longest:.1f} s",
+            measured=round(longest, 2),
+            limit=p.max_pause_s,
+            unit="s",
+            spans=pauses,
+        )
+    return passed(
+        f"speaking then listening; longest pause while speaking {longest:.1f} s",
+        measured=round(longest, 2),
+        limit=p.max_pause_s,
+        unit="s",
+    )
 
 
-@rule("SEG004", "speech-during-listening", "error",
-      "voice activity inside the listening segment (more than a short cough/breath allowance)",
-      hint="stay completely silent during the listening part: no comments, no 'okay, done' before you stop recording",
-      needs=("voice",),
-      params=[Param("max_speech_s", 0.5, "speech allowed inside the listening segment in total, seconds",
-                    minimum=0, maximum=30),
-              Param("background_voice_db", 15.0,
-                    "speech this many dB quieter than your speaking level is another voice in the room "
-                    "(reported by AUD005), dB", minimum=0, maximum=60)])
+@rule(
+    "SEG004",
+    "speech-during-listening",
+    "error",
+    "voice activity inside the listening segment (more than a short cough/breath allowance)",
+    hint="stay completely silent during the listening part: no comments, no 'okay, done' before you stop recording",
+    needs=("voice",),
+    params=[
+        Param(
+            "max_speech_s",
+            0.5,
+            "speech allowed inside the listening segment in total, seconds",
+            minimum=0,
+            maximum=30,
+        ),
+        Param(
+            "background_voice_db",
+            15.0,
+            "speech this many dB quieter than your speaking level is another voice in the room "
+            "(reported by AUD005), dB",
+            minimum=0,
+            maximum=60,
+        ),
+    ],
+)
 def speech_during_listening(ev: Evidence, p: Params):
     """What it does: adds up the voice activity inside the listening segment.  Runs at least
     `background_voice_db` quieter than the speaker's own level in the speaking segment are
@@ -225,23 +320,52 @@ def speech_during_listening(ev: Evidence, p: Params):
         after = v.listening.start_s + p.profile.listening_s
         hint = None
         if all(r.start_s >= after for r in own):
-            hint = (f"the speech comes after {p.profile.listening_s:g} s of listening: cut it with "
-                    f"`validator prepare --trim auto`, or stop recording before you speak")
-        return failed(f"{total:.1f} s of speech inside the listening segment ({_fmt_spans(own)}); "
-                      f"at most {p.max_speech_s:g} s allowed",
-                      measured=round(total, 2), limit=p.max_speech_s, unit="s", spans=own, hint=hint)
-    return passed(f"{total:.1f} s of speech inside the listening segment (at most {p.max_speech_s:g} s)",
-                  measured=round(total, 2), limit=p.max_speech_s, unit="s", spans=own)
+            hint = (
+                f"the speech comes after {p.profile.listening_s:g} s of listening: cut it with "
+                f"`validator prepare --trim auto`, or stop recording before you speak"
+            )
+        return failed(
+            f"{total:.1f} s of speech inside the listening segment ({_fmt_spans(own)}); "
+            f"at most {p.max_speech_s:g} s allowed",
+            measured=round(total, 2),
+            limit=p.max_speech_s,
+            unit="s",
+            spans=own,
+            hint=hint,
+        )
+    return passed(
+        f"{total:.1f} s of speech inside the listening segment (at most {p.max_speech_s:g} s)",
+        measured=round(total, 2),
+        limit=p.max_speech_s,
+        unit="s",
+        spans=own,
+    )
 
 
-@rule("SEG005", "speaking-segment-sparse", "warning",
-      "speech covers too little of the speaking segment (long pauses, mostly silence)",
-      hint="talk naturally and continuously; prepare what you will say so that you do not stop to think",
-      needs=("voice",),
-      params=[Param("min_speech_share", 0.5, "least share of the speaking segment that must be speech, ratio",
-                    minimum=0, maximum=1),
-              Param("report_pause_s", 1.5, "pauses at least this long are listed in the finding, seconds",
-                    minimum=0.1, maximum=60)])
+@rule(
+    "SEG005",
+    "speaking-segment-sparse",
+    "warning",
+    "speech covers too little of the speaking segment (long pauses, mostly silence)",
+    hint="talk naturally and continuously; prepare what you will say so that you do not stop to think",
+    needs=("voice",),
+    params=[
+        Param(
+            "min_speech_share",
+            0.5,
+            "least share of the speaking segment that must be speech, ratio",
+            minimum=0,
+            maximum=1,
+        ),
+        Param(
+            "report_pause_s",
+            1.5,
+            "pauses at least this long are listed in the finding, seconds",
+            minimum=0.1,
+            maximum=60,
+        ),
+    ],
+)
 def speaking_segment_sparse(ev: Evidence, p: Params):
     """What it does: the share of the speaking segment that the voice-activity timeline marks as
     speech (pauses under 0.3 s count as speech); lists the pauses longer than `report_pause_s`.
@@ -266,11 +390,23 @@ def speaking_segment_sparse(ev: Evidence, p: Params):
     runs = v.speech_runs_in(sp)
     d = _dur(sp)
     share = sum(_dur(r) for r in runs) / d if d > 0 else 0.0
-    pauses = [Span(a.end_s, b.start_s) for a, b in zip(runs, runs[1:], strict=False)
-              if b.start_s - a.end_s >= p.report_pause_s]
+    pauses = [
+        Span(a.end_s, b.start_s)
+        for a, b in zip(runs, runs[1:], strict=False)
+        if b.start_s - a.end_s >= p.report_pause_s
+    ]
     where = f"; pauses at {_fmt_spans(pauses)}" if pauses else ""
     if share < p.min_speech_share:
-        return failed(f"speech covers {share:.0%} of the speaking segment (needs at least {p.min_speech_share:.0%}){where}",
-                      measured=round(share, 3), limit=p.min_speech_share, unit="ratio", spans=pauses)
-    return passed(f"speech covers {share:.0%} of the speaking segment{where}",
-                  measured=round(share, 3), limit=p.min_speech_share, unit="ratio")
+        return failed(
+            f"speech covers {share:.0%} of the speaking segment (needs at least {p.min_speech_share:.0%}){where}",
+            measured=round(share, 3),
+            limit=p.min_speech_share,
+            unit="ratio",
+            spans=pauses,
+        )
+    return passed(
+        f"speech covers {share:.0%} of the speaking segment{where}",
+        measured=round(share, 3),
+        limit=p.min_speech_share,
+        unit="ratio",
+    )

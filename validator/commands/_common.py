@@ -16,13 +16,31 @@ from ..settings import Settings, config_from_pyproject, find_project_config
 
 def add_settings_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("settings (override [tool.validator] in pyproject.toml)")
-    g.add_argument("--profile", choices=list(PROFILES), help="recording structure (default phoenix-4)")
-    g.add_argument("--select", metavar="IDS", help="only these rules: IDs, prefixes or families, comma-separated (e.g. MED,FAC003)")
+    g.add_argument(
+        "--profile", choices=list(PROFILES), help="recording structure (default phoenix-4)"
+    )
+    g.add_argument(
+        "--select",
+        metavar="IDS",
+        help="only these rules: IDs, prefixes or families, comma-separated (e.g. MED,FAC003)",
+    )
     g.add_argument("--ignore", metavar="IDS", help="skip these rules (IDs, prefixes or families)")
-    g.add_argument("--fail-on", choices=["error", "warning"], help="lowest severity that fails the clip (default error)")
-    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="RULE.PARAM=VALUE",
-                   help="override a rule threshold, e.g. --set FAC003.min_height_ratio=0.2 (repeatable)")
-    g.add_argument("--sample-fps", type=float, metavar="FPS", help="frames per second analysed (default 5)")
+    g.add_argument(
+        "--fail-on",
+        choices=["error", "warning"],
+        help="lowest severity that fails the clip (default error)",
+    )
+    g.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="RULE.PARAM=VALUE",
+        help="override a rule threshold, e.g. --set FAC003.min_height_ratio=0.2 (repeatable)",
+    )
+    g.add_argument(
+        "--sample-fps", type=float, metavar="FPS", help="frames per second analysed (default 5)"
+    )
     g.add_argument("--config", metavar="FILE", help="read [tool.validator] from this TOML file")
     g.add_argument("--no-config", action="store_true", help="ignore pyproject.toml configuration")
 
@@ -46,12 +64,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         kwargs["fail_on"] = args.fail_on
     if args.sample_fps is not None:
         kwargs["sample_fps"] = args.sample_fps
-    params: dict[str, dict[str, Any]] = {k: dict(v) for k, v in dict(kwargs.pop("params", {})).items()}
+    params: dict[str, dict[str, Any]] = {
+        k: dict(v) for k, v in dict(kwargs.pop("params", {})).items()
+    }
     for item in args.overrides:
         key, sep, value = item.partition("=")
         rid, dot, pname = key.partition(".")
         if not sep or not dot or not rid or not pname:
-            raise SettingsError(f"--set {item!r}: expected RULE.PARAM=VALUE, e.g. FAC003.min_height_ratio=0.2")
+            raise SettingsError(
+                f"--set {item!r}: expected RULE.PARAM=VALUE, e.g. FAC003.min_height_ratio=0.2"
+            )
         params.setdefault(rid.strip().upper(), {})[pname.strip()] = value.strip()
     kwargs["params"] = params
     return Settings(**kwargs)

@@ -28,22 +28,41 @@ TIMELINE_FORMATS = frozenset({"html"})
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="validate one or more clips",
-                       description="Validate training clips: files, folders (searched recursively for "
-                                   "video files) or glob patterns such as 'clips/**/*.mp4'. Exit 0: all "
-                                   "passed; 1: a clip failed; 2: usage or configuration error; 3: a clip "
-                                   "could not be processed.")
+    p = sub.add_parser(
+        "check",
+        help="validate one or more clips",
+        description="Validate training clips: files, folders (searched recursively for "
+        "video files) or glob patterns such as 'clips/**/*.mp4'. Exit 0: all "
+        "passed; 1: a clip failed; 2: usage or configuration error; 3: a clip "
+        "could not be processed.",
+    )
     p.add_argument("clips", nargs="+", metavar="PATH", help="video file, folder or glob pattern")
-    p.add_argument("--format", default="text", choices=sorted(FORMATS),
-                   help="report format (default text; html and junit for people and CI)")
+    p.add_argument(
+        "--format",
+        default="text",
+        choices=sorted(FORMATS),
+        help="report format (default text; html and junit for people and CI)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
-    p.add_argument("--stats", metavar="FILE", help="write per-sample measurements (CSV) for one clip")
-    p.add_argument("-j", "--jobs", type=int, metavar="N",
-                   help="clips validated in parallel worker processes (default 1 for one clip, "
-                        "else min(2, CPU count))")
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the report cache")
-    p.add_argument("--cache-dir", metavar="DIR",
-                   help="report cache folder (default $XDG_CACHE_HOME/replica-clip-validator)")
+    p.add_argument(
+        "--stats", metavar="FILE", help="write per-sample measurements (CSV) for one clip"
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="clips validated in parallel worker processes (default 1 for one clip, "
+        "else min(2, CPU count))",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the report cache"
+    )
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="report cache folder (default $XDG_CACHE_HOME/replica-clip-validator)",
+    )
     add_settings_options(p)
     p.set_defaults(run=run)
 
@@ -58,13 +77,21 @@ def run(args: argparse.Namespace) -> int:
     cache = None if args.no_cache else ReportCache(Path(args.cache_dir) if args.cache_dir else None)
     progress = Progress(len(paths))
     outcomes = run_batch(
-        paths, settings, jobs=args.jobs if args.jobs is not None else default_jobs(len(paths)),
-        cache=cache, read_cache=not args.stats,  # --stats needs the live measurements
-        timeline=args.format in TIMELINE_FORMATS, keep_evidence=bool(args.stats), progress=progress,
+        paths,
+        settings,
+        jobs=args.jobs if args.jobs is not None else default_jobs(len(paths)),
+        cache=cache,
+        read_cache=not args.stats,  # --stats needs the live measurements
+        timeline=args.format in TIMELINE_FORMATS,
+        keep_evidence=bool(args.stats),
+        progress=progress,
     )
     reports = [o.report for o in outcomes if o.report is not None]
-    errors = [{"path": o.path, "message": o.error, "exit_code": o.exit_code}
-              for o in outcomes if o.error is not None]
+    errors = [
+        {"path": o.path, "message": o.error, "exit_code": o.exit_code}
+        for o in outcomes
+        if o.error is not None
+    ]
     for e in errors:
         msg = e["message"] if e["message"].startswith(e["path"]) else f"{e['path']}: {e['message']}"
         print(f"validator: error: {msg}", file=sys.stderr)

@@ -14,7 +14,9 @@ ORDER = 90
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rules", help="list the rules, or show one rule's documentation")
-    p.add_argument("rule", nargs="?", metavar="ID", help="a rule ID (e.g. FAC003) or name (face-too-small)")
+    p.add_argument(
+        "rule", nargs="?", metavar="ID", help="a rule ID (e.g. FAC003) or name (face-too-small)"
+    )
     p.add_argument("--format", default="text", choices=["text", "json", "markdown"])
     p.set_defaults(run=run)
 
@@ -23,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     rules = load_all()
     if args.rule:
         key = args.rule.strip()
-        r = rules.get(key.upper()) or next((x for x in rules.values() if x.name == key.lower()), None)
+        r = rules.get(key.upper()) or next(
+            (x for x in rules.values() if x.name == key.lower()), None
+        )
         if r is None:
             raise UsageError(f"{args.rule}: no such rule (see `validator rules`)")
         selected = [r]
@@ -43,10 +47,24 @@ def run(args: argparse.Namespace) -> int:
 
 def rule_dict(r: Rule) -> dict:
     return {
-        "id": r.id, "name": r.name, "severity": r.severity, "summary": r.summary, "hint": r.hint,
-        "needs": list(r.needs), "doc": r.doc,
-        "params": [{"name": p.name, "default": p.default, "minimum": p.minimum, "maximum": p.maximum,
-                    "by_profile": dict(p.by_profile), "doc": p.doc} for p in r.params],
+        "id": r.id,
+        "name": r.name,
+        "severity": r.severity,
+        "summary": r.summary,
+        "hint": r.hint,
+        "needs": list(r.needs),
+        "doc": r.doc,
+        "params": [
+            {
+                "name": p.name,
+                "default": p.default,
+                "minimum": p.minimum,
+                "maximum": p.maximum,
+                "by_profile": dict(p.by_profile),
+                "doc": p.doc,
+            }
+            for p in r.params
+        ],
     }
 
 
@@ -56,7 +74,14 @@ def rule_text(r: Rule) -> str:
         out += [r.doc, ""]
     out.append(f"How to fix: {r.hint}")
     if r.params:
-        out += ["", "Parameters (set with --set " + r.id + ".NAME=VALUE or [tool.validator.rules." + r.id + "]):"]
+        out += [
+            "",
+            "Parameters (set with --set "
+            + r.id
+            + ".NAME=VALUE or [tool.validator.rules."
+            + r.id
+            + "]):",
+        ]
         for p in r.params:
             prof = "".join(f", {k}: {v}" for k, v in p.by_profile.items())
             out.append(f"  {p.name} = {p.default}{prof}{p.range_text()}: {p.doc}")

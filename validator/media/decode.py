@@ -33,9 +33,16 @@ FrameSink = Callable[[Frame], None]
 ProgressFn = Callable[[str, float], None]
 
 
-def decode_pass(container: Any, media: MediaInfo, *, sample_fps: float, short_side_px: int,
-                frame_sinks: Sequence[FrameSink] = (), want_audio: bool = True,
-                progress: ProgressFn | None = None) -> tuple[StreamStats, AudioData | None]:
+def decode_pass(
+    container: Any,
+    media: MediaInfo,
+    *,
+    sample_fps: float,
+    short_side_px: int,
+    frame_sinks: Sequence[FrameSink] = (),
+    want_audio: bool = True,
+    progress: ProgressFn | None = None,
+) -> tuple[StreamStats, AudioData | None]:
     vstream = container.streams.video[0] if media.has_video else None
     astream = container.streams.audio[0] if media.has_audio else None
     streams = [s for s in (vstream, astream) if s is not None]
@@ -47,10 +54,16 @@ def decode_pass(container: Any, media: MediaInfo, *, sample_fps: float, short_si
     # starts later than the audio (a real stage clip here starts its video 0.84 s in).
     starts = {id(s): _start_s(s) for s in streams}
     origin = min(starts.values(), default=0.0)
-    video = (_VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin)
-             if vstream else None)
-    audio = (_AudioSide(astream, lead_s=starts[id(astream)] - origin)
-             if (astream is not None and want_audio) else None)
+    video = (
+        _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin)
+        if vstream
+        else None
+    )
+    audio = (
+        _AudioSide(astream, lead_s=starts[id(astream)] - origin)
+        if (astream is not None and want_audio)
+        else None
+    )
     errors: list[str] = []
     n_errors = 0
     truncated = False
@@ -88,8 +101,12 @@ def decode_pass(container: Any, media: MediaInfo, *, sample_fps: float, short_si
 
     stats = StreamStats(
         video_pts_s=np.array(sorted(video.pts), dtype=np.float64) if video else np.zeros(0),
-        video_packet_bytes=np.array(video.packet_bytes, dtype=np.int64) if video else np.zeros(0, np.int64),
-        video_keyframe_pts_s=np.array(sorted(video.key_pts), dtype=np.float64) if video else np.zeros(0),
+        video_packet_bytes=np.array(video.packet_bytes, dtype=np.int64)
+        if video
+        else np.zeros(0, np.int64),
+        video_keyframe_pts_s=np.array(sorted(video.key_pts), dtype=np.float64)
+        if video
+        else np.zeros(0),
         decode_errors=n_errors,
         error_messages=errors,
         truncated=truncated,
@@ -125,8 +142,15 @@ def _pts_s(packet: Any) -> str:
 
 
 class _VideoSide:
-    def __init__(self, stream: Any, media: MediaInfo, sample_fps: float, short_side_px: int,
-                 sinks: Sequence[FrameSink], origin_s: float):
+    def __init__(
+        self,
+        stream: Any,
+        media: MediaInfo,
+        sample_fps: float,
+        short_side_px: int,
+        sinks: Sequence[FrameSink],
+        origin_s: float,
+    ):
         self.stream = stream
         self.sinks = list(sinks)
         self.interval = 1.0 / sample_fps
@@ -182,7 +206,10 @@ class _VideoSide:
             w, h = frame.width, frame.height
             short = min(w, h)
             self.scale = min(1.0, self.short_side_px / short) if short else 1.0
-            self.target = (max(2, int(round(w * self.scale / 2)) * 2), max(2, int(round(h * self.scale / 2)) * 2))
+            self.target = (
+                max(2, int(round(w * self.scale / 2)) * 2),
+                max(2, int(round(h * self.scale / 2)) * 2),
+            )
         tw, th = self.target
         image = frame.reformat(width=tw, height=th, format="bgr24").to_ndarray()
         return rotate_for_display(image, self.rotation or 0)
@@ -203,7 +230,9 @@ class _VideoSide:
             d = d[d > 0]
             if len(d):
                 # Mean frame duration over the whole stream: what a player would derive.
-                media.fps_from_timestamps = float((len(pts) - 1) / (pts[-1] - pts[0])) if pts[-1] > pts[0] else None
+                media.fps_from_timestamps = (
+                    float((len(pts) - 1) / (pts[-1] - pts[0])) if pts[-1] > pts[0] else None
+                )
                 stats.video_decoded_s = float(pts[-1] + np.median(d))
         elif len(pts) == 1:
             stats.video_decoded_s = float(pts[0]) + (1.0 / media.fps if media.fps else 0.0)
@@ -306,9 +335,16 @@ class _AudioSide:
         for w, c in self.clipped.items():
             if w < n_windows:
                 clipped[w] = c
-        return AudioData(pcm16k=pcm, sample_rate_hz=int(self.rate), channels=int(ch),
-                         channel_rms=rms, channel_peak=peak, lr_correlation=corr,
-                         clipped_per_10ms=clipped, samples_per_10ms=int(self.spw))
+        return AudioData(
+            pcm16k=pcm,
+            sample_rate_hz=int(self.rate),
+            channels=int(ch),
+            channel_rms=rms,
+            channel_peak=peak,
+            lr_correlation=corr,
+            clipped_per_10ms=clipped,
+            samples_per_10ms=int(self.spw),
+        )
 
 
 def native_float(frame: Any) -> np.ndarray:

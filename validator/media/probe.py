@@ -131,7 +131,9 @@ def _container_name(fmt: str, brand: str | None, path: Path, v: Any, a: Any) -> 
     if "matroska" in names or "webm" in names:
         vcodec = v.codec_context.name if v is not None else None
         acodec = a.codec_context.name if a is not None else None
-        webm_ok = (vcodec is None or vcodec in WEBM_VIDEO) and (acodec is None or acodec in WEBM_AUDIO)
+        webm_ok = (vcodec is None or vcodec in WEBM_VIDEO) and (
+            acodec is None or acodec in WEBM_AUDIO
+        )
         return "webm" if webm_ok and (ext == "webm" or vcodec is not None) else "mkv"
     if names[0] == "mpeg":
         return "mpeg"
@@ -142,7 +144,11 @@ def _bit_depth(pix_fmt: str | None) -> int | None:
     if not pix_fmt:
         return None
     for depth in (16, 14, 12, 10, 9):
-        if f"p{depth}" in pix_fmt or pix_fmt.endswith(f"{depth}le") or pix_fmt.endswith(f"{depth}be"):
+        if (
+            f"p{depth}" in pix_fmt
+            or pix_fmt.endswith(f"{depth}le")
+            or pix_fmt.endswith(f"{depth}be")
+        ):
             return depth
     if pix_fmt in ("p010le", "p010be", "x2rgb10le", "x2bgr10le"):
         return 10
@@ -150,9 +156,20 @@ def _bit_depth(pix_fmt: str | None) -> int | None:
 
 
 # FFmpeg enum values (AVColorTransferCharacteristic / AVColorPrimaries) -> names.
-_TRC = {1: "bt709", 2: None, 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m",
-        8: "linear", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084",
-        18: "arib-std-b67"}
+_TRC = {
+    1: "bt709",
+    2: None,
+    4: "gamma22",
+    5: "gamma28",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "linear",
+    13: "iec61966-2-1",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "smpte2084",
+    18: "arib-std-b67",
+}
 _PRIMARIES = {1: "bt709", 2: None, 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 12: "smpte432"}
 
 

@@ -32,8 +32,13 @@ W, GUTTER, RIGHT = 1000, 170, 12
 PLOT_W = W - GUTTER - RIGHT
 SEG_H, LANE_H, FAIL_H, AXIS_H, GAP = 26, 46, 18, 22, 6
 COLOURS = {"error": "#c62828", "warning": "#e08600", "info": "#1565c0"}
-LANE_COLOURS = {"voice": "#1565c0", "level": "#5e7ca8", "mouth": "#8e24aa", "face": "#00897b",
-                "brightness": "#b8860b"}
+LANE_COLOURS = {
+    "voice": "#1565c0",
+    "level": "#5e7ca8",
+    "mouth": "#8e24aa",
+    "face": "#00897b",
+    "brightness": "#b8860b",
+}
 
 CSS = """
 :root{--fg:#1d2329;--muted:#5f6b76;--line:#d9dee3;--bg:#fff;--soft:#f4f6f8;--err:#c62828;--warn:#e08600;--ok:#2e7d32}
@@ -80,24 +85,33 @@ def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> 
     """`errors`: clips that could not be processed at all ({"path", "message", "exit_code"})."""
     n_ok = sum(r.passed for r in reports)
     verdict = "PASS" if n_ok == len(reports) and not errors else "FAIL"
-    title = (f"{verdict}: {_name(reports[0].path)}" if len(reports) == 1 and not errors
-             else f"{n_ok} of {len(reports) + len(errors)} clips passed")
-    parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>Clip report: {_e(title)}</title><style>{CSS}</style></head><body>",
-             "<h1>Training-clip report</h1>"]
+    title = (
+        f"{verdict}: {_name(reports[0].path)}"
+        if len(reports) == 1 and not errors
+        else f"{n_ok} of {len(reports) + len(errors)} clips passed"
+    )
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Clip report: {_e(title)}</title><style>{CSS}</style></head><body>",
+        "<h1>Training-clip report</h1>",
+    ]
     if len(reports) > 1 or errors:
         parts.append(_summary(reports, errors))
     for i, r in enumerate(reports, 1):
         parts.append(_clip(r, i))
     tool = reports[0].tool if reports else {}
-    parts.append(f"<footer>{_e(tool.get('name', ''))} {_e(tool.get('version', ''))}, generated "
-                 f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. This page is self-contained: "
-                 "it loads nothing from anywhere.</footer></body></html>")
+    parts.append(
+        f"<footer>{_e(tool.get('name', ''))} {_e(tool.get('version', ''))}, generated "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. This page is self-contained: "
+        "it loads nothing from anywhere.</footer></body></html>"
+    )
     return "\n".join(parts) + "\n"
 
 
 # --- pieces ---------------------------------------------------------------------------------
+
 
 def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
     rows = []
@@ -106,25 +120,34 @@ def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -
         f = r.failures
         n_err = sum(x.severity == "error" for x in f)
         n_warn = sum(x.severity == "warning" for x in f)
-        rows.append(f'<tr><td><span class="verdict {v}" style="font-size:12px;padding:2px 8px">{v}</span></td>'
-                    f'<td><a href="#clip-{i}">{_e(r.path)}</a></td><td class="num">{n_err}</td>'
-                    f'<td class="num">{n_warn}</td></tr>')
+        rows.append(
+            f'<tr><td><span class="verdict {v}" style="font-size:12px;padding:2px 8px">{v}</span></td>'
+            f'<td><a href="#clip-{i}">{_e(r.path)}</a></td><td class="num">{n_err}</td>'
+            f'<td class="num">{n_warn}</td></tr>'
+        )
     for e in errors:
-        rows.append('<tr><td><span class="verdict FAIL" style="font-size:12px;padding:2px 8px">ERROR</span></td>'
-                    f'<td>{_e(e.get("path", ""))}<div class="hint">could not be checked: {_e(e.get("message", ""))}'
-                    '</div></td><td class="num">-</td><td class="num">-</td></tr>')
+        rows.append(
+            '<tr><td><span class="verdict FAIL" style="font-size:12px;padding:2px 8px">ERROR</span></td>'
+            f'<td>{_e(e.get("path", ""))}<div class="hint">could not be checked: {_e(e.get("message", ""))}'
+            '</div></td><td class="num">-</td><td class="num">-</td></tr>'
+        )
     n_ok = sum(r.passed for r in reports)
-    return (f'<p class="counts">{n_ok} of {len(reports) + len(errors)} clips passed</p>'
-            '<table class="summary"><tr><th>verdict</th><th>clip</th><th>errors</th><th>warnings</th></tr>'
-            + "".join(rows) + "</table><h3></h3>")
+    return (
+        f'<p class="counts">{n_ok} of {len(reports) + len(errors)} clips passed</p>'
+        '<table class="summary"><tr><th>verdict</th><th>clip</th><th>errors</th><th>warnings</th></tr>'
+        + "".join(rows)
+        + "</table><h3></h3>"
+    )
 
 
 def _clip(report: Report, index: int) -> str:
     v = "PASS" if report.passed else "FAIL"
     tl = Timeline.of(report)
-    out = [f'<section class="clip" id="clip-{index}">',
-           f'<div class="head"><div class="verdict {v}">{v}</div><div><h2>{_e(report.path)}</h2>'
-           f'<p class="meta">{_e(_media_line(report))}</p></div></div>']
+    out = [
+        f'<section class="clip" id="clip-{index}">',
+        f'<div class="head"><div class="verdict {v}">{v}</div><div><h2>{_e(report.path)}</h2>'
+        f'<p class="meta">{_e(_media_line(report))}</p></div></div>',
+    ]
     counts = _counts(report)
     if counts:
         out.append(f'<p class="counts">{_e(counts)}</p>')
@@ -133,18 +156,22 @@ def _clip(report: Report, index: int) -> str:
     stills = [s for s in (tl.stills if tl else ()) if s.rule]
     if stills:
         sev = {r.rule: r.severity for r in report.results}
-        out.append("<h3>Frames that matter</h3><div class=\"frames\">")
+        out.append('<h3>Frames that matter</h3><div class="frames">')
         for s in stills:
-            out.append(f'<figure class="rule {sev.get(s.rule, "error")}"><img alt="{_e(s.caption)} at {_t(s.t_s)}" '
-                       f'src="{s.data_uri()}"><figcaption><b>{_e(s.caption)}</b> at {_t(s.t_s)}'
-                       "</figcaption></figure>")
+            out.append(
+                f'<figure class="rule {sev.get(s.rule, "error")}"><img alt="{_e(s.caption)} at {_t(s.t_s)}" '
+                f'src="{s.data_uri()}"><figcaption><b>{_e(s.caption)}</b> at {_t(s.t_s)}'
+                "</figcaption></figure>"
+            )
         out.append("</div>")
     strip = [s for s in (tl.stills if tl else ()) if not s.rule]
     if strip:
         out.append('<h3>Filmstrip</h3><div class="strip">')
         for s in strip:
-            out.append(f'<figure><img alt="frame at {_t(s.t_s)}" src="{s.data_uri()}">'
-                       f"<figcaption>{_t(s.t_s)}</figcaption></figure>")
+            out.append(
+                f'<figure><img alt="frame at {_t(s.t_s)}" src="{s.data_uri()}">'
+                f"<figcaption>{_t(s.t_s)}</figcaption></figure>"
+            )
         out.append("</div>")
     out.append("<h3>Rules</h3>")
     out.append(_rules_table(report))
@@ -155,13 +182,17 @@ def _clip(report: Report, index: int) -> str:
 def _timeline(report: Report, tl: Timeline | None) -> str:
     duration = _duration(report, tl)
     if not duration:
-        why = "the file could not be read as media" if not report.media else "the clip's duration is unknown"
+        why = (
+            "the file could not be read as media"
+            if not report.media
+            else "the clip's duration is unknown"
+        )
         return f'<p class="note">No timeline: {_e(why)}.</p>'
     lanes = list(tl.lanes) if tl else []
     failing = [r for r in report.results if r.failed and r.spans]
     failing.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule))
     stills: dict[str, list[float]] = {}
-    for st in (tl.stills if tl else ()):
+    for st in tl.stills if tl else ():
         if st.rule:
             stills.setdefault(st.rule, []).append(st.t_s)
     height = SEG_H + GAP + len(lanes) * (LANE_H + GAP) + len(failing) * (FAIL_H + 2) + AXIS_H + 6
@@ -169,8 +200,10 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     def x(t: float) -> float:
         return GUTTER + max(0.0, min(1.0, t / duration)) * PLOT_W
 
-    svg = [f'<svg class="timeline" viewBox="0 0 {W} {height}" xmlns="http://www.w3.org/2000/svg" '
-           f'role="img" aria-label="timeline of {_e(_name(report.path))}">']
+    svg = [
+        f'<svg class="timeline" viewBox="0 0 {W} {height}" xmlns="http://www.w3.org/2000/svg" '
+        f'role="img" aria-label="timeline of {_e(_name(report.path))}">'
+    ]
     y = 0.0
     # segments
     svg.append(f'<text x="6" y="{y + 17}">segments</text>')
@@ -182,12 +215,18 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
         if s:
             shown = True
             x0, x1 = x(s["start_s"]), x(s["end_s"])
-            svg.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" height="{SEG_H - 4}" '
-                       f'fill="{colour}" rx="3"><title>{name} {_t(s["start_s"])}-{_t(s["end_s"])}</title></rect>')
-            svg.append(f'<text x="{x0 + 6:.1f}" y="{y + 17}">{name} {_t(s["start_s"])}-{_t(s["end_s"])}</text>')
+            svg.append(
+                f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" height="{SEG_H - 4}" '
+                f'fill="{colour}" rx="3"><title>{name} {_t(s["start_s"])}-{_t(s["end_s"])}</title></rect>'
+            )
+            svg.append(
+                f'<text x="{x0 + 6:.1f}" y="{y + 17}">{name} {_t(s["start_s"])}-{_t(s["end_s"])}</text>'
+            )
     if not shown:
-        svg.append(f'<text class="small" x="{GUTTER + 6}" y="{y + 17}">speaking/listening segments not '
-                   "detected (voice analysis did not run or found none)</text>")
+        svg.append(
+            f'<text class="small" x="{GUTTER + 6}" y="{y + 17}">speaking/listening segments not '
+            "detected (voice analysis did not run or found none)</text>"
+        )
     y += SEG_H + GAP
     lanes_top = y
     for lane in lanes:
@@ -205,46 +244,67 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             if s.end_s - s.start_s > 0.8 * duration:
                 continue
             x0, x1 = x(s.start_s), x(s.end_s)
-            svg.append(f'<rect class="failspan" x="{x0:.1f}" y="0" width="{max(3.0, x1 - x0):.1f}" '
-                       f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="{opacity:.3f}" stroke="{colour}" '
-                       f'stroke-opacity="{edge}"><title>{_e(r.rule)} {_t(s.start_s)}-{_t(s.end_s)}</title></rect>')
+            svg.append(
+                f'<rect class="failspan" x="{x0:.1f}" y="0" width="{max(3.0, x1 - x0):.1f}" '
+                f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="{opacity:.3f}" stroke="{colour}" '
+                f'stroke-opacity="{edge}"><title>{_e(r.rule)} {_t(s.start_s)}-{_t(s.end_s)}</title></rect>'
+            )
     for r in failing:
         colour = COLOURS[r.severity]
-        svg.append(f'<text x="6" y="{y + 13}" fill="{colour}" style="fill:{colour};font-weight:600">'
-                   f"{_e(r.rule)} {_e(_clip_text(r.name, 16))}</text>")
-        svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#fbeaea" '
-                   'fill-opacity="0.5"/>')
+        svg.append(
+            f'<text x="6" y="{y + 13}" fill="{colour}" style="fill:{colour};font-weight:600">'
+            f"{_e(r.rule)} {_e(_clip_text(r.name, 16))}</text>"
+        )
+        svg.append(
+            f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#fbeaea" '
+            'fill-opacity="0.5"/>'
+        )
         for s in r.spans:
             x0, x1 = x(s.start_s), x(s.end_s)
-            svg.append(f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
-                       f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
-                       f"</title></rect>")
+            svg.append(
+                f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
+                f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
+                f"</title></rect>"
+            )
         for still in stills.get(r.rule, ()):  # where the thumbnail below was taken
-            svg.append(f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
-                       f'stroke-width="1.5"><title>frame shown below: {_t(still)}</title></circle>')
+            svg.append(
+                f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
+                f'stroke-width="1.5"><title>frame shown below: {_t(still)}</title></circle>'
+            )
         y += FAIL_H + 2
     # time axis
     step = _tick_step(duration)
-    svg.append(f'<line x1="{GUTTER}" y1="{y + 1}" x2="{GUTTER + PLOT_W}" y2="{y + 1}" stroke="#888"/>')
+    svg.append(
+        f'<line x1="{GUTTER}" y1="{y + 1}" x2="{GUTTER + PLOT_W}" y2="{y + 1}" stroke="#888"/>'
+    )
     t = 0.0
     while t <= duration + 1e-9:
         xt = x(t)
-        svg.append(f'<line x1="{xt:.1f}" y1="{lanes_top - GAP}" x2="{xt:.1f}" y2="{y + 5}" stroke="#000" '
-                   'stroke-opacity="0.08"/>')
-        svg.append(f'<text class="small" x="{xt:.1f}" y="{y + 17}" text-anchor="middle">{_t(t, short=True)}</text>')
+        svg.append(
+            f'<line x1="{xt:.1f}" y1="{lanes_top - GAP}" x2="{xt:.1f}" y2="{y + 5}" stroke="#000" '
+            'stroke-opacity="0.08"/>'
+        )
+        svg.append(
+            f'<text class="small" x="{xt:.1f}" y="{y + 17}" text-anchor="middle">{_t(t, short=True)}</text>'
+        )
         t += step
     svg.append("</svg>")
     notes = []
     if tl is None:
-        notes.append("Measurements over time are not available for this report (it was rendered "
-                     "without the clip's evidence).")
+        notes.append(
+            "Measurements over time are not available for this report (it was rendered "
+            "without the clip's evidence)."
+        )
     else:
         for what, why in tl.missing.items():
             notes.append(f"Not shown: {what} ({why}).")
     spanless = [r for r in report.results if r.failed and not r.spans]
     if spanless:
-        notes.append("Failing for the clip as a whole (no place in time): "
-                     + ", ".join(f"{r.rule} {r.name}" for r in spanless) + ".")
+        notes.append(
+            "Failing for the clip as a whole (no place in time): "
+            + ", ".join(f"{r.rule} {r.name}" for r in spanless)
+            + "."
+        )
     return "\n".join(svg) + "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
 
 
@@ -255,11 +315,13 @@ def _lane(lane: Lane, y: float, x: Any) -> list[str]:
     def yv(v: float) -> float:
         return y + LANE_H - 2 - max(0.0, min(1.0, (v - lo) / (hi - lo))) * (LANE_H - 6)
 
-    out = [f'<text x="6" y="{y + 18}">{_e(lane.label)}</text>',
-           f'<text class="small" x="6" y="{y + 32}">{_e(_clip_text(lane.unit, 28))}</text>',
-           f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{LANE_H}" fill="#f4f6f8"/>',
-           f'<text class="small" x="{GUTTER - 4}" y="{y + 10}" text-anchor="end">{_num(hi)}</text>',
-           f'<text class="small" x="{GUTTER - 4}" y="{y + LANE_H - 2}" text-anchor="end">{_num(lo)}</text>']
+    out = [
+        f'<text x="6" y="{y + 18}">{_e(lane.label)}</text>',
+        f'<text class="small" x="6" y="{y + 32}">{_e(_clip_text(lane.unit, 28))}</text>',
+        f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{LANE_H}" fill="#f4f6f8"/>',
+        f'<text class="small" x="{GUTTER - 4}" y="{y + 10}" text-anchor="end">{_num(hi)}</text>',
+        f'<text class="small" x="{GUTTER - 4}" y="{y + LANE_H - 2}" text-anchor="end">{_num(lo)}</text>',
+    ]
     # Polylines broken where a value is missing (no face in the frame, ...).
     runs: list[list[tuple[float, float]]] = [[]]
     for t, v in zip(lane.t_s, lane.values, strict=False):
@@ -276,17 +338,28 @@ def _lane(lane: Lane, y: float, x: Any) -> list[str]:
             run = [(run[0][0] - 1, run[0][1]), (run[0][0] + 1, run[0][1])]
         pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in run)
         if lane.key == "voice":  # activity reads best as a filled area
-            out.append(f'<polygon points="{run[0][0]:.1f},{base:.1f} {pts} {run[-1][0]:.1f},{base:.1f}" '
-                       f'fill="{colour}" fill-opacity="0.45" stroke="none"/>')
-        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5" '
-                   'stroke-linejoin="round"/>')
+            out.append(
+                f'<polygon points="{run[0][0]:.1f},{base:.1f} {pts} {run[-1][0]:.1f},{base:.1f}" '
+                f'fill="{colour}" fill-opacity="0.45" stroke="none"/>'
+            )
+        out.append(
+            f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5" '
+            'stroke-linejoin="round"/>'
+        )
     return out
 
 
 def _rules_table(report: Report) -> str:
     def order(r: Result) -> tuple[int, int, str]:
-        group = 0 if r.failed and severity_at_least(r.severity, report.fail_on) else 1 if r.failed \
-            else 2 if r.status == "skip" else 3
+        group = (
+            0
+            if r.failed and severity_at_least(r.severity, report.fail_on)
+            else 1
+            if r.failed
+            else 2
+            if r.status == "skip"
+            else 3
+        )
         return group, -SEVERITY_RANK[r.severity], r.rule
 
     rows = []
@@ -297,15 +370,21 @@ def _rules_table(report: Report) -> str:
         if len(r.spans) > 3:
             where += f" and {len(r.spans) - 3} more"
         fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
-        rows.append(f'<tr class="{status}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
-                    f"<td>{_e(r.severity)}</td><td class=\"num\">{_e(_measured(r))}</td>"
-                    f"<td>{_e(r.message)}{fix}</td><td class=\"where\">{_e(where)}</td></tr>")
-    return ("<table class=\"rules\"><tr><th>status</th><th>rule</th><th>severity</th>"
-            "<th>measured / limit</th><th>finding and how to fix</th><th>where</th></tr>"
-            + "".join(rows) + "</table>")
+        rows.append(
+            f'<tr class="{status}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
+            f'<td>{_e(r.severity)}</td><td class="num">{_e(_measured(r))}</td>'
+            f'<td>{_e(r.message)}{fix}</td><td class="where">{_e(where)}</td></tr>'
+        )
+    return (
+        '<table class="rules"><tr><th>status</th><th>rule</th><th>severity</th>'
+        "<th>measured / limit</th><th>finding and how to fix</th><th>where</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 # --- formatting -----------------------------------------------------------------------------
+
 
 def _e(s: Any) -> str:
     return html.escape(str(s), quote=True)

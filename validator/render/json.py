@@ -18,8 +18,11 @@ def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> 
     if len(reports) == 1 and not errors:
         doc = reports[0].to_dict()
     else:
-        doc = {"schema_version": SCHEMA_VERSION, "passed": all(r.passed for r in reports) and not errors,
-               "reports": [r.to_dict() for r in reports]}
+        doc = {
+            "schema_version": SCHEMA_VERSION,
+            "passed": all(r.passed for r in reports) and not errors,
+            "reports": [r.to_dict() for r in reports],
+        }
         if errors:
             doc["errors"] = [dict(e) for e in errors]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

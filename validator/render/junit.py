@@ -43,13 +43,23 @@ def _suite(report: Report) -> ET.Element:
     blocking = [r for r in results if r.failed and severity_at_least(r.severity, report.fail_on)]
     skipped = [r for r in results if r.status == "skip"]
     total_s = float(report.timings_s.get("total", 0.0))
-    suite = ET.Element("testsuite", name=report.path, tests=str(len(results)),
-                       failures=str(len(blocking)), errors="0", skipped=str(len(skipped)),
-                       time=f"{total_s:.3f}")
+    suite = ET.Element(
+        "testsuite",
+        name=report.path,
+        tests=str(len(results)),
+        failures=str(len(blocking)),
+        errors="0",
+        skipped=str(len(skipped)),
+        time=f"{total_s:.3f}",
+    )
     props = ET.SubElement(suite, "properties")
-    for name, value in (("profile", report.profile), ("fail_on", report.fail_on),
-                        ("sha256", report.sha256 or ""), ("passed", str(report.passed).lower()),
-                        ("tool_version", report.tool.get("version", ""))):
+    for name, value in (
+        ("profile", report.profile),
+        ("fail_on", report.fail_on),
+        ("sha256", report.sha256 or ""),
+        ("passed", str(report.passed).lower()),
+        ("tool_version", report.tool.get("version", "")),
+    ):
         ET.SubElement(props, "property", name=name, value=value)
     for r in results:
         suite.append(_case(report, r))
@@ -59,7 +69,9 @@ def _suite(report: Report) -> ET.Element:
 def _error_suite(err: dict[str, Any]) -> ET.Element:
     """A clip that could not be processed at all: one test case in error."""
     path = str(err.get("path", ""))
-    suite = ET.Element("testsuite", name=path, tests="1", failures="0", errors="1", skipped="0", time="0.000")
+    suite = ET.Element(
+        "testsuite", name=path, tests="1", failures="0", errors="1", skipped="0", time="0.000"
+    )
     case = ET.SubElement(suite, "testcase", classname=path, name="validate", time="0")
     e = ET.SubElement(case, "error", message=str(err.get("message", "")), type="tool-error")
     e.text = f"the clip could not be processed (exit code {err.get('exit_code', 3)}): {err.get('message', '')}"

@@ -29,8 +29,10 @@ def render_one(report: Report) -> str:
     lines.append(f"      {_media_line(report)}")
     counts = _counts(failing)
     if counts:
-        lines.append(f"      {counts}" + ("" if blocking else " (none at or above --fail-on "
-                                              f"{report.fail_on})"))
+        lines.append(
+            f"      {counts}"
+            + ("" if blocking else f" (none at or above --fail-on {report.fail_on})")
+        )
     seg = _segments_line(report)
     if seg:
         lines.append(f"      {seg}")
