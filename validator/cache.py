@@ -34,13 +34,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .fsutil import atomic_write
 from .report import SCHEMA_VERSION, Report, Result, tool_version
 from .settings import Settings
 
@@ -433,17 +433,7 @@ class ReportCache:
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}.", suffix=".part", dir=target.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(doc, f, ensure_ascii=False)
-                os.replace(tmp, target)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            atomic_write(target, json.dumps(doc, ensure_ascii=False))
         except OSError:
             self.writable = False  # read-only or full: stop trying for this run
             return False

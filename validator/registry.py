@@ -103,6 +103,29 @@ class Outcome:
     spans: tuple[Span, ...] = ()
 
 
+def format_spans(spans: Sequence[Span], limit: int = 3) -> str:
+    """ "41.5-43.0 s, 50.02-50.08 s and 2 more": short spans get two decimals, so a 60 ms knock
+    does not read "45.5-45.5 s"."""
+
+    def one(s: Span) -> str:
+        nd = 2 if s.end_s - s.start_s < 0.5 else 1
+        return f"{s.start_s:.{nd}f}-{s.end_s:.{nd}f} s"
+
+    text = ", ".join(one(s) for s in spans[:limit])
+    return text + (f" and {len(spans) - limit} more" if len(spans) > limit else "")
+
+
+def merge_spans(spans: Sequence[Span], gap_s: float) -> list[Span]:
+    """Sort and join spans whose gap is shorter than `gap_s` (overlapping ones always join)."""
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda s: s.start_s):
+        if out and s.start_s - out[-1].end_s < gap_s:
+            out[-1] = Span(out[-1].start_s, max(out[-1].end_s, s.end_s))
+        else:
+            out.append(s)
+    return out
+
+
 def _spans(spans: Sequence[Span | tuple[float, float]] | None) -> tuple[Span, ...]:
     out = []
     for s in spans or ():

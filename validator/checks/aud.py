@@ -20,33 +20,13 @@ import numpy as np
 
 from ..analysis.voice import VoiceEvidence
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, passed, rule, skipped
+from ..registry import Param, Params, Span, failed, format_spans, merge_spans, passed, rule, skipped
 
 GUARD_S = 0.25  # sound this close to speech belongs to it (tails, breaths, lip noise)
 MERGE_GAP_S = 0.25  # flagged windows closer than this form one event
 # Zeros in the last half second are encoder padding or a cut, not a gate (LivePortrait d20 ends
 # in 0.19 s of exact zeros).
 END_GUARD_S = 0.5
-
-
-def _fmt_span(s: Span) -> str:
-    nd = 2 if s.end_s - s.start_s < 0.5 else 1  # a 60 ms knock should not read "45.5-45.5 s"
-    return f"{s.start_s:.{nd}f}-{s.end_s:.{nd}f} s"
-
-
-def _fmt_spans(spans: list[Span], limit: int = 3) -> str:
-    text = ", ".join(_fmt_span(s) for s in spans[:limit])
-    return text + (f" and {len(spans) - limit} more" if len(spans) > limit else "")
-
-
-def _merge(spans: list[Span], gap_s: float) -> list[Span]:
-    out: list[Span] = []
-    for s in sorted(spans, key=lambda s: s.start_s):
-        if out and s.start_s - out[-1].end_s < gap_s:
-            out[-1] = Span(out[-1].start_s, max(out[-1].end_s, s.end_s))
-        else:
-            out.append(s)
-    return out
 
 
 def _all_silent(v: VoiceEvidence) -> bool:
@@ -233,10 +213,10 @@ def audio_clipping(ev: Evidence, p: Params):
         return skipped("not evaluated: no speech was found (see SEG001)")
     hot = in_speech & (c >= p.min_clipped_samples)
     share = float(hot.sum()) / total
-    spans = _merge([Span(float(t - 0.005), float(t + 0.005)) for t in t10[hot]], 0.5)
+    spans = merge_spans([Span(float(t - 0.005), float(t + 0.005)) for t in t10[hot]], 0.5)
     if share > p.max_clipped_share:
         return failed(
-            f"{share:.1%} of the speech is clipped (at most {p.max_clipped_share:.1%}), e.g. at {_fmt_spans(spans)}",
+            f"{share:.1%} of the speech is clipped (at most {p.max_clipped_share:.1%}), e.g. at {format_spans(spans)}",
             measured=round(share, 4),
             limit=p.max_clipped_share,
             unit="ratio",
@@ -434,7 +414,7 @@ def non_speech_sound(ev: Evidence, p: Params):
     found: list[tuple[str, Span]] = []
 
     tonal = free & (v.tonality_db >= p.min_tonality_db) & (v.level_dbfs >= p.min_tonal_level_dbfs)
-    for s in _merge(v.runs(tonal), MERGE_GAP_S):
+    for s in merge_spans(v.runs(tonal), MERGE_GAP_S):
         if s.end_s - s.start_s >= p.min_tonal_s:
             found.append(("tonal sound (music or a tone)", s))
 
@@ -446,7 +426,7 @@ def non_speech_sound(ev: Evidence, p: Params):
             & (v.level_dbfs >= ref + p.transient_db)
             & (v.level_dbfs >= ref_speech - p.max_below_speech_db)
         )
-        for s in _merge(v.runs(loud), MERGE_GAP_S):
+        for s in merge_spans(v.runs(loud), MERGE_GAP_S):
             if not any(
                 k.startswith("tonal") and s.start_s < t.end_s and t.start_s < s.end_s
                 for k, t in found
@@ -464,7 +444,7 @@ def non_speech_sound(ev: Evidence, p: Params):
         kinds: dict[str, list[Span]] = {}
         for k, s in sorted(found, key=lambda f: f[1].start_s):
             kinds.setdefault(k, []).append(s)
-        what = "; ".join(f"{k} at {_fmt_spans(ss)}" for k, ss in kinds.items())
+        what = "; ".join(f"{k} at {format_spans(ss)}" for k, ss in kinds.items())
         return failed(
             f"{total:.1f} s of non-speech sound in the listening segment: {what}",
             measured=round(total, 2),
@@ -527,10 +507,10 @@ def gated_silence(ev: Evidence, p: Params):
     start = v.onset_s if v.onset_s is not None else 0.0
     m = v.digital_silence & (v.t_s >= start) & (v.t_s < v.duration_s - END_GUARD_S)
     total = float(m.sum()) * v.window_s
-    spans = _merge(v.runs(m), 0.1)
+    spans = merge_spans(v.runs(m), 0.1)
     if total > p.max_digital_silence_s:
         return failed(
-            f"{total:.1f} s of digital silence (exact zeros) after the first word, e.g. at {_fmt_spans(spans)}",
+            f"{total:.1f} s of digital silence (exact zeros) after the first word, e.g. at {format_spans(spans)}",
             measured=round(total, 2),
             limit=p.max_digital_silence_s,
             unit="s",

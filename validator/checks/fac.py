@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, passed, rule, skipped
+from ..registry import Param, Params, Span, failed, format_spans, passed, rule, skipped
 
 # FAC009 and FAC011 compare the face with itself over time; a turned or tilted head changes its
 # projected height and the lighting of the skin patches, and FAC007 judges turns.  So they only
@@ -80,11 +80,6 @@ def _no_face_msg(f) -> str | None:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
-
-
-def _span_text(spans: Sequence[Span], n: int = 3) -> str:
-    s = ", ".join(f"{a.start_s:.1f}-{a.end_s:.1f} s" for a in spans[:n])
-    return s + (f" and {len(spans) - n} more" if len(spans) > n else "")
 
 
 @rule(
@@ -140,7 +135,7 @@ def face_missing(ev: Evidence, p: Params):
     )
     if share > p.max_missing_ratio or gap > p.max_gap_s + 1e-9:
         return failed(
-            msg + (f" at {_span_text(spans)}" if spans else ""),
+            msg + (f" at {format_spans(spans)}" if spans else ""),
             measured=round(share, 4),
             limit=p.max_missing_ratio,
             unit="ratio",
@@ -214,7 +209,7 @@ def multiple_faces(ev: Evidence, p: Params):
         dur = longest(long_spans)
         return failed(
             f"a second face ({_pct(h)} of frame height) is visible for {dur:.1f} s at "
-            f"{_span_text(long_spans)}",
+            f"{format_spans(long_spans)}",
             measured=round(dur, 2),
             limit=p.min_duration_s,
             unit="s",
@@ -512,7 +507,7 @@ def face_turned_away(ev: Evidence, p: Params):
     if spans:
         return failed(
             f"head turned up to {worst:.0f} degrees ({axis}) for {longest(spans):.1f} s at "
-            f"{_span_text(spans)} (at most {p.max_angle_deg:g} degrees)",
+            f"{format_spans(spans)} (at most {p.max_angle_deg:g} degrees)",
             measured=round(worst, 1),
             limit=p.max_angle_deg,
             unit="deg",
@@ -794,7 +789,7 @@ def face_occluded(ev: Evidence, p: Params):
     share = float(cov.sum() / max(1, f.present.sum()))
     if spans:
         return failed(
-            f"part of the face is covered for {longest(spans):.1f} s at {_span_text(spans)}",
+            f"part of the face is covered for {longest(spans):.1f} s at {format_spans(spans)}",
             measured=round(longest(spans), 2),
             limit=p.max_duration_s,
             unit="s",

@@ -15,17 +15,7 @@ recording; and the audio of ../shared/media/real.
 from __future__ import annotations
 
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, passed, rule, skipped
-
-
-def _fmt_span(s: Span) -> str:
-    nd = 2 if s.end_s - s.start_s < 0.5 else 1  # a 60 ms knock should not read "45.5-45.5 s"
-    return f"{s.start_s:.{nd}f}-{s.end_s:.{nd}f} s"
-
-
-def _fmt_spans(spans: list[Span], limit: int = 3) -> str:
-    text = ", ".join(_fmt_span(s) for s in spans[:limit])
-    return text + (f" and {len(spans) - limit} more" if len(spans) > limit else "")
+from ..registry import Param, Params, Span, failed, format_spans, passed, rule, skipped
 
 
 def _dur(span: Span | None) -> float:
@@ -242,7 +232,7 @@ def segments_out_of_order(ev: Evidence, p: Params):
     if pauses:
         return failed(
             f"speech and silence alternate: {len(pauses)} silent pause(s) of {p.max_pause_s:g} s or more "
-            f"inside the speaking segment ({_fmt_spans(pauses)}); longest {longest:.1f} s",
+            f"inside the speaking segment ({format_spans(pauses)}); longest {longest:.1f} s",
             measured=round(longest, 2),
             limit=p.max_pause_s,
             unit="s",
@@ -325,7 +315,7 @@ def speech_during_listening(ev: Evidence, p: Params):
                 f"`validator prepare --trim auto`, or stop recording before you speak"
             )
         return failed(
-            f"{total:.1f} s of speech inside the listening segment ({_fmt_spans(own)}); "
+            f"{total:.1f} s of speech inside the listening segment ({format_spans(own)}); "
             f"at most {p.max_speech_s:g} s allowed",
             measured=round(total, 2),
             limit=p.max_speech_s,
@@ -395,7 +385,7 @@ def speaking_segment_sparse(ev: Evidence, p: Params):
         for a, b in zip(runs, runs[1:], strict=False)
         if b.start_s - a.end_s >= p.report_pause_s
     ]
-    where = f"; pauses at {_fmt_spans(pauses)}" if pauses else ""
+    where = f"; pauses at {format_spans(pauses)}" if pauses else ""
     if share < p.min_speech_share:
         return failed(
             f"speech covers {share:.0%} of the speaking segment (needs at least {p.min_speech_share:.0%}){where}",
