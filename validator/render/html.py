@@ -25,6 +25,7 @@ from ..cache import Lane, Timeline
 from ..registry import SEVERITY_RANK
 from ..report import Report, Result
 from ..settings import severity_at_least
+from .text import clock, media_line
 
 FORMAT = "html"
 
@@ -146,7 +147,7 @@ def _clip(report: Report, index: int) -> str:
     out = [
         f'<section class="clip" id="clip-{index}">',
         f'<div class="head"><div class="verdict {v}">{v}</div><div><h2>{_e(report.path)}</h2>'
-        f'<p class="meta">{_e(_media_line(report))}</p></div></div>',
+        f'<p class="meta">{_e(media_line(report))}</p></div></div>',
     ]
     counts = _counts(report)
     if counts:
@@ -159,8 +160,8 @@ def _clip(report: Report, index: int) -> str:
         out.append('<h3>Frames that matter</h3><div class="frames">')
         for s in stills:
             out.append(
-                f'<figure class="rule {sev.get(s.rule, "error")}"><img alt="{_e(s.caption)} at {_t(s.t_s)}" '
-                f'src="{s.data_uri()}"><figcaption><b>{_e(s.caption)}</b> at {_t(s.t_s)}'
+                f'<figure class="rule {sev.get(s.rule, "error")}"><img alt="{_e(s.caption)} at {clock(s.t_s)}" '
+                f'src="{s.data_uri()}"><figcaption><b>{_e(s.caption)}</b> at {clock(s.t_s)}'
                 "</figcaption></figure>"
             )
         out.append("</div>")
@@ -169,8 +170,8 @@ def _clip(report: Report, index: int) -> str:
         out.append('<h3>Filmstrip</h3><div class="strip">')
         for s in strip:
             out.append(
-                f'<figure><img alt="frame at {_t(s.t_s)}" src="{s.data_uri()}">'
-                f"<figcaption>{_t(s.t_s)}</figcaption></figure>"
+                f'<figure><img alt="frame at {clock(s.t_s)}" src="{s.data_uri()}">'
+                f"<figcaption>{clock(s.t_s)}</figcaption></figure>"
             )
         out.append("</div>")
     out.append("<h3>Rules</h3>")
@@ -217,10 +218,10 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             x0, x1 = x(s["start_s"]), x(s["end_s"])
             svg.append(
                 f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" height="{SEG_H - 4}" '
-                f'fill="{colour}" rx="3"><title>{name} {_t(s["start_s"])}-{_t(s["end_s"])}</title></rect>'
+                f'fill="{colour}" rx="3"><title>{name} {clock(s["start_s"])}-{clock(s["end_s"])}</title></rect>'
             )
             svg.append(
-                f'<text x="{x0 + 6:.1f}" y="{y + 17}">{name} {_t(s["start_s"])}-{_t(s["end_s"])}</text>'
+                f'<text x="{x0 + 6:.1f}" y="{y + 17}">{name} {clock(s["start_s"])}-{clock(s["end_s"])}</text>'
             )
     if not shown:
         svg.append(
@@ -247,7 +248,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             svg.append(
                 f'<rect class="failspan" x="{x0:.1f}" y="0" width="{max(3.0, x1 - x0):.1f}" '
                 f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="{opacity:.3f}" stroke="{colour}" '
-                f'stroke-opacity="{edge}"><title>{_e(r.rule)} {_t(s.start_s)}-{_t(s.end_s)}</title></rect>'
+                f'stroke-opacity="{edge}"><title>{_e(r.rule)} {clock(s.start_s)}-{clock(s.end_s)}</title></rect>'
             )
     for r in failing:
         colour = COLOURS[r.severity]
@@ -269,7 +270,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
         for still in stills.get(r.rule, ()):  # where the thumbnail below was taken
             svg.append(
                 f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
-                f'stroke-width="1.5"><title>frame shown below: {_t(still)}</title></circle>'
+                f'stroke-width="1.5"><title>frame shown below: {clock(still)}</title></circle>'
             )
         y += FAIL_H + 2
     # time axis
@@ -285,7 +286,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             'stroke-opacity="0.08"/>'
         )
         svg.append(
-            f'<text class="small" x="{xt:.1f}" y="{y + 17}" text-anchor="middle">{_t(t, short=True)}</text>'
+            f'<text class="small" x="{xt:.1f}" y="{y + 17}" text-anchor="middle">{clock(t, short=True)}</text>'
         )
         t += step
     svg.append("</svg>")
@@ -366,7 +367,7 @@ def _rules_table(report: Report) -> str:
     for r in sorted(report.results, key=order):
         status = r.status if r.status != "fail" else "fail"
         badge = f'<span class="badge {status} {r.severity}">{_e(r.status.upper())}</span>'
-        where = ", ".join(f"{_t(s.start_s)}-{_t(s.end_s)}" for s in r.spans[:3])
+        where = ", ".join(f"{clock(s.start_s)}-{clock(s.end_s)}" for s in r.spans[:3])
         if len(r.spans) > 3:
             where += f" and {len(r.spans) - 3} more"
         fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
@@ -396,13 +397,6 @@ def _name(path: str) -> str:
 
 def _clip_text(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
-
-
-def _t(s: float, short: bool = False) -> str:
-    m, sec = divmod(max(0.0, float(s)), 60)
-    if short and abs(sec - round(sec)) < 1e-6:
-        return f"{int(m)}:{int(round(sec)):02d}"
-    return f"{int(m)}:{sec:04.1f}"
 
 
 def _tick_step(duration: float) -> float:
@@ -458,23 +452,4 @@ def _counts(report: Report) -> str:
     bits.append(f"{passed} passed")
     if skipped:
         bits.append(f"{skipped} skipped")
-    return ", ".join(bits)
-
-
-def _media_line(report: Report) -> str:
-    m = report.media
-    if not m:
-        return f"profile {report.profile}; the file could not be read as media"
-    bits = [f"profile {report.profile}"]
-    if m.get("duration_s") is not None:
-        bits.append(f"{m['duration_s']:.1f} s")
-    if m.get("width"):
-        bits.append(f"{m['width']}x{m['height']}")
-    if m.get("fps"):
-        bits.append(f"{m['fps']:.2f} fps")
-    codecs = "/".join(str(m.get(k)) for k in ("video_codec", "audio_codec") if m.get(k))
-    if codecs:
-        bits.append(f"{m.get('container')} {codecs}")
-    if m.get("rotation_deg"):
-        bits.append(f"rotated {m['rotation_deg']} deg")
     return ", ".join(bits)

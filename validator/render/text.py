@@ -26,7 +26,7 @@ def render_one(report: Report) -> str:
     failing = [r for r in report.results if r.failed]
     blocking = [r for r in failing if severity_at_least(r.severity, report.fail_on)]
     lines.append(f"{verdict}  {report.path}")
-    lines.append(f"      {_media_line(report)}")
+    lines.append(f"      {media_line(report)}")
     counts = _counts(failing)
     if counts:
         lines.append(
@@ -74,11 +74,14 @@ def _span(r: Result) -> str:
 
 
 def _fmt_span(a: float, b: float) -> str:
-    return f"{_t(a)}" if abs(b - a) < 0.05 else f"{_t(a)}-{_t(b)}"
+    return f"{clock(a)}" if abs(b - a) < 0.05 else f"{clock(a)}-{clock(b)}"
 
 
-def _t(s: float) -> str:
-    m, sec = divmod(max(0.0, s), 60)
+def clock(s: float, short: bool = False) -> str:
+    """Seconds as m:ss.s (with `short`, whole seconds as m:ss), as a player shows them."""
+    m, sec = divmod(max(0.0, float(s)), 60)
+    if short and abs(sec - round(sec)) < 1e-6:
+        return f"{int(m)}:{int(round(sec)):02d}"
     return f"{int(m)}:{sec:04.1f}"
 
 
@@ -92,7 +95,7 @@ def _counts(failing: list[Result]) -> str:
     return ", ".join(bits)
 
 
-def _media_line(report: Report) -> str:
+def media_line(report: Report) -> str:
     m = report.media
     if not m:
         return f"profile {report.profile}; the file could not be read as media"
@@ -117,7 +120,7 @@ def _segments_line(report: Report) -> str:
     for name in ("speaking", "listening"):
         s = seg.get(name)
         if s:
-            bits.append(f"{name} {_t(s['start_s'])}-{_t(s['end_s'])}")
+            bits.append(f"{name} {clock(s['start_s'])}-{clock(s['end_s'])}")
         elif name in seg and report.media and any(r.rule.startswith("SEG") for r in report.results):
             bits.append(f"{name} not found")
     return "; ".join(bits)
