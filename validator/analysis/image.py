@@ -46,6 +46,25 @@ NOISE_INTERVAL_S = 1.0
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
+# Per-sample measurements, in the order on_frame stores them after (t_s, has_face).
+METRICS = (
+    "face_h_frac",
+    "face_x",
+    "face_y",
+    "sharpness",
+    "brightness",
+    "scene",
+    "clipped",
+    "crushed",
+    "lr_stops",
+    "tb_stops",
+    "noise",
+    "warmth",
+    "shake",
+    "bg_motion",
+)
+
+
 @dataclass(frozen=True, eq=False)  # arrays: compare fields explicitly, never with ==
 class ImageEvidence:
     """Per-sample image measurements (all arrays have one entry per sampled frame).
@@ -100,22 +119,7 @@ class ImageEvidence:
         return np.ones(self.n, bool), False
 
     def stats_rows(self) -> list[dict[str, Any]]:
-        cols = (
-            "face_h_frac",
-            "face_x",
-            "face_y",
-            "sharpness",
-            "brightness",
-            "scene",
-            "clipped",
-            "crushed",
-            "lr_stops",
-            "tb_stops",
-            "noise",
-            "warmth",
-            "shake",
-            "bg_motion",
-        )
+        cols = METRICS
         rows = []
         for i in range(self.n):
             row: dict[str, Any] = {
@@ -165,7 +169,7 @@ class ImageAnalyser:
             row = self._measure(frame)
         except (cv2.error, ValueError) as e:  # a malformed frame must not stop the pass
             frame.notes["image_error"] = str(e)
-            row = (frame.t_s, 0.0) + (np.nan,) * 14
+            row = (frame.t_s, 0.0) + (np.nan,) * len(METRICS)
         self.rows.append(row)
 
     def _luma(self, frame: Frame) -> np.ndarray:
@@ -322,29 +326,8 @@ class ImageAnalyser:
             ev.missing["image"] = "no video frames were sampled"
             return None
         a = np.array(self.rows, dtype=np.float64)
-        col = {
-            n: a[:, i]
-            for i, n in enumerate(
-                (
-                    "t_s",
-                    "has_face",
-                    "face_h_frac",
-                    "face_x",
-                    "face_y",
-                    "sharpness",
-                    "brightness",
-                    "scene",
-                    "clipped",
-                    "crushed",
-                    "lr_stops",
-                    "tb_stops",
-                    "noise",
-                    "warmth",
-                    "shake",
-                    "bg_motion",
-                )
-            )
-        }
+        # Row layout as appended in on_frame: time, face flag, then METRICS in order.
+        col = {n: a[:, i] for i, n in enumerate(("t_s", "has_face", *METRICS))}
         has_face = col.pop("has_face") > 0.5
         return ImageEvidence(
             has_face=has_face,

@@ -15,11 +15,32 @@ recording; and the audio of ../shared/media/real.
 from __future__ import annotations
 
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, format_spans, passed, rule, skipped
+from ..registry import Outcome, Param, Params, Span, failed, format_spans, passed, rule, skipped
 
 
 def _dur(span: Span | None) -> float:
     return 0.0 if span is None else span.end_s - span.start_s
+
+
+def _judge_length(name: str, span: Span, need: float, lo: float, p: Params) -> Outcome:
+    """SEG001/SEG002: a found segment against the profile's length minus the tolerance."""
+    d = _dur(span)
+    text = f"{name} segment is {d:.1f} s ({span.start_s:.1f}-{span.end_s:.1f} s)"
+    if d < lo:
+        return failed(
+            f"{text}; {p.profile.name} needs {need:g} s (at least {lo:.1f} s)",
+            measured=round(d, 2),
+            limit=lo,
+            unit="s",
+            spans=[span],
+        )
+    return passed(
+        f"{text} (needs at least {lo:.1f} s)",
+        measured=round(d, 2),
+        limit=lo,
+        unit="s",
+        spans=[span],
+    )
 
 
 @rule(
@@ -77,20 +98,7 @@ def speaking_segment_too_short(ev: Evidence, p: Params):
             limit=lo,
             unit="s",
         )
-    sp = v.speaking
-    d = _dur(sp)
-    text = f"speaking segment is {d:.1f} s ({sp.start_s:.1f}-{sp.end_s:.1f} s)"
-    if d < lo:
-        return failed(
-            f"{text}; {p.profile.name} needs {need:g} s (at least {lo:.1f} s)",
-            measured=round(d, 2),
-            limit=lo,
-            unit="s",
-            spans=[sp],
-        )
-    return passed(
-        f"{text} (needs at least {lo:.1f} s)", measured=round(d, 2), limit=lo, unit="s", spans=[sp]
-    )
+    return _judge_length("speaking", v.speaking, need, lo, p)
 
 
 @rule(
@@ -147,19 +155,7 @@ def listening_segment_missing(ev: Evidence, p: Params):
             limit=lo,
             unit="s",
         )
-    d = _dur(ls)
-    text = f"listening segment is {d:.1f} s ({ls.start_s:.1f}-{ls.end_s:.1f} s)"
-    if d < lo:
-        return failed(
-            f"{text}; {p.profile.name} needs {need:g} s (at least {lo:.1f} s)",
-            measured=round(d, 2),
-            limit=lo,
-            unit="s",
-            spans=[ls],
-        )
-    return passed(
-        f"{text} (needs at least {lo:.1f} s)", measured=round(d, 2), limit=lo, unit="s", spans=[ls]
-    )
+    return _judge_length("listening", ls, need, lo, p)
 
 
 @rule(
