@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from clipgen import make_clip, room_tone, tone, truncate
@@ -68,6 +69,12 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     c["truncated_head"] = truncate(
         c["clean"], d / "truncated_head.mp4", 0.5
     )  # moov at the end: lost
+    data = bytearray(c["clean"].read_bytes())  # unknown codec tag in the sample description
+    i = data.rfind(b"avc1")  # the last one is in moov/stsd (the first is the ftyp brand)
+    data[i : i + 4] = b"zzzz"
+    (d / "corrupt_header.mp4").write_bytes(bytes(data))
+    c["corrupt_header"] = d / "corrupt_header.mp4"
+    c["corrupt_data"] = _corrupt_video_packets(c["clean"], d / "corrupt_data.mp4")
     (d / "empty.mp4").write_bytes(b"")
     c["empty"] = d / "empty.mp4"
     (d / "random.mp4").write_bytes(np.random.default_rng(1).bytes(100_000))
@@ -75,6 +82,20 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     (d / "text.mp4").write_text("this is not a video\n" * 100)
     c["text"] = d / "text.mp4"
     return c
+
+
+def _corrupt_video_packets(src: Path, dst: Path) -> Path:
+    """Overwrite bytes inside video packets 5-30 (found with the demuxer): the index stays
+    intact, the decoder meets damaged slices."""
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(video=0) if p.pos is not None and p.size > 50]
+    data = bytearray(src.read_bytes())
+    rng = np.random.default_rng(5)
+    for pos, size in packets[5:30]:
+        for k in rng.integers(pos + 8, pos + size, 20):
+            data[k] = rng.integers(0, 255)
+    dst.write_bytes(bytes(data))
+    return dst
 
 
 @pytest.mark.parametrize(
@@ -211,3 +232,27 @@ def test_late_audio_is_placed_on_the_common_clock(tmp_path):
     loud = np.nonzero(np.abs(pcm) > 0.05)[0]
     assert loud[0] / 16000 == pytest.approx(1.0, abs=0.06)
     assert ev.stream.video_pts_s[0] == pytest.approx(0.0, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "name", ["hevc", "truncated_tail", "random", "webm", "corrupt_header", "corrupt_data"]
+)
+def test_validate_prints_nothing(clips, name, capfd, caplog):
+    # FFmpeg's log lines reach the user through Python logging (PyAV's callback) or straight on
+    # file descriptor 2: neither may happen; decode problems are reported as MED011 instead.
+    caplog.set_level("DEBUG")
+    validate(clips[name])
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("libav")] == []
+
+
+def test_damaged_codec_header_is_unreadable_not_a_crash(clips):
+    report = validate(clips["corrupt_header"], Settings(select=("MED",)))
+    assert "cannot be decoded" in report.result("MED001").message
+
+
+def test_damaged_frames_fail_stream_damaged(clips):
+    report = validate(clips["corrupt_data"], RELAXED)
+    assert report.result("MED001").status == "pass"
+    assert report.result("MED011").status == "fail"

@@ -62,6 +62,8 @@ class MediaInfo:
     video_duration_s: float | None = None
     audio_duration_s: float | None = None
     brand: str | None = None  # MP4 major_brand ("qt  " is a QuickTime file named .mp4)
+    video_index: int | None = None  # container stream index of the video/audio stream analysed
+    audio_index: int | None = None
 
     @property
     def is_hdr(self) -> bool:

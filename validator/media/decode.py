@@ -43,8 +43,8 @@ def decode_pass(
     want_audio: bool = True,
     progress: ProgressFn | None = None,
 ) -> tuple[StreamStats, AudioData | None]:
-    vstream = container.streams.video[0] if media.has_video else None
-    astream = container.streams.audio[0] if media.has_audio else None
+    vstream = container.streams[media.video_index] if media.video_index is not None else None
+    astream = container.streams[media.audio_index] if media.audio_index is not None else None
     streams = [s for s in (vstream, astream) if s is not None]
     if vstream is not None:
         vstream.thread_type = "AUTO"  # frame threads: both cores decode

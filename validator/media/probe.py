@@ -71,14 +71,22 @@ def _facts(container: Any, path: Path, size: int) -> MediaInfo:
     fmt = container.format.name or ""
     meta = {str(k).lower(): str(v) for k, v in (container.metadata or {}).items()}
     brand = meta.get("major_brand")
-    vstreams = list(container.streams.video)
-    astreams = list(container.streams.audio)
+    # A stream whose codec header is damaged or unknown has no decoder (codec_context is None):
+    # it cannot be read, so it does not count.  A file whose only video is like that is
+    # unreadable (MED001), not a crash.
+    all_video = list(container.streams.video)
+    vstreams = [s for s in all_video if s.codec_context is not None]
+    astreams = [s for s in container.streams.audio if s.codec_context is not None]
+    if all_video and not vstreams:
+        raise MediaOpenError("the video stream cannot be decoded: its codec is unknown or its header is damaged")
     v = vstreams[0] if vstreams else None
     a = astreams[0] if astreams else None
     duration = container.duration / 1_000_000 if container.duration else None
 
     media = MediaInfo(
         container=_container_name(fmt, brand, path, v, a),
+        video_index=v.index if v is not None else None,
+        audio_index=a.index if a is not None else None,
         format_name=fmt,
         duration_s=duration,
         size_bytes=size,
