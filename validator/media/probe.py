@@ -78,7 +78,9 @@ def _facts(container: Any, path: Path, size: int) -> MediaInfo:
     vstreams = [s for s in all_video if s.codec_context is not None]
     astreams = [s for s in container.streams.audio if s.codec_context is not None]
     if all_video and not vstreams:
-        raise MediaOpenError("the video stream cannot be decoded: its codec is unknown or its header is damaged")
+        raise MediaOpenError(
+            "the video stream cannot be decoded: its codec is unknown or its header is damaged"
+        )
     v = vstreams[0] if vstreams else None
     a = astreams[0] if astreams else None
     duration = container.duration / 1_000_000 if container.duration else None
