@@ -214,3 +214,18 @@ def test_stats_csv_has_one_row_per_instant(tmp_path):
     assert {"face_present", "img_brightness"} <= set(video[0])
     assert video[0]["img_brightness"] != "" and video[0]["face_present"] != ""
     assert len(audio) > 50 and audio[0]["silero_prob"] != ""
+
+
+def test_written_files_follow_the_umask(clean, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "r.json"
+    old = os.umask(0o022)
+    try:
+        from validator.fsutil import atomic_write
+
+        atomic_write(out, "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

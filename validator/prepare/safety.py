@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from ..errors import UsageError
+from ..fsutil import honour_umask
 
 TEMP_TAG = ".prepare-"
 TEMP_SUFFIX = ".part.mp4"
@@ -82,6 +83,7 @@ class TempOutput:
             prefix=f".{self.dst.stem}{TEMP_TAG}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=self.parent
         )
         os.close(fd)
+        honour_umask(tmp)
         self.path = Path(tmp)
         self._install_signals()
         return self
