@@ -24,6 +24,19 @@ import numpy as np
 
 FrameFn = Callable[[int, float], np.ndarray]
 
+# Generated clips are small and short: these CLI flags select the MED rules with the size and
+# duration limits relaxed, so a clip fails only the defect it was built to have.
+RELAX_MED_ARGS = [
+    "--select",
+    "MED",
+    "--set",
+    "MED007.min_short_side_px=16",
+    "--set",
+    "MED007.error_short_side_px=16",
+    "--set",
+    "MED008.tolerance_s=59",
+]
+
 _QUIET = {"libx265": {"x265-params": "log-level=none"}}
 
 

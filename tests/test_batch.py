@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clipgen import make_clip
+from clipgen import RELAX_MED_ARGS, make_clip
 
 from validator import batch, pipeline
 from validator.batch import Outcome, expand_inputs, run_batch, summary_table, worst_exit_code
@@ -20,16 +20,7 @@ from validator.progress import Progress
 from validator.settings import Settings
 
 MED = Settings(select=("MED",))
-RELAX = [
-    "--select",
-    "MED",
-    "--set",
-    "MED007.min_short_side_px=16",
-    "--set",
-    "MED007.error_short_side_px=16",
-    "--set",
-    "MED008.tolerance_s=59",
-]
+RELAX = RELAX_MED_ARGS
 
 
 @pytest.fixture(scope="module")

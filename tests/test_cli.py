@@ -9,22 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from clipgen import make_clip
+from clipgen import RELAX_MED_ARGS, make_clip
 
 from validator import cli
 from validator.errors import ToolError
 
 ROOT = Path(__file__).resolve().parents[1]
-RELAX = [
-    "--select",
-    "MED",
-    "--set",
-    "MED007.min_short_side_px=16",
-    "--set",
-    "MED007.error_short_side_px=16",
-    "--set",
-    "MED008.tolerance_s=59",
-]
+RELAX = RELAX_MED_ARGS
 
 
 @pytest.fixture(scope="module")
