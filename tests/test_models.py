@@ -29,7 +29,7 @@ def model_copy(tmp_path) -> Path:
 def test_manifest_lists_every_model_with_licence_and_matching_checksum():
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
     files = {m["file"] for m in manifest["models"]}
-    assert files == {fm.DETECTOR_FILE, fm.LANDMARK_FILE}
+    assert files == {fm.DETECTOR_FILE, fm.LANDMARK_FILE, IRIS_FILE, SEGMENTATION_FILE}
     for m in manifest["models"]:
         assert m["licence"] == "Apache-2.0"
         assert m["source"].startswith("mediapipe-0.10.21 wheel: mediapipe/modules/")

@@ -1,5 +1,8 @@
 """validate(): probe -> one decode pass -> analysers -> checks -> Report.
 
+A photo (an image by its first bytes) goes to `photo/validate.py` instead and gets the PHO
+rules only; a clip gets every other family.
+
 Only the analysers whose evidence a selected rule needs are run, so `--select MED` costs a
 decode pass and nothing more.  `validate()` never prints and never exits; a bad clip becomes a
 failing report (MED001), a bad call raises UsageError/SettingsError, a missing model ToolError.
@@ -52,9 +55,24 @@ def validate(
     if not os.access(p, os.R_OK):
         raise UsageError(f"{p}: permission denied")
 
+    from .photo import sniff_kind
+
+    if sniff_kind(p) == "photo":  # decided by the file's first bytes, never by its name
+        from .photo.validate import validate_photo
+
+        report = validate_photo(
+            p,
+            settings,
+            progress=progress,
+            keep_evidence=keep_evidence,
+            extra_evidence=tuple(extra_evidence),
+        )
+        report.path = str(path)
+        return report
+
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    rules = [r for r in load_all().values() if settings.is_selected(r.id)]
+    rules = [r for r in load_all().values() if settings.is_selected(r.id) and r.family != "PHO"]
     ev = Evidence(path=str(p), size_bytes=p.stat().st_size, settings=settings)
     hasher = _Sha256(p)
 

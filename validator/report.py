@@ -114,6 +114,7 @@ class Report:
     )
     schema_version: str = SCHEMA_VERSION
     evidence: Any = field(default=None, repr=False, compare=False)
+    kind: str = "video"  # "photo" for a still image (PHO rules, no segments)
 
     @property
     def passed(self) -> bool:
@@ -131,6 +132,14 @@ class Report:
         return next((r for r in self.results if r.rule == rule_id), None)
 
     def to_dict(self) -> dict[str, Any]:
+        doc = self._to_dict()
+        if self.kind != "video":
+            # A photo names its kind and has no segments; a clip's JSON is unchanged.
+            doc.pop("segments")
+            doc = {"schema_version": doc.pop("schema_version"), "kind": self.kind, **doc}
+        return doc
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,
             "tool": dict(self.tool),
@@ -160,4 +169,5 @@ class Report:
             settings=settings,
             tool=dict(d.get("tool") or {}),
             schema_version=d.get("schema_version", SCHEMA_VERSION),
+            kind=d.get("kind", "video"),
         )

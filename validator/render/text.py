@@ -104,6 +104,8 @@ def media_line(report: Report) -> str:
         bits.append(f"{m['duration_s']:.1f} s")
     if m.get("width"):
         bits.append(f"{m['width']}x{m['height']}")
+    if m.get("format"):  # a photo
+        bits.append(str(m["format"]).upper())
     if m.get("fps"):
         bits.append(f"{m['fps']:.2f} fps")
     codecs = "/".join(str(m.get(k)) for k in ("video_codec", "audio_codec") if m.get(k))
