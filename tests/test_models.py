@@ -14,6 +14,7 @@ import pytest
 
 from validator.analysis import face_models as fm
 from validator.errors import ModelError
+from validator.photo.models import IRIS_FILE, SEGMENTATION_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEEL = Path("/tmp/mpwheel/mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl")

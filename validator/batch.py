@@ -54,6 +54,10 @@ VIDEO_EXTENSIONS = frozenset(
         ".ogv",
     }
 )
+# Photos found in folders too (their kind is then decided by content, as for any file).
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff", ".gif", ".bmp"}
+)
 # What the HTML timeline draws besides what the selected rules need.
 TIMELINE_EVIDENCE = ("voice", "faces", "image", "thumbnails")
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
@@ -81,7 +85,8 @@ class Outcome:
 
 
 def is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_EXTENSIONS
+    """A file a folder scan picks up: a video or photo extension."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 
 def _scan_dir(d: Path) -> list[Path]:

@@ -142,6 +142,10 @@ def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -
 
 
 def _clip(report: Report, index: int) -> str:
+    if report.kind == "photo":
+        from .photo_html import photo_section
+
+        return photo_section(report, index)
     v = "PASS" if report.passed else "FAIL"
     tl = Timeline.of(report)
     out = [
