@@ -261,9 +261,12 @@ def not_looking_at_camera(ev: Any, p: Params):
              f"(iris {abs(pm.gaze_h):.2f} eye widths off centre, at most {p.max_gaze:g})",
              pm.gaze_h, p.max_gaze)
         )  # fmt: skip
-    turned = (
-        f"; the photo lies {pm.turned_deg} degrees off upright: turn it" if pm.turned_deg else ""
-    )
+    turned = {
+        0: "",
+        90: "; the photo lies on its side: turn it 90 degrees clockwise",
+        270: "; the photo lies on its side: turn it 90 degrees anticlockwise",
+        180: "; the photo is upside down: turn it 180 degrees",
+    }[pm.turned_deg]
     if bad:
         worst = max(bad, key=lambda b: b[0])
         msg = "; ".join(b[1] for b in bad) + turned

@@ -77,7 +77,7 @@ class PhotoMeasure:
     candidates: int = 0  # detector boxes before confirmation
     turned_deg: int = 0  # clockwise turn that made the face findable (0: upright as given)
     landmarks: np.ndarray | None = None  # (468, 3) main face, displayed pixels
-    face_box: tuple[float, float, float, float] | None = None  # mesh hull, displayed pixels
+    face_box: tuple[float, float, float, float] | None = None  # mesh hull, once turned
     face_height_px: float | None = None  # hairline to chin
     skull_top_y: float | None = None
     chin_y: float | None = None
@@ -205,7 +205,7 @@ def measure(rgb: np.ndarray, width: int, height: int, scale: float) -> PhotoMeas
     pm.roll_deg = (rolld - turned + 180.0) % 360.0 - 180.0  # as the photo stands
     lm_disp = np.column_stack([disp(lm[:, :2]), lm[:, 2] / scale])
     pm.landmarks = lm_disp
-    xs, ys = lm_disp[:, 0], lm_disp[:, 1]
+    xs, ys = lm[:, 0] / scale, lm[:, 1] / scale  # the photo as it stands once turned
     pm.face_box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
     pm.face_height_px = face_h / scale
     if turned == 0:

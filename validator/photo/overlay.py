@@ -64,7 +64,7 @@ def annotated_jpeg(loaded: LoadedPhoto, pm: PhotoMeasure) -> bytes:
             cv2.circle(img, pt(x, y), 1, WHITE, -1, cv2.LINE_AA)
         for x, y in pm.iris_px:
             cv2.circle(img, pt(x, y), 3, RED, -1, cv2.LINE_AA)
-        if pm.turned_deg == 0 and pm.face_box is not None:
+        if pm.turned_deg == 0 and pm.face_box is not None:  # lines drawn upright only
             x0, _, x1, _ = pm.face_box
             pad = 0.15 * (x1 - x0)
             for y, label in ((pm.skull_top_y, "skull top (est.)"), (pm.chin_y, "chin")):
