@@ -7,13 +7,12 @@ import struct
 import subprocess
 import sys
 import zlib
-from pathlib import Path
 
 import numpy as np
+import photogen as pg
 import pytest
 from PIL import Image
 
-import photogen as pg
 from validator import Settings, validate
 from validator.render import render
 
