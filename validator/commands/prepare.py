@@ -21,7 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "3 the tool could not finish (OUT untouched).",
     )
     p.add_argument("input", metavar="IN", help="the clip to repair (never modified)")
-    p.add_argument("-o", "--output", metavar="OUT", help="where to write the repaired .mp4")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="where to write the repaired .mp4 (for a photo: .jpg or .png)",
+    )
     p.add_argument(
         "--trim",
         choices=["auto", "none"],
@@ -66,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None and not args.dry_run:
         from ..errors import UsageError
 
-        raise UsageError("prepare needs -o OUT.mp4 (or --dry-run to see the plan)")
+        raise UsageError(
+            "prepare needs -o OUT.mp4 (OUT.jpg or OUT.png for a photo), or --dry-run to see the plan"
+        )
     try:
         result = prepare(
             args.input, args.output, settings, options, dry_run=args.dry_run, progress=progress

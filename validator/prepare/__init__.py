@@ -103,6 +103,12 @@ def prepare(
     """
     settings = settings or Settings()
     options = options or PrepareOptions()
+    from ..photo import sniff_kind
+
+    if sniff_kind(src) == "photo":  # by content: a photo gets a photo, JPEG or PNG
+        from .photo import prepare_photo
+
+        return prepare_photo(src, dst, settings, options, dry_run=dry_run, progress=progress)
     # A dry run writes nothing, so an existing OUT is no reason to refuse it.
     out = check_paths(src, dst, overwrite=options.overwrite or dry_run) if dst is not None else None
     if out is None and not dry_run:
