@@ -264,7 +264,7 @@ def write_photo(plan: PhotoPlan, src: Any, dst: Path) -> None:
     buf = io.BytesIO()
     im = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
     if plan.fmt == "JPEG":
-        im.save(buf, "JPEG", quality=95, subsampling=0, optimize=True)
+        im.save(buf, "JPEG", quality=95, subsampling=0)
     else:
         im.save(buf, "PNG", optimize=True)
     with open(dst, "wb") as f:
