@@ -101,7 +101,7 @@ def test_extract_script_check_passes_on_bundled_models():
         timeout=60,
     )
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("ok ") == 2
+    assert r.stdout.count("ok ") == 4  # face detector, face mesh, iris, segmentation
 
 
 def test_extract_script_check_fails_on_altered_model(model_copy):

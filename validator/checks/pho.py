@@ -158,7 +158,7 @@ def no_face(ev: Any, p: Params):
 
 @rule(
     "PHO004",
-    "multiple-faces",
+    "photo-multiple-faces",
     "error",
     "more than one face of meaningful size",
     hint="use a photo of you alone; crop other people (and posters, screens) out of it",
@@ -549,7 +549,7 @@ def poor_lighting(ev: Any, p: Params):
 
 @rule(
     "PHO011",
-    "face-off-center",
+    "photo-face-off-center",
     "warning",
     "face centre far from the horizontal centre",
     hint="centre yourself in the photo, or let `validator prepare` crop it centred",
