@@ -216,3 +216,23 @@ def test_html_report_draws_the_photo(portrait, tmp_path):
     html = out.read_text()
     assert "What the models saw" in html and "data:image/jpeg;base64," in html
     assert "estimated top of the skull" in html
+
+
+def test_heif_without_a_decoder_is_a_clear_pho001(tmp_path, monkeypatch):
+    import validator.photo.load as load
+
+    monkeypatch.setattr(load, "_register_heif", lambda: False)
+    f = tmp_path / "x.heic"
+    f.write_bytes(b"\x00\x00\x00\x1cftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 100)
+    r = validate(f).result("PHO001")
+    assert r.failed and "no HEIF decoder" in r.message and "pillow-heif" in r.message
+
+
+def test_cached_photo_report_keeps_its_picture(tmp_path):
+    rgb = np.zeros((700, 600, 3), np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "p.png")
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        p = _cli("check", str(tmp_path / "p.png"), "--format", "html", "--cache-dir", str(cache))
+        assert p.returncode == 1 and "What the models saw" in p.stdout
+    assert "data:image/jpeg;base64," in p.stdout

@@ -129,3 +129,16 @@ def test_cli_prepare_photo_json_and_unreadable(tmp_path):
     )  # fmt: skip
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert "Nothing can be written" in p.stdout and not (tmp_path / "o2.jpg").exists()
+
+
+@pytest.mark.realmedia
+def test_heic_is_read_measured_and_converted(portrait, tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    src = tmp_path / "IMG_0001.HEIC"
+    Image.fromarray(portrait).save(src, format="HEIF", quality=90)
+    rep = validate(src)
+    assert rep.result("PHO001").failed and "JPEG or PNG" in rep.result("PHO001").message
+    assert {r.rule for r in rep.failures} == {"PHO001"}  # everything else measured and fine
+    res = prepare(src, tmp_path / "out.jpg")
+    assert res.after.passed and res.after.media["format"] == "jpeg"
