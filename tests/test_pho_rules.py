@@ -132,6 +132,9 @@ def test_pho006_head_in_frame():
 def test_pho007_subject_size():
     assert run("PHO007", face(face_height_px=216.0)).status == "pass"  # 0.2 of 1080
     assert run("PHO007", face(face_height_px=215.0)).failed
+    edge = face(face_height_px=149.6)
+    edge.height = 600
+    assert run("PHO007", edge).status == "pass"  # 150 whole pixels, 25%
     small = face(face_height_px=149.0)
     small.height = 600
     assert run("PHO007", small).failed  # 25% but under 150 px
