@@ -273,8 +273,9 @@ def not_looking_at_camera(ev: Any, p: Params):
         unit = "eye widths" if worst[2] is pm.gaze_h else "deg"
         return failed(msg, round(float(worst[2]), 3), worst[3], unit)
     gaze = f", gaze {pm.gaze_h:+.2f}" if pm.gaze_h is not None else ", gaze not measured"
+    yaw, pitch, roll = (round(v) + 0 for v in (pm.yaw_deg, pm.pitch_deg, pm.roll_deg))  # no "-0"
     return passed(
-        f"yaw {pm.yaw_deg:.0f}, pitch {pm.pitch_deg:.0f}, roll {pm.roll_deg:.0f} degrees{gaze}",
+        f"yaw {yaw}, pitch {pitch}, roll {roll} degrees{gaze}",
         round(max(abs(pm.yaw_deg), abs(pm.pitch_deg)), 1),
         p.max_yaw_deg,
         "deg",

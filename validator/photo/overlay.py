@@ -68,18 +68,18 @@ def annotated_jpeg(loaded: LoadedPhoto, pm: PhotoMeasure) -> bytes:
             x0, _, x1, _ = pm.face_box
             pad = 0.15 * (x1 - x0)
             for y, label in ((pm.skull_top_y, "skull top (est.)"), (pm.chin_y, "chin")):
+                outside = y < 0 or y > H
+                if outside:  # drawn at the edge it lies beyond, dashed, with how far
+                    label += f": {-y if y < 0 else y - H:.0f} px outside"
+                    y = min(max(y, 2 / k), H - 2 / k)
                 a, b = pt(x0 - pad, y), pt(x1 + pad, y)
-                cv2.line(img, a, b, MAGENTA, 2, cv2.LINE_AA)
-                cv2.putText(
-                    img,
-                    label,
-                    (b[0] + 4, b[1] + 4),
-                    cv2.FONT_HERSHEY_SIMPLEX,
-                    0.45,
-                    MAGENTA,
-                    1,
-                    cv2.LINE_AA,
-                )
+                if outside:
+                    _dashed(img, a, b, MAGENTA, 8)
+                else:
+                    cv2.line(img, a, b, MAGENTA, 2, cv2.LINE_AA)
+                org = (min(b[0] + 4, pw - 190), b[1] + 14 if b[1] < 12 else b[1] + 4)
+                font = cv2.FONT_HERSHEY_SIMPLEX
+                cv2.putText(img, label, org, font, 0.45, MAGENTA, 1, cv2.LINE_AA)
             if pm.hair_top_y is not None:
                 _dashed(img, pt(x0, pm.hair_top_y), pt(x1, pm.hair_top_y), CYAN, 6)
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])

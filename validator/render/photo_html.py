@@ -18,7 +18,7 @@ LEGEND = (
     ("#f0dc00", "framing guides: centre, +-15% off-centre limits (PHO011), 1% edge margin"),
     ("#e62828", "iris centres (gaze, PHO005)"),
 )
-FACTS = ("PHO002", "PHO005", "PHO006", "PHO007", "PHO008", "PHO009", "PHO010", "PHO011", "PHO012")
+FACTS = tuple(f"PHO{i:03d}" for i in range(2, 13))
 
 
 def photo_section(report: Report, index: int) -> str:
