@@ -127,6 +127,24 @@ def test_truncated_jpeg_is_pho001_and_nothing_else_is_judged(tmp_path):
     assert p.returncode == 1 and "Traceback" not in p.stderr
 
 
+def _header_png(path, w: int, h: int) -> None:
+    """A PNG declaring w x h whose data stops after a few rows (what matters is the header)."""
+    raw = zlib.compressobj(9)
+    body = b"".join(raw.compress(b"\x00" * (w + 1)) for _ in range(50)) + raw.flush()
+
+    def chunk(t: bytes, d: bytes) -> bytes:
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    path.write_bytes(png + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+def test_png_over_the_decode_limit_is_refused_before_decoding(tmp_path):
+    _header_png(tmp_path / "big.png", 8000, 7000)  # 56 MP: Pillow would decode it
+    r = validate(tmp_path / "big.png").result("PHO001")
+    assert r.failed and "8000x7000 (56 MP)" in r.message and "50 MP limit" in r.message
+
+
 def test_png_bomb_refused_from_its_header(tmp_path):
     """30000x30000 grey PNG (a 900 MP image in ~1 MB): refused before decoding."""
     w = h = 30000

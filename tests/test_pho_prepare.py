@@ -142,3 +142,12 @@ def test_heic_is_read_measured_and_converted(portrait, tmp_path):
     assert {r.rule for r in rep.failures} == {"PHO001"}  # everything else measured and fine
     res = prepare(src, tmp_path / "out.jpg")
     assert res.after.passed and res.after.media["format"] == "jpeg"
+
+
+def test_huge_photo_is_downscaled(tmp_path):
+    src = tmp_path / "huge.jpg"
+    Image.fromarray(np.full((6000, 4500, 3), 128, np.uint8)).save(src, quality=80)
+    res = prepare(src, tmp_path / "out.jpg")
+    assert any(f.action == "scale" for f in res.plan.fixes)
+    with Image.open(tmp_path / "out.jpg") as im:
+        assert im.size == (3072, 4096)
