@@ -211,6 +211,10 @@ def _decode(
         msg = str(e).strip() or type(e).__name__
         raise PhotoReadError(f"the {fmt} data is truncated or damaged ({msg})", info) from None
     rgb_im = _to_rgb8(im)
+    if max_long and max(rgb_im.size) >= 2 * max_long:
+        # Integer box reduction first (a PNG has no reduced-scale decode like a JPEG's): the
+        # float copies below are then of the small image.
+        rgb_im = rgb_im.reduce(max(rgb_im.size) // max_long)
     if icc:
         rgb_im = _to_srgb(rgb_im, icc)
     if orientation != 1:
