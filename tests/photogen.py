@@ -39,6 +39,17 @@ def _portrait(media: str) -> np.ndarray:
     return best
 
 
+def kim_frame(shared_media: Path, index: int) -> np.ndarray:
+    """Frame `index` of the same clip, cropped the same way (frame 30: her eyes are shut)."""
+    import av
+
+    with av.open(str(Path(shared_media) / KIM)) as c:
+        for i, fr in enumerate(c.decode(video=0)):
+            if i == index:
+                return fr.to_ndarray(format="rgb24")[:, 960 - 405 : 960 + 405].copy()
+    raise IndexError(index)
+
+
 def portrait(shared_media: Path) -> np.ndarray:
     """RGB uint8, 810x1080 (w x h)."""
     return _portrait(str(shared_media)).copy()

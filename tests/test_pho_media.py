@@ -62,6 +62,14 @@ def test_each_derived_defect_fails_its_rule_and_no_unrelated_error(
 
 
 @pytest.mark.realmedia
+def test_real_closed_eyes_warn_and_nothing_else_fails(shared_media, tmp_path):
+    rep = validate(pg.save(pg.kim_frame(shared_media, 30), tmp_path / "blink.jpg", quality=95))
+    assert failing_errors(rep) == set() and rep.passed
+    r = rep.result("PHO012")
+    assert r.failed and r.severity == "warning" and r.measured < 0.15
+
+
+@pytest.mark.realmedia
 def test_sideways_with_exif_orientation_is_measured_upright(portrait, tmp_path):
     stored = pg.rotate_pixels(portrait, 270)  # as a phone stores a portrait
     exif = Image.Exif()
