@@ -136,3 +136,14 @@ def side_shadow(rgb: np.ndarray, gain: float) -> np.ndarray:
     g = gain + (1 - gain) * ramp
     lin = (rgb.astype(np.float32) / 255.0) ** 2.2 * g[None, :, None]
     return np.clip(lin ** (1 / 2.2) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def clip_frame(shared_media: Path, name: str, index: int) -> np.ndarray:
+    """Frame `index` of `real/<name>` as RGB (e.g. lp_d0.mp4 frame 25: eyes turned aside)."""
+    import av
+
+    with av.open(str(Path(shared_media) / "real" / name)) as c:
+        for i, fr in enumerate(c.decode(video=0)):
+            if i == index:
+                return fr.to_ndarray(format="rgb24")
+    raise IndexError(index)

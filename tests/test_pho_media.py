@@ -62,6 +62,17 @@ def test_each_derived_defect_fails_its_rule_and_no_unrelated_error(
 
 
 @pytest.mark.realmedia
+def test_real_eyes_turned_aside_fail_pho005_on_gaze(shared_media, tmp_path):
+    """lp_d0 frame 25: head frontal (yaw -4), eyes turned hard to the image's right."""
+    rep = validate(pg.save(pg.clip_frame(shared_media, "lp_d0.mp4", 25), tmp_path / "g.png"))
+    r = rep.result("PHO005")
+    assert failing_errors(rep) == {"PHO005"} and "eyes look" in r.message and r.measured > 0.2
+    # The same face looking into the lens (lp_d6 frame 300, |gaze| 0.002) is not flagged.
+    rep = validate(pg.save(pg.clip_frame(shared_media, "lp_d6.mp4", 300), tmp_path / "s.png"))
+    assert rep.result("PHO005").status == "pass"
+
+
+@pytest.mark.realmedia
 def test_real_closed_eyes_warn_and_nothing_else_fails(shared_media, tmp_path):
     rep = validate(pg.save(pg.kim_frame(shared_media, 30), tmp_path / "blink.jpg", quality=95))
     assert failing_errors(rep) == set() and rep.passed
