@@ -73,6 +73,13 @@ def test_real_eyes_turned_aside_fail_pho005_on_gaze(shared_media, tmp_path):
 
 
 @pytest.mark.realmedia
+def test_background_pattern_is_not_a_second_person(shared_media, tmp_path):
+    """lp_src_s18 frame 225: plants behind her give a box the mesh half-confirms (0.55)."""
+    rep = validate(pg.save(pg.clip_frame(shared_media, "lp_src_s18.mp4", 225), tmp_path / "r.png"))
+    assert rep.result("PHO004").status == "pass" and len(rep.evidence.photo.faces) == 2
+
+
+@pytest.mark.realmedia
 def test_real_closed_eyes_warn_and_nothing_else_fails(shared_media, tmp_path):
     rep = validate(pg.save(pg.kim_frame(shared_media, 30), tmp_path / "blink.jpg", quality=95))
     assert failing_errors(rep) == set() and rep.passed

@@ -99,6 +99,10 @@ def test_pho003_and_pho004():
     assert run("PHO004", two).failed  # 0.30 of the main face: counts (boundary)
     small = face(faces=[FaceFound((0, 0, 100, 300), 0.9, 1), FaceFound((0, 0, 50, 89), 0.9, 1)])
     assert run("PHO004", small).status == "pass"
+    unsure = face(faces=[FaceFound((0, 0, 100, 300), 0.9, 1), FaceFound((0, 0, 100, 300), 0.59, 1)])
+    assert run("PHO004", unsure).status == "pass"  # a background pattern the detector half-sees
+    sure = face(faces=[FaceFound((0, 0, 100, 300), 0.9, 1), FaceFound((0, 0, 100, 300), 0.6, 1)])
+    assert run("PHO004", sure).failed
 
 
 @pytest.mark.parametrize(
