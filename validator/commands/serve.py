@@ -21,9 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "adds its own profile and warnings-fail choice).",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument(
-        "--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)"
-    )
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument(
         "--max-upload-mb",

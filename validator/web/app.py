@@ -94,7 +94,9 @@ class Guard:
                 await _plain(send, 403, "missing or wrong X-Validator-Token")
                 return
         elif path.startswith("/api/") and not token_ok:
-            await _plain(send, 403, "missing or wrong token: open the address `validator serve` printed")
+            await _plain(
+                send, 403, "missing or wrong token: open the address `validator serve` printed"
+            )
             return
 
         async def send_with_headers(message: Any) -> None:

@@ -125,7 +125,10 @@ class JobManager:
         ctx = mp.get_context("spawn")
         self.queue = ctx.Queue()
         self.pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=worker.init, initargs=(self.queue,)
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=worker.init,
+            initargs=(self.queue,),
         )
         self._stop = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="progress", daemon=True)

@@ -47,9 +47,7 @@ def _fixable(plan: Any, report: Any) -> list[str]:
     """Failing rules (at the report's fail-on level) that the plan promises to repair."""
     from ..settings import severity_at_least
 
-    failing = {
-        r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)
-    }
+    failing = {r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)}
     return sorted({f.rule for f in plan.fixes if f.rule in failing})
 
 
