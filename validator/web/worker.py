@@ -44,8 +44,13 @@ def _progress(job_id: str, kind: str):
 
 
 def _fixable(plan: Any, report: Any) -> list[str]:
-    """Failing rules (at the report's fail-on level) that the plan promises to repair."""
+    """Failing rules (at the report's fail-on level) that the plan promises to repair.  A
+    photo, or a picture without duration, is not a clip `prepare` can make: nothing."""
     from ..settings import severity_at_least
+
+    media = report.media or {}
+    if getattr(report, "kind", "video") != "video" or not (media.get("duration_s") or 0) > 0.1:
+        return []
 
     failing = {r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)}
     return sorted({f.rule for f in plan.fixes if f.rule in failing})

@@ -179,7 +179,11 @@
     else if (job.cached && job.state === "done") bits.push("unchanged since last checked (from the cache)");
     else if (job.state === "done" && job.seconds) bits.push(`checked in ${job.seconds.toFixed(1)} s`);
     card.sub.textContent = bits.join(" · ");
-    card.root.dataset.state = job.state;
+    if (card.root.dataset.state !== job.state) {
+      card.root.dataset.state = job.state;
+      // The states this card went through, as the server reported them (for people and tests).
+      card.root.dataset.states = ((card.root.dataset.states || "") + " " + job.state).trim();
+    }
     card.root.classList.toggle("earlier", !!job.earlier);
     if (job.state === "queued") {
       card.verdict.className = "verdict busy";
@@ -226,19 +230,21 @@
       card.fixBox = el("div", "fix-slot");
       card.body.appendChild(card.fixBox);
       const det = el("details", "report");
-      det.open = true;
-      det.appendChild(el("summary", null, "Timeline, frames and every rule"));
+      det.open = !rep.passed; // where it fails matters; a pass needs no second look
+      det.appendChild(el("summary", null, rep.passed ? "Show the timeline, frames and every rule" : "Timeline, frames and every rule"));
       const frame = document.createElement("iframe");
       frame.className = "report";
       frame.title = "report for " + job.name;
       frame.setAttribute("sandbox", "allow-same-origin");
       frame.src = api(`/api/jobs/${encodeURIComponent(job.id)}/report.html`);
-      frame.addEventListener("load", () => {
+      const fit = () => {
         try {
           const h = frame.contentDocument.documentElement.scrollHeight;
-          if (h > 0) frame.style.height = h + 4 + "px";
+          if (h > 0 && det.open) frame.style.height = h + 4 + "px";
         } catch (_) { /* keep the default height */ }
-      });
+      };
+      frame.addEventListener("load", fit);
+      det.addEventListener("toggle", fit);
       det.appendChild(frame);
       card.body.appendChild(det);
     }
