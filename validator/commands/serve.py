@@ -41,6 +41,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="report cache and history folder (default $XDG_CACHE_HOME/replica-clip-validator)",
     )
+    p.add_argument(
+        "--take-seconds",
+        metavar="SPEAK,LISTEN",
+        help="length of the Record mode's guided take (default: the profile's, e.g. 30,30; "
+        "shorter takes are for practice and tests)",
+    )
     add_settings_options(p)
     p.set_defaults(run=run)
 
@@ -62,6 +68,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--max-upload-mb must be positive")
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    take = None
+    if args.take_seconds:
+        try:
+            a, b = (float(x) for x in args.take_seconds.split(","))
+        except ValueError:
+            raise UsageError(
+                f"--take-seconds {args.take_seconds!r}: expected SPEAK,LISTEN seconds, e.g. 30,30"
+            ) from None
+        if not (1 <= a <= 300 and 1 <= b <= 300):
+            raise UsageError("--take-seconds: each part must be 1-300 seconds")
+        take = (a, b)
     settings = settings_from_args(args)
     return run_server(
         settings,
@@ -71,4 +88,5 @@ def run(args: argparse.Namespace) -> int:
         max_upload_bytes=int(args.max_upload_mb * 1_000_000),
         workers=args.workers,
         cache_dir=args.cache_dir,
+        take_seconds=take,
     )

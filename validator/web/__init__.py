@@ -74,6 +74,7 @@ def run_server(
     workers: int | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     on_ready: Callable[[str], None] | None = None,
+    take_seconds: tuple[float, float] | None = None,
 ) -> int:
     """Serve until Ctrl-C (or SIGTERM); returns the exit code.  The temporary upload folder is
     removed on the way out, whatever stopped the server."""
@@ -110,6 +111,7 @@ def run_server(
             allowed_hosts=allowed_hosts(host, port),
             origin=origin,
             max_upload_bytes=max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES,
+            take_seconds=take_seconds,
         )
         config = uvicorn.Config(
             app,

@@ -38,7 +38,9 @@ from starlette.routing import Route
 from ..errors import SettingsError
 from ..profiles import PROFILES
 from ..settings import FAIL_ON, Settings
-from .jobs import JobManager
+from . import live
+from .jobs import JobManager, settings_kwargs
+from .live import LIVE_FPS
 
 PLATFORM_LIMIT_BYTES = 750_000_000  # the platform's upload limit (MED005)
 DEFAULT_MAX_UPLOAD_BYTES = 800_000_000  # the limit plus margin: MED005 should say "too big"
@@ -54,6 +56,8 @@ REPORT_CSP = (
 )
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 SAFE_METHODS = {"GET", "HEAD"}
+LIVE_PHASES = {"idle", "countdown", "speak", "listen"}
+LIVE_MAX_BYTES = 2_000_000
 
 
 def _static(name: str) -> bytes:
@@ -178,6 +182,7 @@ def create_app(
     allowed_hosts: set[str],
     origin: str,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    take_seconds: tuple[float, float] | None = None,
 ) -> Any:
     page = _static("index.html").decode()
 
@@ -192,6 +197,11 @@ def create_app(
             "select": list(base_settings.select),
             "ignore": list(base_settings.ignore),
             "workers": manager.workers,
+            "takes": {
+                name: list(take_seconds or (p.speaking_s, p.listening_s))
+                for name, p in PROFILES.items()
+            },
+            "liveFps": LIVE_FPS,
         }
         # JSON in a data attribute, HTML-escaped: the page reads it with JSON.parse.
         from html import escape
@@ -201,7 +211,7 @@ def create_app(
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
-        if name not in ("app.js", "app.css", "icon.svg"):
+        if name not in ("app.js", "record.js", "app.css", "icon.svg"):
             return Response("not found\n", 404, media_type="text/plain")
         return Response(_static(name), media_type=STATIC_TYPES[Path(name).suffix])
 
@@ -295,6 +305,37 @@ def create_app(
         n = manager.clear()
         return JSONResponse({"cleared": n})
 
+    async def live_post(request: Request, kind: str) -> Response:
+        sid = request.query_params.get("session", "")
+        phase = request.query_params.get("phase", "idle")
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,40}", sid) or phase not in LIVE_PHASES:
+            return _json_error(400, "bad live session or phase")
+        try:
+            settings = _page_settings(base_settings, request.query_params)
+        except SettingsError as e:
+            return _json_error(400, str(e))
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > LIVE_MAX_BYTES:
+                return _json_error(413, "a live frame or sound chunk is at most 2 MB")
+        fn = live.frame if kind == "frame" else live.audio
+        res = await manager.live(fn, sid, bytes(body), phase, settings_kwargs(settings))
+        if res is None:
+            return JSONResponse({"busy": True}, status_code=503)
+        return JSONResponse(res, status_code=400 if "error" in res else 200)
+
+    async def live_frame(request: Request) -> Response:
+        return await live_post(request, "frame")
+
+    async def live_audio(request: Request) -> Response:
+        return await live_post(request, "audio")
+
+    async def live_end(request: Request) -> Response:
+        sid = request.query_params.get("session", "")
+        await manager.live(live.end, sid)
+        return JSONResponse({"ended": True})
+
     async def events(request: Request) -> Response:
         try:
             seq = int(request.headers.get("last-event-id") or request.query_params.get("since", 0))
@@ -332,6 +373,9 @@ def create_app(
         Route("/api/jobs/{id}/prepared.mp4", download),
         Route("/api/clear", clear, methods=["POST"]),
         Route("/api/events", events),
+        Route("/api/live/frame", live_frame, methods=["POST"]),
+        Route("/api/live/audio", live_audio, methods=["POST"]),
+        Route("/api/live/end", live_end, methods=["POST"]),
     ]
 
     from contextlib import asynccontextmanager

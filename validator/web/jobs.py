@@ -132,6 +132,11 @@ class JobManager:
         )
         self._stop = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="progress", daemon=True)
+        # Live readouts (Record mode) in a process of their own: never queued behind a check.
+        from . import live
+
+        self.live_pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=live.init)
+        self.live_pending = 0
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -140,6 +145,20 @@ class JobManager:
         self.changed = asyncio.Condition()
         self._listener.start()
         self._load_history()
+        from . import live
+
+        self.live_pool.submit(live.warm)  # face models loaded before the first frame
+
+    async def live(self, fn: Any, *args: Any) -> dict[str, Any] | None:
+        """Run a live-readout function; None when readouts are already queued (the page
+        sends the next frame when this one is answered, so a backlog means another tab)."""
+        if self.live_pending >= 2 or self.closing:
+            return None
+        self.live_pending += 1
+        try:
+            return await asyncio.wrap_future(self.live_pool.submit(fn, *args))
+        finally:
+            self.live_pending -= 1
 
     def close(self) -> None:
         """Stop the workers now (a check in progress is abandoned) and the listener."""
@@ -151,6 +170,12 @@ class JobManager:
             except Exception:
                 pass
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list((getattr(self.live_pool, "_processes", None) or {}).values()):
+            try:
+                proc.terminate()
+            except Exception:
+                pass
+        self.live_pool.shutdown(wait=False, cancel_futures=True)
         if self._listener.is_alive():
             self._listener.join(timeout=1)
 

@@ -49,7 +49,9 @@ def _fixable(plan: Any, report: Any) -> list[str]:
     from ..settings import severity_at_least
 
     media = report.media or {}
-    if getattr(report, "kind", "video") != "video" or not (media.get("duration_s") or 0) > 0.1:
+    # A recorder's WebM often has no container duration: the video stream's own counts too.
+    duration = media.get("duration_s") or media.get("video_duration_s") or 0
+    if getattr(report, "kind", "video") != "video" or not duration > 0.1:
         return []
 
     failing = {r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)}

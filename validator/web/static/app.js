@@ -66,9 +66,10 @@
     for (const f of Array.from(list)) upload(f);
   }
 
-  function upload(file) {
+  function upload(file, opts) {
     const ref = "c" + (++refCounter) + "-" + Date.now().toString(36);
     const card = makeCard(file.name);
+    card.autoFix = !!(opts && opts.autoFix);
     pending.set(ref, card);
     document.getElementById("cards").prepend(card.root);
     card.sub.textContent = mb(file.size) + " · uploading to this computer's checker";
@@ -298,6 +299,11 @@
       }
     });
     row.appendChild(btn);
+    if (card.autoFix && !card.autoFixed && !job.fix_state && job.state === "done") {
+      // A recorded take is prepared for upload straight away.
+      card.autoFixed = true;
+      setTimeout(() => btn.click(), 0);
+    }
     if (job.fix_state === "running") { btn.disabled = true; btn.textContent = "Preparing…"; }
     if (job.fix_state === "error") row.appendChild(el("span", "message error", job.fix_error));
     wrap.appendChild(row);
@@ -373,4 +379,12 @@
   }
 
   loadJobs();
+  // For the Record mode (record.js): the same upload path and settings as dropped files.
+  window.Portal = {
+    config,
+    upload,
+    profile: () => profileSel.value,
+    failOn: () => (warnBox.checked ? "warning" : "error"),
+    status,
+  };
 })();
