@@ -8,6 +8,7 @@ Chromium loops both files for as long as the page captures.
 
 from __future__ import annotations
 
+import shutil
 import wave
 from collections.abc import Callable
 from fractions import Fraction
@@ -15,6 +16,37 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+try:
+    import playwright.sync_api as pw
+except ImportError:  # pragma: no cover - depends on the environment
+    pw = None
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BASE_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def launch(p, y4m: Path, wav: Path):
+    """Debian's Chromium (Playwright downloads nothing) with a fake camera and microphone."""
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *BASE_ARGS,
+            f"--use-file-for-fake-video-capture={y4m}",
+            f"--use-file-for-fake-audio-capture={wav}",
+        ],
+    )
 
 
 def make_y4m(

@@ -10,21 +10,16 @@ frame) and printed; README.md quotes the figures."""
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pytest
 from clipgen import RELAX_MED_ARGS, room_tone
 from facecomp import MAIN, frame_fn, load_audio
-from fakedevices import make_wav, make_y4m
+from fakedevices import CHROMIUM, launch, make_wav, make_y4m, pw
 from webserver import Served, web_missing
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-try:
-    import playwright.sync_api as pw
-except ImportError:  # pragma: no cover
-    pw = None
 
 pytestmark = [
     pytest.mark.realmedia,
@@ -35,29 +30,6 @@ pytestmark = [
     ),
 ]
 SPEAK_S, LISTEN_S = 4, 5
-BASE_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
-def launch(p, y4m, wav):
-    return p.chromium.launch(
-        executable_path=CHROMIUM,
-        args=[
-            *BASE_ARGS,
-            f"--use-file-for-fake-video-capture={y4m}",
-            f"--use-file-for-fake-audio-capture={wav}",
-        ],
-    )
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +113,10 @@ def test_guided_take_is_recorded_checked_prepared_and_downloadable(page, server,
     assert "Speak now" in page.locator("#phase").inner_text()
     page.wait_for_selector('#phase[data-phase="listen"]', timeout=30_000)
     assert "lips closed" in page.locator("#phase").inner_text()
+    page.wait_for_timeout(2500)  # into the listening part: the live warnings have come in
+    shots = Path(os.environ.get("VALIDATOR_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "record-listening.png"))
     during = page.evaluate("window.__liveStats.frames")
     card = page.locator('.card[data-name^="take-"]')
     card.wait_for(timeout=60_000)
