@@ -243,3 +243,21 @@ def test_temporary_uploads_are_gone_after_shutdown(tmp_path, small_clip, sig):
     assert list(s.tmp.iterdir()) == []
     assert "temporary uploads removed" in s.stderr
     assert "Traceback" not in s.stderr
+
+
+def test_live_readout_endpoints_refuse_bad_input(srv):
+    status, _, body = srv.request("POST", "/api/live/frame?session=s1&phase=idle", b"not a jpeg")
+    assert status == 400 and b"not a JPEG" in body
+    status, _, _ = srv.request("POST", "/api/live/frame?session=s1&phase=dance", b"x")
+    assert status == 400
+    status, _, _ = srv.request("POST", "/api/live/frame?session=../x&phase=idle", b"x")
+    assert status == 400
+    status, _, _ = srv.request("POST", "/api/live/frame?session=s1", b"x" * 2_000_001)
+    assert status == 413
+    status, _, _ = srv.request(
+        "POST", "/api/live/audio?session=s1", b"\0" * 100, {"Origin": "http://evil.example"}
+    )
+    assert status == 403
+    # Half a second of silence: too little to judge the room yet, and says nothing wrong.
+    status, _, body = srv.request("POST", "/api/live/audio?session=s1", b"\0" * 16000)
+    assert status == 200 and json.loads(body)["readouts"] == []

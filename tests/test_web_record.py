@@ -150,7 +150,9 @@ def test_guided_take_is_recorded_checked_prepared_and_downloadable(page, server,
     assert (m["container"], m["video_codec"], m["audio_codec"]) == ("mp4", "h264", "aac")
     # The live loop kept running through the take and the take kept its frames.
     assert during > before and after_take > during
-    assert m["fps"] >= 24, m
+    assert m["fps"] >= 25, m
+    # ... and the raw take, from the fake 30 fps camera, kept what MED006 needs (25 fps).
+    assert rep["media"]["fps_from_timestamps"] >= 25, rep["media"]
 
     stats = page.evaluate("window.__liveStats")
     secs = (page.evaluate("performance.now()") - stats["started"]) / 1000
@@ -163,5 +165,6 @@ def test_guided_take_is_recorded_checked_prepared_and_downloadable(page, server,
             f"{rtt:.0f} ms, p90 {p90:.0f} ms; server per frame median "
             f"{statistics.median(stats['server_ms']):.0f} ms; checker CPU "
             f"{100 * cpu / secs:.0f}% of one core; {stats['audio']} sound chunks, "
-            f"{stats['busy']} frames refused busy"
+            f"{stats['busy']} frames refused busy; the raw take: {rep['media']['fps']} fps "
+            f"declared, {rep['media']['fps_from_timestamps']} from timestamps"
         )

@@ -117,10 +117,13 @@
   const canvas = document.createElement("canvas");
   async function frameLoop() {
     const period = 1000 / (config.liveFps || 3);
+    let last = -Infinity;
     while (live.running) {
-      const t0 = performance.now();
       const v = $("#preview");
-      if (!live.frameBusy && v.videoWidth) {
+      // One frame in flight at most; the next goes as soon as its answer is in and the period
+      // has passed, so a slow machine gets fewer readouts rather than a queue.
+      if (!live.frameBusy && v.videoWidth && performance.now() - last >= period) {
+        last = performance.now();
         live.frameBusy = true;
         const w = Math.min(640, v.videoWidth), h = Math.round((v.videoHeight * w) / v.videoWidth);
         canvas.width = w;
@@ -129,8 +132,7 @@
         const blob = await new Promise((res) => canvas.toBlob(res, "image/jpeg", 0.85));
         sendFrame(blob).finally(() => { live.frameBusy = false; });
       }
-      const wait = period - (performance.now() - t0);
-      await new Promise((r) => setTimeout(r, Math.max(10, wait)));
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
   async function sendFrame(blob) {
