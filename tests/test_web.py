@@ -82,8 +82,11 @@ def test_foreign_host_is_refused(srv):
         status, _, body = srv.request("GET", "/", headers={"Host": host})
         assert status == 421, host
         assert b"answers only to" in body
-    status, _, _ = srv.request("GET", "/", headers={"Host": srv.netloc})
+    status, _, _ = srv.request("GET", "/?t=" + srv.token, headers={"Host": srv.netloc})
     assert status == 200
+    # The right host without this run's token: the page is not handed out.
+    status, _, body = srv.request("GET", "/", headers={"Host": srv.netloc}, token=False)
+    assert status == 403 and b"validator serve" in body
 
 
 def test_cross_origin_post_is_refused(srv, small_clip):

@@ -7,7 +7,8 @@ Safety, in `Guard` (pure ASGI middleware, before any route):
   header, when sent, must be the served origin, and the per-run token must be in the
   `X-Validator-Token` header (a custom header a cross-origin page cannot send without a CORS
   preflight, which is never granted);
-- reads of the user's data (reports, events, downloads) need the token too (header or `t=`);
+- the page and every read of the user's data (reports, events, downloads) need the token too
+  (header or `t=`: the address `serve` prints carries it);
 - every response carries a Content-Security-Policy that allows nothing but this server.
 Uploads are streamed to a private folder, counted as they arrive and refused past the limit.
 """
@@ -97,7 +98,9 @@ class Guard:
             if not self._token_ok(headers.get("x-validator-token"), None):
                 await _plain(send, 403, "missing or wrong X-Validator-Token")
                 return
-        elif path.startswith("/api/") and not token_ok:
+        elif (path.startswith("/api/") or path == "/") and not token_ok:
+            # The page itself too: another user or program on this machine cannot read this
+            # run's token from it.
             await _plain(
                 send, 403, "missing or wrong token: open the address `validator serve` printed"
             )
