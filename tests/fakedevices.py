@@ -1,0 +1,83 @@
+"""Files for Chromium's fake camera and microphone, made from real footage at test time.
+
+    y4m = make_y4m(path, frame_fn, n_frames, fps=25, size=(640, 360))   # --use-file-for-fake-video-capture
+    wav = make_wav(path, samples_float32, rate=48000)                    # --use-file-for-fake-audio-capture
+
+Chromium loops both files for as long as the page captures.
+"""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+try:
+    import playwright.sync_api as pw
+except ImportError:  # pragma: no cover - depends on the environment
+    pw = None
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BASE_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def launch(p, y4m: Path, wav: Path):
+    """Debian's Chromium (Playwright downloads nothing) with a fake camera and microphone."""
+    return p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *BASE_ARGS,
+            f"--use-file-for-fake-video-capture={y4m}",
+            f"--use-file-for-fake-audio-capture={wav}",
+        ],
+    )
+
+
+def make_y4m(
+    path: Path,
+    frame_fn: Callable[[int, float], np.ndarray],
+    n_frames: int,
+    fps: int = 25,
+    size: tuple[int, int] = (640, 360),
+) -> Path:
+    out = av.open(str(path), "w", format="yuv4mpegpipe")
+    try:
+        s = out.add_stream("rawvideo", rate=Fraction(fps))
+        s.width, s.height = size
+        s.pix_fmt = "yuv420p"
+        for i in range(n_frames):
+            img = np.ascontiguousarray(frame_fn(i, i / fps))
+            fr = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+            for pkt in s.encode(fr):
+                out.mux(pkt)
+        for pkt in s.encode():
+            out.mux(pkt)
+    finally:
+        out.close()
+    return path
+
+
+def make_wav(path: Path, samples: np.ndarray, rate: int = 48000) -> Path:
+    x = np.clip(np.asarray(samples, np.float32), -1, 1)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((x * 32767).astype("<i2").tobytes())
+    return path

@@ -1,0 +1,266 @@
+"""`validator serve` without a browser: the safety points (Host, origin, token, upload size,
+temporary files), history across restarts, and the command without the web extra."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import socket
+import sys
+
+import pytest
+from clipgen import RELAX_MED_ARGS, make_clip
+from webserver import Served, web_missing
+
+from validator import cli
+
+needs_web = pytest.mark.skipif(web_missing() is not None, reason=web_missing() or "")
+
+
+def test_serve_without_the_web_extra_says_what_to_install(monkeypatch, capsys):
+    # An ImportError for starlette, as in an install without the extra.
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    assert cli.main(["serve", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "replica-clip-validator[web]"' in err
+    assert err.count("\n") == 1
+
+
+@needs_web
+def test_loopback_and_allowed_hosts():
+    from validator.web import allowed_hosts, is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    assert allowed_hosts("127.0.0.1", 8765) == {"127.0.0.1:8765", "localhost:8765"}
+    assert allowed_hosts("192.168.1.4", 80) == {"192.168.1.4:80"}
+    assert allowed_hosts("::1", 9) == {"[::1]:9", "localhost:9"}
+
+
+@needs_web
+def test_bad_arguments_are_usage_errors(capsys):
+    assert cli.main(["serve", "--no-browser", "--port", "70000"]) == 2
+    assert cli.main(["serve", "--no-browser", "--max-upload-mb", "0"]) == 2
+    assert "--max-upload-mb" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    if web_missing():
+        pytest.skip(web_missing())
+    with Served(
+        tmp_path_factory.mktemp("serve"), *RELAX_MED_ARGS, "--max-upload-mb", "1", "--workers", "1"
+    ) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def small_clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("webclips") / "small.mov", duration_s=1)
+
+
+def test_page_is_served_with_its_assets_and_a_strict_policy(srv):
+    status, headers, body = srv.request("GET", "/?t=" + srv.token, token=False)
+    assert status == 200
+    page = body.decode()
+    csp = headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    # Nothing the page refers to is outside this server.
+    assert "http://" not in page.replace(srv.base, "") and "https://" not in page
+    assert '<input type="file" id="file-input" multiple' in page
+    for asset in ("/static/app.js", "/static/app.css", "/favicon.ico"):
+        status, _, body = srv.request("GET", asset, token=False)
+        assert status == 200, asset
+        body = body.replace(b'xmlns="http://www.w3.org/2000/svg"', b"")  # a name, not a fetch
+        assert b"https://" not in body and b"http://" not in body, asset
+
+
+def test_foreign_host_is_refused(srv):
+    # DNS rebinding: evil.example resolves to 127.0.0.1, the browser sends its own Host.
+    for host in ("evil.example", f"evil.example:{srv.netloc.split(':')[1]}", "127.0.0.1"):
+        status, _, body = srv.request("GET", "/", headers={"Host": host})
+        assert status == 421, host
+        assert b"answers only to" in body
+    status, _, _ = srv.request("GET", "/?t=" + srv.token, headers={"Host": srv.netloc})
+    assert status == 200
+    # The right host without this run's token: the page is not handed out.
+    status, _, body = srv.request("GET", "/", headers={"Host": srv.netloc}, token=False)
+    assert status == 403 and b"validator serve" in body
+
+
+def test_cross_origin_post_is_refused(srv, small_clip):
+    data = small_clip.read_bytes()
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": srv.base.replace("127.0.0.1", "localhost") + "1"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ):
+        status, _, body = srv.request("POST", "/api/files", data, headers)
+        assert status == 403, headers
+        assert b"cross-origin" in body
+    status, _, body = srv.request("POST", "/api/clear", b"", {"Origin": "http://evil.example"})
+    assert status == 403
+    # Same origin but without the per-run token (a form post cannot set the header).
+    status, _, body = srv.request("POST", "/api/files", data, {"Origin": srv.base}, token=False)
+    assert status == 403 and b"X-Validator-Token" in body
+    status, _, _ = srv.request(
+        "POST", "/api/files", data, {"X-Validator-Token": "guess"}, token=False
+    )
+    assert status == 403
+    # Reading the user's reports needs the token too.
+    status, _, _ = srv.request("GET", "/api/jobs", token=False)
+    assert status == 403
+    assert not any(srv.tmp.glob("validator-serve-*/*/upload*"))
+
+
+def test_oversized_upload_is_refused_with_a_message(srv):
+    # Announced size over the limit: refused before a byte of the body is read.
+    conn = socket.create_connection(srv.netloc.split(":"))
+    try:
+        conn.sendall(
+            (
+                f"POST /api/files HTTP/1.1\r\nHost: {srv.netloc}\r\n"
+                f"X-Validator-Token: {srv.token}\r\nX-File-Name: big.mp4\r\n"
+                "Content-Length: 5000000000\r\n\r\n"
+            ).encode()
+        )
+        reply = http.client.HTTPResponse(conn)
+        reply.begin()
+        status, body = reply.status, reply.read()
+    finally:
+        conn.close()
+    assert status == 413
+    msg = json.loads(body)["error"]
+    assert msg.startswith("big.mp4: larger than this page accepts (1 MB)")
+    assert "750 MB" in msg
+    # No announced size (chunked): counted as it arrives and cut off at the limit.
+    conn2 = http.client.HTTPConnection(srv.netloc, timeout=30)
+    chunks = (b"\0" * 65536 for _ in range(24))  # 1.5 MB
+    conn2.request(
+        "POST",
+        "/api/files",
+        body=chunks,
+        headers={"X-Validator-Token": srv.token, "X-File-Name": "stream.mp4"},
+        encode_chunked=True,
+    )
+    r = conn2.getresponse()
+    assert r.status == 413
+    assert json.loads(r.read())["error"].startswith("stream.mp4: larger than")
+    conn2.close()
+    assert not any(srv.tmp.glob("validator-serve-*/*/upload*"))  # partial uploads deleted
+
+
+def test_bad_page_settings_are_refused(srv, small_clip):
+    status, doc = srv.upload(small_clip.read_bytes(), "x.mov", profile="phoenix-9")
+    assert status == 400 and "phoenix-9" in doc["error"]
+    status, doc = srv.upload(b"", "empty.mp4")
+    assert status == 400 and "empty" in doc["error"]
+
+
+def test_upload_is_checked_and_fixed_without_touching_the_upload(srv, small_clip):
+    data = small_clip.read_bytes()
+    status, job = srv.upload(data, "../../etc/passwd <x>.mov")
+    assert status == 201
+    assert job["name"] == ".._.._etc_passwd <x>.mov"  # shown, never used as a path
+    done = srv.wait_done(job["id"])
+    assert done["state"] == "done" and not done["report"]["passed"]
+    assert done["report"]["input"]["path"] == job["name"]
+    failing = {r["rule"] for r in done["report"]["results"] if r["status"] == "fail"}
+    assert failing == {"MED002"} and done["fixable"] == ["MED002"]
+    uploads = list(srv.tmp.glob("validator-serve-*/*/upload.mov"))
+    assert len(uploads) == 1 and uploads[0].read_bytes() == data
+    status, _, body = srv.request("POST", f"/api/jobs/{job['id']}/fix", b"")
+    assert status == 202, body
+    fixed = srv.wait_done(job["id"], fix=True)
+    assert fixed["fix_state"] == "done", fixed["fix_error"]
+    assert fixed["fix"]["after"]["passed"]
+    assert {c["rule"]: (c["before"], c["after"]) for c in fixed["fix"]["changes"]} == {
+        "MED002": ("fail (error)", "pass")
+    }
+    assert uploads[0].read_bytes() == data  # the original is never touched
+    status, headers, body = srv.request("GET", f"/api/jobs/{job['id']}/prepared.mp4")
+    assert status == 200 and body[4:8] == b"ftyp"
+    assert headers["content-disposition"].startswith('attachment; filename="')
+    assert (
+        "passwd" in headers["content-disposition"]
+        and "/" not in headers["content-disposition"].split("filename*=")[0]
+    )
+    # The report page is the HTML renderer's, sandboxed, and needs the token.
+    status, headers, body = srv.request("GET", f"/api/jobs/{job['id']}/report.html")
+    assert status == 200 and b"Training-clip report" in body
+    assert b"passwd &lt;x&gt;.mov" in body
+    assert "sandbox" in headers["content-security-policy"]
+    status, _, _ = srv.request("GET", f"/api/jobs/{job['id']}/report.html", token=False)
+    assert status == 403
+
+
+def test_history_survives_a_restart_and_clear_forgets_it(tmp_path, small_clip):
+    if web_missing():
+        pytest.skip(web_missing())
+    cache = tmp_path / "cache"
+    with Served(tmp_path / "a", *RELAX_MED_ARGS, "--workers", "1", cache=cache) as s:
+        (tmp_path / "a").mkdir(exist_ok=True)
+        status, job = s.upload(small_clip.read_bytes(), "take 1.mov")
+        assert status == 201
+        first = s.wait_done(job["id"])
+        assert first["state"] == "done" and not first["cached"]
+        # The same bytes again: the cached report, at once.
+        status, again = s.upload(small_clip.read_bytes(), "take 1 copy.mov")
+        assert again["state"] == "done" and again["cached"]
+        assert again["report"]["passed"] == first["report"]["passed"]
+    (tmp_path / "b").mkdir()
+    with Served(tmp_path / "b", *RELAX_MED_ARGS, cache=cache) as s:
+        earlier = s.jobs()
+        # One entry per content and settings: the copy's report is the same report.
+        assert [j["name"] for j in earlier] == ["take 1 copy.mov"]
+        assert all(j["earlier"] and j["state"] == "done" and j["fixable"] == [] for j in earlier)
+        rid = earlier[0]["id"]
+        status, _, body = s.request("GET", f"/api/jobs/{rid}/report.html")
+        assert status == 200 and b"Training-clip report" in body
+        status, _, body = s.request("POST", "/api/clear", b"")
+        assert status == 200 and json.loads(body)["cleared"] == 1
+        assert s.jobs() == []
+    (tmp_path / "c").mkdir()
+    with Served(tmp_path / "c", *RELAX_MED_ARGS, cache=cache) as s:
+        assert s.jobs() == []
+    assert not list(cache.rglob("*.json"))  # the cached reports (with thumbnails) are gone too
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_temporary_uploads_are_gone_after_shutdown(tmp_path, small_clip, sig):
+    if web_missing():
+        pytest.skip(web_missing())
+    with Served(tmp_path, "--select", "MED001", "--workers", "1") as s:
+        status, job = s.upload(small_clip.read_bytes(), "a.mov")
+        assert status == 201
+        s.wait_done(job["id"])
+        work = list(s.tmp.glob("validator-serve-*"))
+        assert len(work) == 1 and any(work[0].rglob("upload.mov"))
+        assert oct(work[0].stat().st_mode & 0o777) == "0o700"
+        # A second upload still in flight when the server stops.
+        s.upload(small_clip.read_bytes() + b"\0", "b.mov")
+        code = s.stop(sig)
+    assert code == 0, s.stderr
+    assert list(s.tmp.iterdir()) == []
+    assert "temporary uploads removed" in s.stderr
+    assert "Traceback" not in s.stderr
+
+
+def test_live_readout_endpoints_refuse_bad_input(srv):
+    status, _, body = srv.request("POST", "/api/live/frame?session=s1&phase=idle", b"not a jpeg")
+    assert status == 400 and b"not a JPEG" in body
+    status, _, _ = srv.request("POST", "/api/live/frame?session=s1&phase=dance", b"x")
+    assert status == 400
+    status, _, _ = srv.request("POST", "/api/live/frame?session=../x&phase=idle", b"x")
+    assert status == 400
+    status, _, _ = srv.request("POST", "/api/live/frame?session=s1", b"x" * 2_000_001)
+    assert status == 413
+    status, _, _ = srv.request(
+        "POST", "/api/live/audio?session=s1", b"\0" * 100, {"Origin": "http://evil.example"}
+    )
+    assert status == 403
+    # Half a second of silence: too little to judge the room yet, and says nothing wrong.
+    status, _, body = srv.request("POST", "/api/live/audio?session=s1", b"\0" * 16000)
+    assert status == 200 and json.loads(body)["readouts"] == []
