@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .fsutil import atomic_write
+from .media.source import open_regular
 from .report import SCHEMA_VERSION, Report, Result, tool_version
 from .settings import Settings
 
@@ -353,8 +354,9 @@ def default_cache_dir() -> Path:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Raises OSError (NotRegularFile for a FIFO or a device: never blocks or reads forever)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(1 << 22):
             h.update(chunk)
     return h.hexdigest()

@@ -20,6 +20,7 @@ from .errors import ToolError, UsageError, ValidatorError
 from .evidence import AnalyserSpec, Evidence
 from .media.decode import decode_pass
 from .media.probe import MediaOpenError, open_media
+from .media.source import check_regular, open_regular
 from .registry import Outcome, Rule, load_all, skipped
 from .report import Report, Result
 from .settings import Settings
@@ -47,8 +48,10 @@ def validate(
         raise UsageError(f"{p}: no such file")
     if p.is_dir():
         raise UsageError(f"{p}: is a directory, not a clip")
-    if not p.is_file():
-        raise UsageError(f"{p}: not a regular file")
+    try:
+        check_regular(p)  # a FIFO or a device is refused before a byte is read (no hang)
+    except OSError as e:
+        raise UsageError(f"{p}: {e.strerror or 'not a regular file'}") from None
     if not os.access(p, os.R_OK):
         raise UsageError(f"{p}: permission denied")
 
@@ -228,7 +231,7 @@ class _Sha256:
     def _run(self, path: Path) -> None:
         h = hashlib.sha256()
         try:
-            with open(path, "rb") as f:
+            with open_regular(path) as f:
                 while chunk := f.read(1 << 22):
                     h.update(chunk)
             self._digest = h.hexdigest()

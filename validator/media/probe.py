@@ -1,6 +1,7 @@
 """Probe: container and stream facts from an opened PyAV container (no decoding here).
 
-`open_media()` opens the file once; the same container object is then handed to the decode
+`open_media()` opens the file once (through `source.open_input`: the name is never read as a
+protocol); the same container object is then handed to the decode
 pass, so nothing re-opens the file.  Facts only visible in decoded frames (display rotation,
 real pixel format of some streams) are filled in by the decode pass.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import av
 
 from ..evidence import MediaInfo
+from .source import check_regular, open_input
 
 WEBM_VIDEO = {"vp8", "vp9", "av1"}
 WEBM_AUDIO = {"vorbis", "opus"}
@@ -33,11 +35,11 @@ def open_media(path: str | os.PathLike[str]) -> tuple[Any, MediaInfo]:
     """Open `path` and read container facts.  Raises MediaOpenError for anything that is not
     usable media (empty, random bytes, missing index, no streams)."""
     quiet_ffmpeg()
-    size = os.path.getsize(path)
+    size = check_regular(path).st_size  # NotRegularFile (an OSError) for FIFOs and devices
     if size == 0:
         raise MediaOpenError("the file is empty (0 bytes)")
     try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
+        container = open_input(path, metadata_errors="ignore")
     except av.error.FFmpegError as e:
         raise MediaOpenError(_plain_open_error(e)) from None
     except (UnicodeDecodeError, ValueError) as e:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..media.decode import native_float
 from ..media.probe import quiet_ffmpeg
+from ..media.source import open_input, open_output
 from .plan import CRF, PRESET, Plan
 
 ProgressFn = Callable[[str, float], None]
@@ -340,14 +341,16 @@ def write(
     the caller owns the temporary path and removes it."""
     quiet_ffmpeg()
     try:
-        inp = av.open(os.fspath(src), metadata_errors="ignore")
+        inp = open_input(src, metadata_errors="ignore")
+    except OSError as e:
+        raise RepairError(f"cannot open the input: {e.strerror or e}") from None
     except av.error.FFmpegError as e:
         raise RepairError(f"cannot open the input: {e}") from None
     try:
         # faststart: the index goes first, so uploads and players can start before the end.
         # use_metadata_tags lets --keep-metadata carry arbitrary keys (make, model, com.apple.*).
         flags = "+faststart+use_metadata_tags" if plan.keep_metadata else "+faststart"
-        out = av.open(os.fspath(dst), "w", format="mp4", options={"movflags": flags})
+        out = open_output(dst, format="mp4", options={"movflags": flags})
     except av.error.FFmpegError as e:
         inp.close()
         raise RepairError(f"cannot create the output: {e}") from None
