@@ -28,6 +28,7 @@ from typing import Any
 from . import pipeline
 from .cache import ReportCache, Timeline, cache_key, file_sha256
 from .errors import ToolError, UsageError, ValidatorError
+from .fsutil import printable
 from .progress import Progress
 from .report import Report
 from .settings import Settings
@@ -426,7 +427,9 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
     rows = []
     for o in outcomes:
         if o.report is None:
-            rows.append((o.verdict, "-", "-", f"{o.seconds:.1f}s", f"{o.path}: {o.error}"))
+            err = o.error or ""
+            err = err[len(o.path) :].lstrip(": ") if err.startswith(o.path) else err
+            rows.append((o.verdict, "-", "-", f"{o.seconds:.1f}s", printable(f"{o.path}: {err}")))
             continue
         fails = o.report.failures
         n_err = sum(r.severity == "error" for r in fails)
@@ -437,7 +440,7 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
                 str(n_err),
                 str(n_warn),
                 "cached" if o.cached else f"{o.seconds:.1f}s",
-                o.path,
+                printable(o.path),
             )
         )
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(4)]

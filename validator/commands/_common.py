@@ -84,6 +84,11 @@ def write_output(text: str | bytes, out: str | None) -> None:
         if isinstance(text, bytes):
             sys.stdout.buffer.write(text)
         else:
+            enc = sys.stdout.encoding or "utf-8"
+            try:
+                text.encode(enc)
+            except UnicodeEncodeError:  # a non-UTF-8 file name: shown as \udcff, as in files
+                text = text.encode(enc, "backslashreplace").decode(enc)
             sys.stdout.write(text)
         sys.stdout.flush()
         return
