@@ -108,3 +108,55 @@ def test_non_utf8_and_newline_names(tmp_path, clean, fmt):
         assert raw in paths  # the escape decodes back to the file's own name
         doc = json.loads(p.stdout.decode("utf-8"))
         assert raw in [os.fsencode(r["input"]["path"]) for r in doc["reports"]]
+
+
+# --- a worker that dies (item 2) --------------------------------------------------------------
+
+CRASHER = '''
+import os, signal
+if os.environ.get("HOSTILE_CRASH_ON"):
+    import validator.pipeline as _p
+
+    _orig = _p.validate
+
+    def validate(path, *a, **k):
+        if os.environ["HOSTILE_CRASH_ON"] in os.fspath(path):
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return _orig(path, *a, **k)
+
+    _p.validate = validate
+'''
+
+
+def test_pool_survives_a_dead_worker(tmp_path, clean):
+    """A clip that kills its worker process (as FFmpeg crashes did) costs only its own report."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(CRASHER)
+    d = tmp_path / "clips"
+    d.mkdir()
+    names = ["a.mp4", "b.mp4", "crash.mp4", "c.mp4", "d.mp4"]
+    for n in names:
+        (d / n).write_bytes(clean.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k != "VALIDATOR_DEBUG"}
+    env["PYTHONPATH"] = f"{hook}{os.pathsep}{ROOT}"
+    env["HOSTILE_CRASH_ON"] = "crash.mp4"
+    p = subprocess.run(
+        [sys.executable, "-m", "validator", "check", str(d), "--jobs", "2", "--no-cache"]
+        + ["--format", "json", *RELAX_MED_ARGS],
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert p.returncode == 3, p.stderr
+    doc = json.loads(p.stdout)
+    assert sorted(Path(r["input"]["path"]).name for r in doc["reports"]) == [
+        "a.mp4",
+        "b.mp4",
+        "c.mp4",
+        "d.mp4",
+    ]
+    assert all(r["passed"] for r in doc["reports"])
+    assert [Path(e["path"]).name for e in doc["errors"]] == ["crash.mp4"]
+    assert "SIGSEGV" in doc["errors"][0]["message"]
