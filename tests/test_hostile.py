@@ -67,13 +67,22 @@ def test_special_files_are_refused_without_hanging(specials, tmp_path):
     # The cache is on (the file used to be hashed before it was known to be regular).
     cache = ("--cache-dir", str(tmp_path / "cache"))
     for name in ("fifo.mp4", "zero.mp4"):
-        p = run_cli("check", str(specials / name), *cache, *RELAX_MED_ARGS, cwd=tmp_path, timeout=60)
+        p = run_cli(
+            "check", str(specials / name), *cache, *RELAX_MED_ARGS, cwd=tmp_path, timeout=60
+        )
         assert p.returncode == 2, p.stderr
         err = p.stderr.decode()
         assert "not a regular file" in err and "Traceback" not in err
     # A folder holding them: the good clip still gets its report, the others are named.
     p = run_cli(
-        "check", str(specials), "--format", "json", *cache, *RELAX_MED_ARGS, cwd=tmp_path, timeout=60
+        "check",
+        str(specials),
+        "--format",
+        "json",
+        *cache,
+        *RELAX_MED_ARGS,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert p.returncode == 2
     doc = json.loads(p.stdout)
@@ -112,7 +121,7 @@ def test_non_utf8_and_newline_names(tmp_path, clean, fmt):
 
 # --- a worker that dies (item 2) --------------------------------------------------------------
 
-CRASHER = '''
+CRASHER = """
 import os, signal
 if os.environ.get("HOSTILE_CRASH_ON"):
     import validator.pipeline as _p
@@ -125,7 +134,7 @@ if os.environ.get("HOSTILE_CRASH_ON"):
         return _orig(path, *a, **k)
 
     _p.validate = validate
-'''
+"""
 
 
 def test_pool_survives_a_dead_worker(tmp_path, clean):

@@ -18,7 +18,7 @@ from typing import Any
 from .analysis import load_all as load_analysers
 from .errors import ToolError, UsageError, ValidatorError
 from .evidence import AnalyserSpec, Evidence
-from .media.decode import decode_pass
+from .media.decode import decode_pass, degenerate_frames
 from .media.probe import MediaOpenError, open_media
 from .media.source import check_regular, open_regular
 from .registry import Outcome, Rule, load_all, skipped
@@ -75,6 +75,12 @@ def validate(
         needed = {n for r in rules for n in r.needs} | set(extra_evidence)
         specs = _plan(needed)
         analysers = [(s, s.factory(settings, media)) for s in specs]
+        degenerate = degenerate_frames(media)  # 8000x8: no face model is run on such frames
+        if degenerate:
+            for s, a in analysers:
+                if getattr(a, "wants_frames", False):
+                    ev.missing[s.provides] = degenerate
+            analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
         sinks = [
             _timed_sink(s.provides, a.on_frame, timings)
             for s, a in analysers

@@ -32,7 +32,29 @@ CLIP_LEVEL = 0.999
 # can claim 62); such frames are counted as decode errors and never converted.
 MAX_AUDIO_CHANNELS = 24
 
+# Frames narrower than this, or more elongated than this ratio, are not pictures of a person
+# (8000x8 H.264 is valid): the frame analysers (face models) are not run on them, and their
+# rules skip with the reason instead of failing or crashing in a resize.
+MIN_FRAME_SIDE_PX = 16
+MAX_FRAME_ASPECT = 16.0
+
 FrameSink = Callable[[Frame], None]
+
+
+def degenerate_frames(media: MediaInfo) -> str | None:
+    """Why the frames cannot be analysed (too narrow or elongated), or None."""
+    w, h = media.width or 0, media.height or 0
+    if not w or not h:
+        return None  # unknown until decoded: nothing to judge here
+    short, long_ = min(w, h), max(w, h)
+    if short < MIN_FRAME_SIDE_PX or long_ / short > MAX_FRAME_ASPECT:
+        return (
+            f"the frames are {w}x{h}: too narrow to analyse (needs a short side of at least "
+            f"{MIN_FRAME_SIDE_PX} px and an aspect ratio under {MAX_FRAME_ASPECT:g}:1)"
+        )
+    return None
+
+
 ProgressFn = Callable[[str, float], None]
 
 
@@ -67,9 +89,10 @@ def decode_pass(
         if (astream is not None and want_audio)
         else None
     )
-    errors: list[str] = []
-    n_errors = 0
-    truncated = False
+    # Damage the probe found in the container itself (a box cut short by truncation).
+    errors: list[str] = list(getattr(container, "damage", None) or [])
+    n_errors = len(errors)
+    truncated = bool(errors)
     total = media.duration_s or 0.0
     last_report = -1.0
 
@@ -97,6 +120,14 @@ def decode_pass(
             if progress and total and video and video.last_t - last_report >= 1.0:
                 last_report = video.last_t
                 progress("decode", min(1.0, video.last_t / total))
+        if video and truncated:
+            # The demuxer stopped before its end-of-stream packet: the frames still inside the
+            # decoder (frame threads, B-frame delay) are flushed here, or they go uncounted.
+            try:
+                video.flush()
+            except av.error.FFmpegError as e:
+                n_errors += 1
+                errors.append(f"video flush: {_short(e)}")
         if audio:
             audio.drain_resampler()
             if audio.format_changes:
@@ -116,7 +147,7 @@ def decode_pass(
         decode_errors=n_errors,
         error_messages=errors,
         truncated=truncated,
-        corrupt_frames=video.corrupt if video else 0,
+        corrupt_frames=(video.corrupt + video.corrupt_packets) if video else 0,
     )
     if video:
         video.finalise(media, stats)
@@ -167,6 +198,7 @@ class _VideoSide:
         self.key_pts: list[float] = []
         self.packet_bytes: list[int] = []
         self.corrupt = 0
+        self.corrupt_packets = 0
         self.time_base = stream.time_base
         self.rate = float(stream.average_rate or stream.guessed_rate or 30)
         self.start = origin_s
@@ -179,7 +211,13 @@ class _VideoSide:
 
     def packet(self, packet: Any) -> None:
         self.packet_bytes.append(packet.size)
+        if packet.size and getattr(packet, "is_corrupt", False):
+            self.corrupt_packets += 1  # the demuxer knows it is incomplete (a cut-off file)
         for frame in packet.decode():
+            self._frame(frame)
+
+    def flush(self) -> None:
+        for frame in self.stream.codec_context.decode(None):
             self._frame(frame)
 
     def _frame(self, frame: Any) -> None:

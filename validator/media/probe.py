@@ -15,7 +15,7 @@ from typing import Any
 import av
 
 from ..evidence import MediaInfo
-from .source import check_regular, open_input
+from .source import MAX_FRAME_PIXELS, check_regular, open_input, open_regular
 
 WEBM_VIDEO = {"vp8", "vp9", "av1"}
 WEBM_AUDIO = {"vorbis", "opus"}
@@ -46,6 +46,13 @@ def open_media(path: str | os.PathLike[str]) -> tuple[Any, MediaInfo]:
         raise MediaOpenError(f"not a media file ({e})") from None
     try:
         media = _facts(container, Path(path), size)
+        too_big = _too_many_pixels(media)
+        if too_big:
+            raise MediaOpenError(too_big)
+        if "mov" in media.format_name.split(",") or "mp4" in media.format_name.split(","):
+            cut = box_truncation(path, size)
+            if cut:
+                container.damage.append(cut)
     except Exception:
         container.close()
         raise
@@ -53,6 +60,60 @@ def open_media(path: str | os.PathLike[str]) -> tuple[Any, MediaInfo]:
         container.close()
         raise MediaOpenError("the file has no audio or video streams")
     return container, media
+
+
+def _too_many_pixels(media: MediaInfo) -> str | None:
+    w, h = media.coded_width or 0, media.coded_height or 0
+    if w * h > MAX_FRAME_PIXELS:
+        return (
+            f"the video claims {w}x{h} frames ({w * h / 1e6:.0f} MP), above the "
+            f"{MAX_FRAME_PIXELS / 1e6:.0f} MP this tool decodes (8K is 33 MP): "
+            "the header is damaged or the clip is far larger than any training clip"
+        )
+    return None
+
+
+# Top-level ISO-BMFF boxes; a box of one of these types that runs past the end of the file
+# means the file was cut short.  Other four-character codes are not trusted (trailing junk).
+_TOP_BOXES = {
+    b"ftyp", b"moov", b"mdat", b"moof", b"mfra", b"free", b"skip", b"wide", b"uuid",
+    b"meta", b"sidx", b"styp", b"pdin", b"emsg", b"prft", b"ssix",
+}  # fmt: skip
+
+
+def box_truncation(path: str | os.PathLike[str], size: int) -> str | None:
+    """ "box 'moov' ..." when a top-level MP4/MOV box declares more bytes than the file has (a
+    truncated index or a fragmented recording cut mid-fragment), else None.  Reads only the
+    box headers."""
+    try:
+        with open_regular(path) as f:
+            pos = 0
+            for _ in range(100_000):
+                if pos + 8 > size:
+                    return None
+                f.seek(pos)
+                head = f.read(16)
+                if len(head) < 8:
+                    return None
+                n, typ = int.from_bytes(head[:4], "big"), head[4:8]
+                if typ not in _TOP_BOXES:
+                    return None
+                if n == 1 and len(head) >= 16:
+                    n = int.from_bytes(head[8:16], "big")
+                elif n == 0:  # "to the end of the file"
+                    return None
+                if n < 8:
+                    return None
+                if pos + n > size:
+                    name = typ.decode("latin-1")
+                    return (
+                        f"the file is truncated: its '{name}' box declares {n} bytes at offset "
+                        f"{pos}, but the file ends {size - pos} bytes into it"
+                    )
+                pos += n
+    except OSError:
+        return None
+    return None
 
 
 def _plain_open_error(e: Exception) -> str:

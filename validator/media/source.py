@@ -27,6 +27,10 @@ import av
 
 PROTOCOLS = "file"
 READ_BUFFER = 1 << 18  # bytes per read FFmpeg asks of the file object
+# Frames above this are refused before a byte is decoded: a decoded frame of this size is
+# ~100 MB (YUV 4:2:0) and a few are in flight at once; a 16000x16000 frame (a PNG header a few
+# bytes long can claim it) would need several GB.  8192x8192 covers 8K UHD and DCI 8K.
+MAX_FRAME_PIXELS = 8192 * 8192
 
 
 class NotRegularFile(OSError):
@@ -88,6 +92,7 @@ class MediaInput:
     def __init__(self, container: Any, file: Any):
         self._container = container
         self._file = file
+        self.damage: list[str] = []  # damage the probe found (a truncated box): MED011
 
     @property
     def container(self) -> Any:
@@ -116,10 +121,22 @@ def open_input(path: str | os.PathLike[str] | bytes, **kwargs: Any) -> MediaInpu
     f = open_regular(path)
     container_options = dict(kwargs.pop("container_options", None) or {})
     container_options["protocol_whitelist"] = PROTOCOLS
+    # Decoders (also the ones FFmpeg runs to probe the streams) refuse frames above the pixel
+    # limit instead of allocating them: a few header bytes can claim 16000x16000.
+    options = {"max_pixels": str(MAX_FRAME_PIXELS), **dict(kwargs.pop("options", None) or {})}
     try:
         container = av.open(
-            f, mode="r", container_options=container_options, buffer_size=READ_BUFFER, **kwargs
+            f,
+            mode="r",
+            options=options,
+            container_options=container_options,
+            buffer_size=READ_BUFFER,
+            **kwargs,
         )
+        for stream in container.streams:
+            cc = stream.codec_context
+            if cc is not None:
+                cc.options = {**(cc.options or {}), "max_pixels": str(MAX_FRAME_PIXELS)}
     except BaseException:
         f.close()
         raise
