@@ -14,6 +14,7 @@ lips and voice stay in sync.  Nothing here decides what to repair: `plan.py` doe
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Callable
@@ -355,14 +356,29 @@ def write(
         inp.close()
         raise RepairError(f"cannot create the output: {e}") from None
     try:
-        _write(plan, inp, out, progress)
-    except av.error.FFmpegError as e:
-        raise RepairError(f"FFmpeg failed while writing: {e}") from None
-    finally:
         try:
-            out.close()
+            _write(plan, inp, out, progress)
         finally:
-            inp.close()
+            try:
+                out.close()  # writes the index (and moves it to the front): can fail too
+            finally:
+                inp.close()
+    except OSError as e:  # PyAV's errors are OSErrors too; ENOSPC is told apart
+        if e.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(e):
+            raise OutputFull("no space left on the output's device") from None
+        raise RepairError(f"FFmpeg failed while writing: {_plain(e)}") from None
+    except (av.error.FFmpegError, ValueError) as e:
+        raise RepairError(f"FFmpeg failed while writing: {_plain(e)}") from None
+
+
+class OutputFull(RepairError):
+    """The output's file system is full (or over quota)."""
+
+
+def _plain(e: Exception) -> str:
+    """An FFmpeg error without the temporary file's name (it no longer exists)."""
+    text = str(e)
+    return text.split(": '", 1)[0] if ": '" in text else text
 
 
 def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
