@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hostile as H
 import pytest
 from clipgen import RELAX_MED_ARGS, make_clip
 
@@ -169,3 +170,155 @@ def test_pool_survives_a_dead_worker(tmp_path, clean):
     assert all(r["passed"] for r in doc["reports"])
     assert [Path(e["path"]).name for e in doc["errors"]] == ["crash.mp4"]
     assert "SIGSEGV" in doc["errors"][0]["message"]
+
+
+# --- damaged and odd audio (items 2, 3) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, clean) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("built")
+    frag = H.fragmented(d, duration_s=6.0)
+    data = clean.read_bytes()
+    traks = [b for b in H.boxes(data) if b.path == "moov/trak"]
+    # The video trak is whole, the audio trak is cut off: FFmpeg opens it as video only.
+    (d / "moov_cut.mp4").write_bytes(data[: traks[-1].start + 40])
+    return {
+        "aac63": H.aac_many_channels(d),
+        "joined": H.format_change_ts(d),
+        "frag_cut": H.cut(frag, d / "frag_cut.mp4", 0.97),
+        "frag": frag,
+        "moov_cut": d / "moov_cut.mp4",
+        "rot45": H.set_display_matrix(clean, d / "rot45.mp4", 45),
+        "rot_zero": H.set_display_matrix(clean, d / "rot_zero.mp4", None),
+        "png_big": H.png_claiming(d, 16000, 16000, container_too=True, name="png_big.mov"),
+        "png_inner": H.png_claiming(d, 16000, 16000, container_too=False, name="png_inner.mov"),
+        "wide": make_clip(d / "wide.mp4", size=(8000, 8), duration_s=1.0),
+        "tall": make_clip(d / "tall.mp4", size=(8, 8000), duration_s=1.0),
+    }
+
+
+def test_aac_claiming_63_channels_is_damage_not_a_crash(built):
+    # Run in a child: before the fix the whole process died with SIGSEGV.
+    code = (
+        "import sys, json; from validator import validate, Settings;"
+        "r = validate(sys.argv[1], Settings(select=('MED',)));"
+        "print(json.dumps({x.rule: [x.status, x.message] for x in r.results}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(built["aac63"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout)
+    assert res["MED011"][0] == "fail" and "63 audio channels" in res["MED011"][1]
+
+
+def test_audio_format_change_is_a_finding(built, tmp_path):
+    rep = validate(built["joined"], MED)
+    med011 = next(r for r in rep.results if r.rule == "MED011")
+    assert med011.status == "fail" and "audio format changes" in med011.message
+    assert "48000 Hz mono" in med011.message and "16000 Hz stereo" in med011.message
+    p = run_cli("check", str(built["joined"]), *RELAX_MED_ARGS, cwd=tmp_path)
+    assert p.returncode == 1, p.stderr
+    p = run_cli(
+        "prepare", str(built["joined"]), "-o", str(tmp_path / "out.mp4"), *RELAX_MED_ARGS,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert p.returncode == 1, p.stderr
+    assert b"Traceback" not in p.stderr and b"internal error" not in p.stderr
+    assert not (tmp_path / "out.mp4").exists()
+
+
+# --- frames: aspect ratio and size (items 4, 7) ------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["wide", "tall"])
+def test_extreme_aspect_ratio_skips_frame_rules(built, name):
+    rep = validate(built[name], Settings())  # every rule, face models included
+    assert status(rep, "MED007") == "fail"
+    for rule in ("FAC001", "MTH001", "IMG001"):
+        r = next(x for x in rep.results if x.rule == rule)
+        assert r.status == "skip" and "too narrow to analyse" in r.message
+
+
+@pytest.mark.parametrize("name", ["png_big", "png_inner"])
+def test_frame_size_limit_before_decoding(built, name):
+    """PNG frames whose headers claim 16000x16000 (a 1.4 KB file) used to cost GBs of memory:
+    run in a child with a 1.5 GB address-space... rather, with its peak RSS measured."""
+    code = (
+        "import sys, json, resource; from validator import validate, Settings;"
+        "r = validate(sys.argv[1], Settings(select=('MED',)));"
+        "print(json.dumps({'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+        " 'fails': [x.rule for x in r.results if x.status == 'fail']}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(built[name])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout)
+    assert "MED001" in res["fails"]
+    assert res["peak_mb"] < 400, res  # a single 16000x16000 RGB frame alone is 768 MB
+
+
+# --- damage detection (item 9) ------------------------------------------------------------------
+
+
+def test_truncated_fragmented_mp4_is_damaged(built):
+    assert status(validate(built["frag"], MED), "MED011") == "pass"
+    r = next(x for x in validate(built["frag_cut"], MED).results if x.rule == "MED011")
+    assert r.status == "fail" and "truncated" in r.message
+
+
+def test_mp4_cut_inside_its_moov_is_damaged(built):
+    rep = validate(built["moov_cut"], MED)
+    r = next(x for x in rep.results if x.rule == "MED011")
+    assert r.status == "fail" and "'moov' box" in r.message
+
+
+# --- prepare (item 8) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["rot45", "rot_zero"])
+def test_prepare_odd_display_matrix(built, tmp_path, name):
+    rep = validate(built[name], MED)
+    assert rep.media["rotation_deg"] == 0  # not a right angle: ignored, as FFmpeg's players do
+    out = tmp_path / "out.mp4"
+    p = run_cli("prepare", str(built[name]), "-o", str(out), "--reencode", *RELAX_MED_ARGS,
+                cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert out.is_file()
+
+
+def test_prepare_disk_full(tmp_path, clean, monkeypatch, capsys):
+    """Writing fails with ENOSPC (the temporary output is /dev/full): one line saying so, exit 2,
+    an existing OUT kept, no temporary file left."""
+    import av
+
+    from validator import cli
+    from validator.prepare import repairs
+
+    def full(path, **kw):
+        return av.open("/dev/full", "w", **kw)
+
+    monkeypatch.setattr(repairs, "open_output", full)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"old")
+    code = cli.main(
+        ["prepare", str(clean), "-o", str(out), "--overwrite", "--reencode", *RELAX_MED_ARGS]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "no space left on the output's device" in err and "internal error" not in err
+    assert ".part" not in err
+    assert out.read_bytes() == b"old"
+    assert not list(tmp_path.glob(".*part*"))

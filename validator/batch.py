@@ -262,19 +262,26 @@ def run_batch(
 
     if cache is not None:
 
-        def lookup(i: int) -> tuple[int, str | None]:
+        def lookup(i: int) -> tuple[int, str | None, str | None]:
             try:
-                return i, cache_key(file_sha256(spaths[i]), settings)
+                sha = file_sha256(spaths[i])  # refuses FIFOs and devices (no hang)
             except OSError:
-                return i, None  # unreadable: validate() says why
+                return i, None, None  # unreadable: validate() says why
+            return i, sha, cache_key(sha, settings)
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for i, key in pool.map(lookup, range(len(spaths))):
+            for i, sha, key in pool.map(lookup, range(len(spaths))):
                 if key is None:
                     continue
                 keys[i] = key
                 if read_cache:
-                    hit = cache.get(key, spaths[i], need_timeline=timeline)
+                    hit = cache.get(
+                        key,
+                        spaths[i],
+                        need_timeline=timeline,
+                        content_sha256=sha,
+                        settings=settings,
+                    )
                     if hit is not None:
                         rep = hit.report
                         outcomes[i] = Outcome(spaths[i], rep, exit_code=_code(rep), cached=True)
@@ -432,6 +439,7 @@ def _pool_round(
             try:
                 res = fut.result()
             except BrokenProcessPool:
+                procs = procs or list((getattr(pool, "_processes", None) or {}).values())
                 if not alone:
                     broken.append(i)
                     continue
@@ -484,6 +492,10 @@ def _pool_round(
 def _death(procs: list[Any]) -> str:
     """ " (SIGSEGV)" from a dead worker's exit code, when it is known."""
     for p in procs:
+        try:
+            p.join(timeout=2)  # reap it, so its exit code is known
+        except (AssertionError, OSError, ValueError):
+            pass
         code = getattr(p, "exitcode", None)
         if code is not None and code < 0:
             try:
