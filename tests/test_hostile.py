@@ -95,29 +95,34 @@ def test_special_files_are_refused_without_hanging(specials, tmp_path):
 # --- odd names (item 6) -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "html", "junit"])
-def test_non_utf8_and_newline_names(tmp_path, clean, fmt):
+def test_non_utf8_and_newline_names(tmp_path, clean, capsys):
+    from validator import cli
+
     d = tmp_path / "names"
     d.mkdir()
     raw = os.fsencode(d) + b"/a\xff\xfe.mp4"
     with open(raw, "wb") as f:
         f.write(clean.read_bytes())
     (d / "new\nline.mp4").write_bytes(clean.read_bytes())
-    out = tmp_path / f"report.{fmt}"
-    for extra in (("-o", str(out)), ()):  # to a file (a cache miss), then to stdout (a hit)
-        p = run_cli("check", str(d), "--format", fmt, *extra, *RELAX_MED_ARGS, cwd=tmp_path)
-        err = p.stderr.decode()
-        assert p.returncode == 0, err
-        assert "Traceback" not in err and "internal error" not in err
-        table = err.splitlines()
-        assert any(line.endswith("new\\nline.mp4") for line in table), err
-        assert any(line.endswith("a\\udcff\\udcfe.mp4") for line in table), err
-    if fmt == "json":
-        doc = json.loads(out.read_text("utf-8"))
-        paths = sorted(os.fsencode(r["input"]["path"]) for r in doc["reports"])
-        assert raw in paths  # the escape decodes back to the file's own name
-        doc = json.loads(p.stdout.decode("utf-8"))
-        assert raw in [os.fsencode(r["input"]["path"]) for r in doc["reports"]]
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    for fmt in ("text", "json", "html", "junit"):
+        out = tmp_path / f"report.{fmt}"
+        # To a file (a cache miss for the first format), then to stdout (a hit).
+        for extra in (("-o", str(out)), ()):
+            code = cli.main(["check", str(d), "--format", fmt, *extra, *cache, *RELAX_MED_ARGS])
+            cap = capsys.readouterr()
+            assert code == 0, cap.err
+            assert "Traceback" not in cap.err and "internal error" not in cap.err
+            table = cap.err.splitlines()
+            assert any(line.endswith("new\\nline.mp4") for line in table), cap.err
+            assert any(line.endswith("a\\udcff\\udcfe.mp4") for line in table), cap.err
+            if fmt == "json" and not extra:
+                doc = json.loads(cap.out)
+                assert raw in [os.fsencode(r["input"]["path"]) for r in doc["reports"]]
+        if fmt == "json":
+            doc = json.loads(out.read_text("utf-8"))
+            # The escape decodes back to the file's own name.
+            assert raw in [os.fsencode(r["input"]["path"]) for r in doc["reports"]]
 
 
 # --- a worker that dies (item 2) --------------------------------------------------------------
@@ -322,3 +327,91 @@ def test_prepare_disk_full(tmp_path, clean, monkeypatch, capsys):
     assert ".part" not in err
     assert out.read_bytes() == b"old"
     assert not list(tmp_path.glob(".*part*"))
+
+
+# --- the cache does not trust its entries; renderers escape (item 10) --------------------------
+
+
+def _entry(cache_dir: Path) -> Path:
+    (entry,) = list(cache_dir.glob("*/*.json"))
+    return entry
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '"a string"', '{"entry_format": 1}', "{"])
+def test_malformed_cache_entry_is_a_miss(tmp_path, clean, content):
+    from validator.batch import run_batch
+    from validator.cache import ReportCache
+
+    cache = ReportCache(tmp_path / "cache")
+    (first,) = run_batch([clean], MED, jobs=1, cache=cache)
+    _entry(tmp_path / "cache").write_text(content)
+    (again,) = run_batch([clean], MED, jobs=1, cache=ReportCache(tmp_path / "cache"))
+    assert not again.cached and again.exit_code == first.exit_code == 0
+    assert again.report.to_dict()["results"] == first.report.to_dict()["results"]
+
+
+def test_copied_or_poisoned_entry_is_not_served(tmp_path, clean):
+    from validator.batch import run_batch
+    from validator.cache import ReportCache, cache_key, file_sha256
+
+    other = make_clip(tmp_path / "other.mp4", size=(240, 160), duration_s=1.0)
+    cdir = tmp_path / "cache"
+    run_batch([clean], MED, jobs=1, cache=ReportCache(cdir))
+    entry = _entry(cdir)
+    # A copy of the clean clip's entry under the other clip's key.
+    key = cache_key(file_sha256(other), MED)
+    forged = cdir / key[:2] / f"{key}.json"
+    forged.parent.mkdir(exist_ok=True)
+    forged.write_bytes(entry.read_bytes())
+    (o,) = run_batch([other], MED, jobs=1, cache=ReportCache(cdir))
+    assert not o.cached
+    assert o.report.sha256 == file_sha256(other) and o.report.media["width"] == 240
+    # A poisoned status field: not served (and never reaches the HTML unescaped).
+    doc = json.loads(entry.read_text())
+    doc["report"]["results"][0]["status"] = '"><script>alert(1)</script>'
+    entry.write_text(json.dumps(doc))
+    (o,) = run_batch([clean], MED, jobs=1, cache=ReportCache(cdir))
+    assert not o.cached and o.report.results[0].status in ("pass", "fail", "skip")
+    # Settings of another run under this key: not served either.
+    doc = json.loads(entry.read_text())
+    doc["report"]["settings"]["profile"] = "something-else"
+    entry.write_text(json.dumps(doc))
+    (o,) = run_batch([clean], MED, jobs=1, cache=ReportCache(cdir))
+    assert not o.cached
+
+
+def test_html_escapes_every_report_field(clean):
+    from validator.render import render
+    from validator.report import Report
+
+    rep = validate(clean, MED)
+    doc = rep.to_dict()
+    evil = '"><script>alert(1)</script>'
+    for r in doc["results"]:
+        r["status"], r["severity"] = (
+            (evil, evil) if r["rule"] == "MED001" else (r["status"], r["severity"])
+        )
+        r["message"] += evil
+    doc["input"]["path"] = "clip" + evil + ".mp4"
+    page = render("html", [Report.from_dict(doc)])
+    assert "<script>" not in page
+
+
+# --- stale temporary files (item 11) -----------------------------------------------------------
+
+
+def test_stale_part_of_a_dead_run_for_another_name_is_removed(tmp_path, clean):
+    from validator.prepare import PrepareOptions, prepare
+    from validator.prepare.safety import TEMP_SUFFIX, TEMP_TAG
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".first{TEMP_TAG}{dead.pid}-x1y2{TEMP_SUFFIX}"
+    stale.write_bytes(b"left by kill -9")
+    live = tmp_path / f".mine{TEMP_TAG}{os.getpid()}-z3{TEMP_SUFFIX}"  # a live process's
+    live.write_bytes(b"in progress")
+    unrelated = tmp_path / ".notes.part.mp4"
+    unrelated.write_bytes(b"not ours")
+    prepare(clean, tmp_path / "second.mp4", MED, PrepareOptions(trim="none"))
+    assert not stale.exists()
+    assert live.exists() and unrelated.exists()
