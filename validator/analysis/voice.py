@@ -210,10 +210,10 @@ def _windows(pcm: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pcm[: n * WINDOW], dtype=np.float32).reshape(n, WINDOW)
 
 
-# Per-window measurements are made BLOCK windows at a time (16 s of audio), so their
+# Per-window measurements are made BLOCK windows at a time (8 s of audio), so their
 # temporaries stay a few MB whatever the clip's length: memory is flat in clip length (a
 # whole-clip FFT of 10 minutes alone took ~1 GB).
-BLOCK = 512
+BLOCK = 256
 
 
 def window_levels_dbfs(win: np.ndarray) -> np.ndarray:
