@@ -380,3 +380,36 @@ def special_files(d: Path) -> list[Case]:
     (d / "zero.mp4").symlink_to("/dev/zero")
     (d / "urandom.mov").symlink_to("/dev/urandom")
     return [Case(d / n, "special", n, "refused") for n in ("fifo.mp4", "zero.mp4", "urandom.mov")]
+
+
+def sample_piece(sample: Path, dst: Path, seconds: float = 1.0) -> Path:
+    """The first `seconds` of a real clip, stream-copied (its real encoder's bitstream) into a
+    small MP4: mutating a 64 s 1080p file hundreds of times would cost minutes."""
+    with open_input(sample) as inp, open_output(dst, format="mp4") as out:
+        vi = inp.streams.video[0]
+        ai = inp.streams.audio[0] if inp.streams.audio else None
+        vo = out.add_stream_from_template(vi)
+        ao = out.add_stream_from_template(ai) if ai is not None else None
+        for p in inp.demux(*[s for s in (vi, ai) if s is not None]):
+            if not p.size or p.pts is None:
+                continue
+            if float(p.pts * p.time_base) >= seconds:
+                if p.stream is vi:
+                    break
+                continue
+            p.stream = vo if p.stream is vi else ao
+            out.mux(p)
+    return dst
+
+
+def odd_names(d: Path, clip: Path) -> list[Case]:
+    """Copies of a good clip under names FFmpeg would read as URLs, non-UTF-8 and control bytes."""
+    d.mkdir(parents=True, exist_ok=True)
+    out = []
+    for raw in (b"http:127.0.0.1:9.mp4", b"tcp:127.0.0.1:9.mp4", b"file:x.mp4", b"a\xff\xfe.mp4",
+                b"new\nline.mp4", b"-rf.mp4", b"pipe:0.mp4"):  # fmt: skip
+        p = os.fsencode(d) + b"/" + raw
+        with open(p, "wb") as f:
+            f.write(clip.read_bytes())
+        out.append(Case(Path(os.fsdecode(p)), "name", repr(raw)))
+    return out

@@ -53,6 +53,10 @@ def open_media(path: str | os.PathLike[str]) -> tuple[Any, MediaInfo]:
             cut = box_truncation(path, size)
             if cut:
                 container.damage.append(cut)
+        elif "matroska" in media.format_name.split(",") or "webm" in media.format_name:
+            cut = ebml_truncation(path, size)
+            if cut:
+                container.damage.append(cut)
     except Exception:
         container.close()
         raise
@@ -253,3 +257,50 @@ def _color_name(value: Any, table: dict[int, str | None]) -> str | None:
         return table.get(int(value), f"unknown({int(value)})")
     except (TypeError, ValueError):
         return str(value)
+
+
+def _vint(b: bytes, pos: int, keep_marker: bool) -> tuple[int, int] | None:
+    """An EBML variable-length integer at `pos`: (value, length), or None if malformed.  A size
+    whose bits are all 1 ("unknown size", live recordings) is returned as -1."""
+    if pos >= len(b) or b[pos] == 0:
+        return None
+    first = b[pos]
+    n = 8 - first.bit_length() + 1
+    if pos + n > len(b):
+        return None
+    value = first if keep_marker else first & ((1 << (8 - n)) - 1)
+    for x in b[pos + 1 : pos + n]:
+        value = (value << 8) | x
+    if not keep_marker and value == (1 << (7 * n)) - 1:
+        return -1, n
+    return value, n
+
+
+def ebml_truncation(path: str | os.PathLike[str], size: int) -> str | None:
+    """ "...truncated" when a Matroska/WebM file's Segment declares more bytes than the file has
+    (a recording cut short), else None.  A live recording's "unknown size" says nothing."""
+    try:
+        with open_regular(path) as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    ident = _vint(head, 0, True)
+    if ident is None or ident[0] != 0x1A45DFA3:
+        return None
+    hsize = _vint(head, ident[1], False)
+    if hsize is None or hsize[0] < 0:
+        return None
+    pos = ident[1] + hsize[1] + hsize[0]
+    seg = _vint(head, pos, True)
+    if seg is None or seg[0] != 0x18538067:
+        return None
+    ssize = _vint(head, pos + seg[1], False)
+    if ssize is None or ssize[0] < 0:
+        return None
+    end = pos + seg[1] + ssize[1] + ssize[0]
+    if end > size:
+        return (
+            f"the file is truncated: its Matroska segment declares {end} bytes, but the file "
+            f"has {size}"
+        )
+    return None
