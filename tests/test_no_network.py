@@ -199,3 +199,52 @@ def test_open_output_by_absolute_path(tmp_path, listener, monkeypatch):
             c.mux(pkt)
     assert (tmp_path / name).is_file()
     assert not listener.contacted()
+
+
+_BIN = Path(sys.executable).parent
+PRE_COMMIT = shutil.which("pre-commit") or (
+    str(_BIN / "pre-commit") if (_BIN / "pre-commit").exists() else None
+)
+GIT = shutil.which("git")
+
+
+@pytest.mark.skipif(PRE_COMMIT is None or GIT is None, reason="pre-commit or git missing")
+def test_pre_commit_hook_opens_no_socket(tmp_path, clip, listener):
+    """pre-commit passes the staged files by their relative names; a URL-like name is a file."""
+
+    def git(*args: str, cwd: Path) -> None:
+        subprocess.run(
+            [GIT, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c",
+             "commit.gpgsign=false", *args],
+            cwd=cwd, check=True, capture_output=True,
+        )  # fmt: skip
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    shutil.copy(ROOT / ".pre-commit-hooks.yaml", hooks / ".pre-commit-hooks.yaml")
+    git("init", "-q", cwd=hooks)
+    git("add", ".", cwd=hooks)
+    git("commit", "-q", "-m", "hooks", cwd=hooks)
+    work = tmp_path / "work"
+    work.mkdir()
+    _url_named(work, clip, listener.names()[:3])
+    (work / "pyproject.toml").write_text(
+        '[tool.validator]\nselect = ["MED"]\n[tool.validator.rules.MED007]\n'
+        "min_short_side_px = 16\nerror_short_side_px = 16\n"
+        "[tool.validator.rules.MED008]\ntolerance_s = 59\n"
+    )
+    git("init", "-q", cwd=work)
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "clips", cwd=work)
+    env = dict(os.environ)
+    env["PATH"] = f"{_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    env.pop("VALIDATOR_DEBUG", None)
+    p = subprocess.run(
+        [PRE_COMMIT, "try-repo", str(hooks), "replica-clip-validator-system", "--all-files",
+         "--verbose", "--color", "never"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "3 clips: 3 passed" in p.stdout
+    assert not listener.contacted()
