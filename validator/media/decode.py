@@ -342,6 +342,7 @@ class _AudioSide:
         self.format: tuple[str, str, int] | None = None
         self.first_format: tuple[str, str, int] | None = None
         self.format_changes: list[str] = []
+        self.frames_seen = 0
 
     def packet(self, packet: Any) -> None:
         for frame in packet.decode():
@@ -357,8 +358,19 @@ class _AudioSide:
     def _frame(self, frame: Any) -> None:
         frame_channels(frame)  # DamagedAudioFrame before anything touches the samples
         fmt = self._format_of(frame)
+        self.frames_seen += 1
         if self.format is None:
             self.format = fmt
+        elif fmt != self.format and self.frames_seen <= 2:
+            # A decoder may settle its output only after the first frame (implicit SBR/PS in
+            # HE-AAC doubles the rate or adds a channel): not a change of the recording.
+            self.format = fmt
+            self.drain_resampler()
+            self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+            self.sum_sq = self.peak = self.first_format = None
+            self.sum_lr = 0.0
+            self.rate = int(frame.sample_rate)
+            self.spw = max(1, self.rate // 100)
         elif fmt != self.format:
             # The stream changed its sample rate, layout or sample format mid-stream (pieces of
             # MPEG-TS joined together): a finding, and the PCM goes on through a new resampler.
