@@ -22,7 +22,7 @@ from clipgen import RELAX_MED_ARGS, make_clip
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_media" / "sample.mp4"
 PER_FILE_TIMEOUT_S = 60.0  # generous: the machine may be busy; a hang is forever
-MAX_PEAK_RSS_MB = 1500.0
+MAX_PEAK_RSS_MB = 600.0  # measured 178 MB over 266 files (face models loaded)
 FULL_EVERY = 40  # every n-th file is also run with every rule (face models on damaged frames)
 
 DRIVER = r"""
@@ -144,6 +144,7 @@ def test_every_hostile_file_gets_an_answer(corpus):
     finally:
         proc.stdin.close()
         proc.wait(timeout=60)
+    print(f"{len(corpus)} hostile files, peak RSS {peak:.0f} MB")
     assert not problems, "\n".join(problems[:20])
     assert peak < MAX_PEAK_RSS_MB, f"peak RSS {peak:.0f} MB"
     for p, digest in originals.items():
