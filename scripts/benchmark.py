@@ -23,17 +23,16 @@ import sys
 import time
 from pathlib import Path
 
-import av
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from validator import Settings, validate  # noqa: E402
+from validator.media.source import open_input  # noqa: E402
 
 
 def plain_decode(path: str) -> float:
     t = time.perf_counter()
-    with av.open(path) as c:
+    with open_input(path) as c:
         streams = [s for s in (c.streams.video[:1] + c.streams.audio[:1])]
         for s in streams:
             s.thread_type = "AUTO"
@@ -55,7 +54,7 @@ def main() -> int:
     args = ap.parse_args()
     clip = args.clip
 
-    with av.open(clip) as c:
+    with open_input(clip) as c:
         v = c.streams.video[0]
         desc = f"{c.duration / 1e6:.1f} s, {v.codec_context.width}x{v.codec_context.height}, {float(v.average_rate):.0f} fps"
     print(f"clip: {clip} ({desc})")

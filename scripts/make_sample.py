@@ -33,6 +33,8 @@ import av
 import cv2
 import numpy as np
 
+from validator.media.source import open_input, open_output
+
 W, H, FPS, RATE = 1920, 1080, 30, 48000
 LEAD_IN_S, LISTEN_S = 0.5, 30.0
 TEXT = (
@@ -72,7 +74,7 @@ def speech(min_s: float = 30.5, gap_s: float = 0.3) -> np.ndarray:
 
 def decode_mono(path: Path) -> np.ndarray:
     out = []
-    with av.open(str(path)) as c:
+    with open_input(path) as c:
         res = av.AudioResampler(format="flt", layout="mono", rate=RATE)
         for frame in c.decode(audio=0):
             for f in res.resample(frame):
@@ -140,7 +142,7 @@ def main() -> int:
     fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=out.parent)
     os.close(fd)
     try:
-        with av.open(tmp, "w", options={"movflags": "faststart"}) as c:
+        with open_output(tmp, options={"movflags": "faststart"}) as c:
             v = c.add_stream("libx264", rate=FPS, options={"crf": "30", "preset": "slow"})
             v.width, v.height, v.pix_fmt = W, H, "yuv420p"
             a = c.add_stream("aac", rate=RATE, layout="mono")

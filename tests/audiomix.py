@@ -22,6 +22,7 @@ import numpy as np
 
 from validator.analysis.voice import WINDOW_S, VoiceEvidence, evidence_from_windows
 from validator.evidence import AudioData
+from validator.media.source import open_input
 
 RATE = 16000
 SPEECH_FILES = (
@@ -41,7 +42,7 @@ NOISE_SKIP_S = 0.6
 def load_audio(path: str | Path, rate: int = RATE) -> np.ndarray:
     """Decode any audio file (or a video's audio) to float32 mono at `rate` with PyAV."""
     out: list[np.ndarray] = []
-    with av.open(str(path)) as c:
+    with open_input(path) as c:
         res = av.AudioResampler(format="flt", layout="mono", rate=rate)
         for frame in c.decode(audio=0):
             for g in res.resample(frame):

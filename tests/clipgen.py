@@ -22,6 +22,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from validator.media.source import open_output
+
 FrameFn = Callable[[int, float], np.ndarray]
 
 # Generated clips are small and short: these CLI flags select the MED rules with the size and
@@ -104,9 +106,8 @@ def make_clip(
             raise ValueError(audio)
     if acodec is None:
         audio = None
-    out = av.open(
-        str(path),
-        "w",
+    out = open_output(
+        path,
         format=container_format,
         options={"movflags": "faststart"} if faststart else None,
     )

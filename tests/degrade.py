@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from clipgen import make_clip
@@ -25,6 +24,7 @@ from validator.analysis import load_all as load_analysers
 from validator.evidence import Evidence
 from validator.media.decode import decode_pass
 from validator.media.probe import open_media
+from validator.media.source import open_input
 from validator.settings import Settings
 
 FPS = 25
@@ -37,7 +37,7 @@ def read_frames(
 ) -> list[np.ndarray]:
     """Up to `n` RGB frames from `path`, resized to `size`; loops the clip if it is short."""
     out: list[np.ndarray] = []
-    with av.open(str(path)) as c:
+    with open_input(path) as c:
         for i, f in enumerate(c.decode(video=0)):
             if i < start:
                 continue

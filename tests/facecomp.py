@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 from clipgen import make_clip
 
+from validator.media.source import open_input
+
 W, H = 640, 360
 FPS = 25
 DURATION_S = 3.0
@@ -34,14 +36,14 @@ TURN_DEG = 62.0
 @lru_cache(maxsize=8)
 def load_frames(path: str) -> tuple[np.ndarray, ...]:
     """Every frame of a real clip, RGB."""
-    with av.open(path) as c:
+    with open_input(path) as c:
         return tuple(f.to_ndarray(format="rgb24") for f in c.decode(video=0))
 
 
 def load_audio(path: str, rate: int = 48000) -> np.ndarray:
     """The clip's audio as mono float32 at `rate`."""
     out = []
-    with av.open(path) as c:
+    with open_input(path) as c:
         res = av.AudioResampler(format="flt", layout="mono", rate=rate)
         for fr in c.decode(audio=0):
             for r in res.resample(fr):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from clipgen import make_clip, room_tone, tone, truncate
 
 from validator import Settings, UsageError, validate
+from validator.media.source import open_input
 
 RELAXED = Settings(
     select=("MED",),
@@ -87,7 +87,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 def _corrupt_video_packets(src: Path, dst: Path) -> Path:
     """Overwrite bytes inside video packets 5-30 (found with the demuxer): the index stays
     intact, the decoder meets damaged slices."""
-    with av.open(str(src)) as c:
+    with open_input(src) as c:
         packets = [(p.pos, p.size) for p in c.demux(video=0) if p.pos is not None and p.size > 50]
     data = bytearray(src.read_bytes())
     rng = np.random.default_rng(5)

@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 from types import SimpleNamespace
 
-import av
 import numpy as np
 import pytest
 from clipgen import make_clip, room_tone, tone
@@ -15,6 +14,7 @@ from clipgen import make_clip, room_tone, tone
 from validator import Settings
 from validator import prepare as prepare_pkg
 from validator.media.decode import rotate_for_display
+from validator.media.source import open_input, open_output
 from validator.prepare import PrepareOptions, prepare
 from validator.registry import Span
 
@@ -27,12 +27,12 @@ def d(tmp_path_factory) -> Path:
 
 
 def video_packet_hashes(path: Path) -> list[str]:
-    with av.open(str(path)) as c:
+    with open_input(path) as c:
         return [hashlib.sha256(bytes(p)).hexdigest() for p in c.demux(c.streams.video[0]) if p.size]
 
 
 def first_frame_rgb(path: Path, apply_rotation: bool = True) -> np.ndarray:
-    with av.open(str(path)) as c:
+    with open_input(path) as c:
         f = next(c.decode(video=0))
         img = f.to_ndarray(format="rgb24")
         return rotate_for_display(img, int(f.rotation or 0)) if apply_rotation else img
@@ -202,11 +202,11 @@ def test_long_lead_in_and_tail_are_trimmed_in_sync(d, long_clip, monkeypatch):
     assert res.after.media["duration_s"] == pytest.approx(48.0, abs=0.1)
     assert status(res.after, "MED011") == "pass"
     # The flash and the beep both moved from 30 s to 21 s.
-    with av.open(str(res.output)) as c:
+    with open_input(res.output) as c:
         flash = [
             float(f.time) for f in c.decode(video=0) if f.to_ndarray(format="gray").mean() > 128
         ]
-    with av.open(str(res.output)) as c:
+    with open_input(res.output) as c:
         chunks = [(float(f.time), f.to_ndarray().reshape(-1)) for f in c.decode(audio=0)]
     sr = 16000
     pcm = np.concatenate([x for _, x in chunks])
@@ -225,8 +225,8 @@ def tagged(d) -> Path:
     plain = make_clip(d / "plain.mov", duration_s=1)
     out = d / "tagged.mov"
     with (
-        av.open(str(plain)) as inp,
-        av.open(str(out), "w", format="mov", options={"movflags": "use_metadata_tags"}) as o,
+        open_input(plain) as inp,
+        open_output(out, format="mov", options={"movflags": "use_metadata_tags"}) as o,
     ):
         o.metadata.update(
             {
@@ -246,7 +246,7 @@ def tagged(d) -> Path:
 
 
 def _tags(path: Path) -> str:
-    with av.open(str(path)) as c:
+    with open_input(path) as c:
         return " ".join(f"{k}={v}" for k, v in c.metadata.items()).lower()
 
 

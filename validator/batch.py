@@ -28,6 +28,7 @@ from typing import Any
 from . import pipeline
 from .cache import ReportCache, Timeline, cache_key, file_sha256
 from .errors import ToolError, UsageError, ValidatorError
+from .fsutil import printable
 from .progress import Progress
 from .report import Report
 from .settings import Settings
@@ -191,12 +192,14 @@ def check_one(
     return report, tl
 
 
-_QUEUE: Any = None  # set in worker processes that report progress
+_QUEUE: Any = None  # set in worker processes: "started" notes and progress go to the parent
+_PROGRESS = False
 
 
-def _init_worker(queue: Any) -> None:
-    global _QUEUE
+def _init_worker(queue: Any, progress: bool = False) -> None:
+    global _QUEUE, _PROGRESS
     _QUEUE = queue
+    _PROGRESS = progress
     # Ctrl-C reaches the whole process group; the parent handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -212,6 +215,8 @@ def _worker(
         q.put((path, stage, fraction))
 
     if q is not None:
+        # Written synchronously (a SimpleQueue has no feeder thread), so the parent knows which
+        # clip a worker was reading even if the worker dies on the next instruction.
         q.put((path, "starting", 0.0))
     try:
         report, tl = check_one(
@@ -219,7 +224,7 @@ def _worker(
             Settings(**settings_kwargs),
             timeline=timeline,
             extra_evidence=extra_evidence,
-            progress=progress if q is not None else None,
+            progress=progress if (q is not None and _PROGRESS) else None,
         )
     except ValidatorError as e:
         return {"error": str(e), "exit_code": e.exit_code, "seconds": time.perf_counter() - t0}
@@ -262,19 +267,26 @@ def run_batch(
 
     if cache is not None:
 
-        def lookup(i: int) -> tuple[int, str | None]:
+        def lookup(i: int) -> tuple[int, str | None, str | None]:
             try:
-                return i, cache_key(file_sha256(spaths[i]), settings)
+                sha = file_sha256(spaths[i])  # refuses FIFOs and devices (no hang)
             except OSError:
-                return i, None  # unreadable: validate() says why
+                return i, None, None  # unreadable: validate() says why
+            return i, sha, cache_key(sha, settings)
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for i, key in pool.map(lookup, range(len(spaths))):
+            for i, sha, key in pool.map(lookup, range(len(spaths))):
                 if key is None:
                     continue
                 keys[i] = key
                 if read_cache:
-                    hit = cache.get(key, spaths[i], need_timeline=timeline)
+                    hit = cache.get(
+                        key,
+                        spaths[i],
+                        need_timeline=timeline,
+                        content_sha256=sha,
+                        settings=settings,
+                    )
                     if hit is not None:
                         rep = hit.report
                         outcomes[i] = Outcome(spaths[i], rep, exit_code=_code(rep), cached=True)
@@ -348,40 +360,102 @@ def _run_pool(
     outcomes: dict[int, Outcome],
     store: Callable[[int, Report, Timeline | None], None],
 ) -> None:
+    """Validate `todo` in worker processes.  A worker that dies (a crash inside FFmpeg, the
+    out-of-memory killer) breaks the whole pool; the clips it had not started are run again in
+    a new pool, and the clips that were being read when it died are each run again alone, so
+    only the clip that kills its worker is reported as failed, and every other clip still gets
+    its report."""
+    pending = list(todo)
+    suspects: list[int] = []
+    while pending or suspects:
+        if pending:
+            started, broken = _pool_round(
+                pending, spaths, settings, workers, timeline, extra, prog, outcomes, store
+            )
+            if broken:
+                again = [i for i in broken if spaths[i] in started]
+                if not again:  # nothing is known: every unfinished clip is a suspect
+                    again = list(broken)
+                suspects.extend(again)
+                pending = [i for i in broken if i not in again]
+            else:
+                pending = []
+        else:
+            i = suspects.pop(0)
+            _, broken = _pool_round(
+                [i], spaths, settings, 1, timeline, extra, prog, outcomes, store, alone=True
+            )
+
+
+def _pool_round(
+    todo: list[int],
+    spaths: list[str],
+    settings: Settings,
+    workers: int,
+    timeline: bool,
+    extra: tuple[str, ...],
+    prog: Progress,
+    outcomes: dict[int, Outcome],
+    store: Callable[[int, Report, Timeline | None], None],
+    *,
+    alone: bool = False,
+) -> tuple[set[str], list[int]]:
+    """One process pool over `todo`.  Returns the clips workers started and the clips left
+    without an outcome because the pool broke (with `alone`, a clip that breaks its own pool
+    gets an error outcome instead)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = mp.get_context("spawn")
-    queue = ctx.Queue() if prog.enabled else None
-    stop = threading.Event()
-    listener = None
-    if queue is not None:
+    queue = ctx.SimpleQueue()
+    started: set[str] = set()
 
-        def listen() -> None:
-            import queue as q
-
-            while not stop.is_set():
-                try:
-                    p, stage, frac = queue.get(timeout=0.1)
-                except q.Empty:
-                    continue
-                except (EOFError, OSError):
-                    return
+    def listen() -> None:
+        while True:
+            try:
+                msg = queue.get()
+            except (EOFError, OSError):
+                return
+            if msg is None:
+                return
+            p, stage, frac = msg
+            if stage == "starting":
+                started.add(p)
+            if prog.enabled:
                 prog.stage(p, stage, frac)
 
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
     kwargs = _settings_kwargs(settings)
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(queue, prog.enabled),
     )
+    broken: list[int] = []
+    procs: list[Any] = []
     try:
         futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         for fut in as_completed(futures):
             i = futures[fut]
             try:
                 res = fut.result()
-            except Exception as e:  # the worker process died (killed, out of memory)
+            except BrokenProcessPool:
+                procs = procs or list((getattr(pool, "_processes", None) or {}).values())
+                if not alone:
+                    broken.append(i)
+                    continue
+                res = {
+                    "error": "the worker process reading this clip died"
+                    + _death(procs)
+                    + ": the file is probably damaged in a way the decoder cannot survive",
+                    "exit_code": EXIT_TOOL,
+                    "seconds": 0.0,
+                }
+            except Exception as e:  # the call itself failed (unpicklable result, ...)
                 res = {
                     "error": f"worker failed: {type(e).__name__}: {e}",
                     "exit_code": EXIT_TOOL,
@@ -411,9 +485,31 @@ def _run_pool(
     else:
         pool.shutdown(wait=True)
     finally:
-        stop.set()
-        if listener is not None:
-            listener.join(timeout=1)
+        try:
+            queue.put(None)  # stops the listener once every earlier message is read
+        except OSError:
+            pass
+        listener.join(timeout=2)
+        queue.close()
+    return started, [i for i in todo if i in broken]
+
+
+def _death(procs: list[Any]) -> str:
+    """ " (SIGSEGV)" from a dead worker's exit code, when it is known."""
+    for p in procs:
+        try:
+            p.join(timeout=2)  # reap it, so its exit code is known
+        except (AssertionError, OSError, ValueError):
+            pass
+        code = getattr(p, "exitcode", None)
+        if code is not None and code < 0:
+            try:
+                return f" ({signal.Signals(-code).name})"
+            except ValueError:
+                return f" (signal {-code})"
+        if code:
+            return f" (exit status {code})"
+    return ""
 
 
 def _code(report: Report) -> int:
@@ -431,7 +527,9 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
     rows = []
     for o in outcomes:
         if o.report is None:
-            rows.append((o.verdict, "-", "-", f"{o.seconds:.1f}s", f"{o.path}: {o.error}"))
+            err = o.error or ""
+            err = err[len(o.path) :].lstrip(": ") if err.startswith(o.path) else err
+            rows.append((o.verdict, "-", "-", f"{o.seconds:.1f}s", printable(f"{o.path}: {err}")))
             continue
         fails = o.report.failures
         n_err = sum(r.severity == "error" for r in fails)
@@ -442,7 +540,7 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
                 str(n_err),
                 str(n_warn),
                 "cached" if o.cached else f"{o.seconds:.1f}s",
-                o.path,
+                printable(o.path),
             )
         )
     widths = [max(len(r[c]) for r in [head, *rows]) for c in range(4)]

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .fsutil import atomic_write
+from .media.source import open_regular
 from .report import SCHEMA_VERSION, Report, Result, tool_version
 from .settings import Settings
 
@@ -353,8 +354,9 @@ def default_cache_dir() -> Path:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Raises OSError (NotRegularFile for a FIFO or a device: never blocks or reads forever)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         while chunk := f.read(1 << 22):
             h.update(chunk)
     return h.hexdigest()
@@ -407,16 +409,38 @@ class ReportCache:
     def _path(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key}.json"
 
-    def get(self, key: str, path: str, *, need_timeline: bool = False) -> CacheHit | None:
+    def get(
+        self,
+        key: str,
+        path: str,
+        *,
+        need_timeline: bool = False,
+        content_sha256: str | None = None,
+        settings: Settings | None = None,
+    ) -> CacheHit | None:
+        """The entry for `key`, or None (a miss) when it is absent, unreadable or not
+        trustworthy: an entry of the wrong shape (JSON `[]`, `null`, a string, a field of the
+        wrong type, an unknown status or severity), or one whose report is of other bytes
+        (`content_sha256`) or other settings than the key was made from (a copied or forged
+        entry file) is never served."""
         try:
             doc = json.loads(self._path(key).read_text(encoding="utf-8"))
-            if doc.get("entry_format") != ENTRY_FORMAT:
+            if not isinstance(doc, dict) or doc.get("entry_format") != ENTRY_FORMAT:
                 return None
             if need_timeline and doc.get("timeline") is None:
                 return None
+            if not isinstance(doc.get("report"), dict) or not _report_shape_ok(doc["report"]):
+                return None
             report = Report.from_dict(doc["report"])
-            timeline = Timeline.from_dict(doc["timeline"]) if doc.get("timeline") else None
-        except (OSError, ValueError, KeyError, TypeError):
+            tl_doc = doc.get("timeline")
+            if tl_doc is not None and not isinstance(tl_doc, dict):
+                return None
+            timeline = Timeline.from_dict(tl_doc) if tl_doc else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            return None
+        if content_sha256 is not None and report.sha256 != content_sha256:
+            return None
+        if settings is not None and _normal(report.settings) != _normal(settings.to_dict()):
             return None
         report.path = str(path)  # same bytes, maybe another name
         report.evidence = timeline
@@ -438,3 +462,65 @@ class ReportCache:
             self.writable = False  # read-only or full: stop trying for this run
             return False
         return True
+
+
+STATUSES = frozenset({"pass", "fail", "skip"})
+SEVERITIES = frozenset({"error", "warning", "info"})
+
+
+_MEDIA_NUMBERS = frozenset(
+    {"duration_s", "width", "height", "fps", "rotation_deg", "size_bytes", "sample_rate_hz"}
+)
+
+
+def _normal(x: Any) -> str:
+    return json.dumps(x, sort_keys=True, default=str)
+
+
+def _is_num(x: Any) -> bool:
+    return x is None or (isinstance(x, int | float) and not isinstance(x, bool))
+
+
+def _report_shape_ok(d: dict[str, Any]) -> bool:
+    """The fields renderers and exit codes use have the types and values a report can have."""
+    inp = d.get("input")
+    if not isinstance(inp, dict) or not isinstance(inp.get("sha256"), str):
+        return False
+    if not isinstance(d.get("profile"), str) or not isinstance(d.get("settings"), dict):
+        return False
+    if d["settings"].get("fail_on", "error") not in SEVERITIES:
+        return False
+    if not isinstance(d.get("media"), dict | None) or not isinstance(d.get("results"), list):
+        return False
+    media = d.get("media") or {}
+    for k, v in media.items():
+        if not isinstance(v, str | int | float | bool | None):
+            return False
+        if k in _MEDIA_NUMBERS and not _is_num(v):
+            return False
+    segments = d.get("segments") or {}
+    if not isinstance(segments, dict):
+        return False
+    for seg in segments.values():
+        if seg is not None and not (
+            isinstance(seg, dict) and _is_num(seg.get("start_s")) and _is_num(seg.get("end_s"))
+        ):
+            return False
+    for r in d["results"]:
+        if not isinstance(r, dict):
+            return False
+        if r.get("status") not in STATUSES or r.get("severity") not in SEVERITIES:
+            return False
+        if not all(isinstance(r.get(k), str) for k in ("rule", "name", "message")):
+            return False
+        if not isinstance(r.get("hint"), str | None):
+            return False
+        spans = r.get("spans") or []
+        if not isinstance(spans, list):
+            return False
+        for sp in spans:
+            if not isinstance(sp, dict) or not (
+                _is_num(sp.get("start_s")) and _is_num(sp.get("end_s"))
+            ):
+                return False
+    return True

@@ -24,6 +24,13 @@ class SettingsError(UsageError):
     """A setting is unknown or out of its allowed range; the message names key and range."""
 
 
+class ClipError(ValidatorError):
+    """The clip itself is too damaged for the requested output (`prepare` on a file whose
+    timing or streams are broken): exit 1, like a failing clip, with the reason."""
+
+    exit_code = 1
+
+
 class ToolError(ValidatorError):
     """The tool could not finish: a model file missing or corrupt, an internal failure."""
 

@@ -16,6 +16,21 @@ def honour_umask(path: str | os.PathLike[str]) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def encode_text(text: str) -> bytes:
+    """UTF-8, with a file name's undecodable bytes (surrogate escapes, e.g. 0xff in a non-UTF-8
+    name) written as `\\udcff`: readable, valid in JSON (it decodes back to the same name), and
+    never a UnicodeEncodeError."""
+    return text.encode("utf-8", errors="backslashreplace")
+
+
+def printable(name: str) -> str:
+    """A file name for one line of a table or an error message: control characters (a newline
+    in a name) and undecodable bytes shown as escapes."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write `data` to `path` atomically; raises OSError like open() would."""
     path = Path(path)
@@ -23,7 +38,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     try:
         honour_umask(tmp)
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.write(encode_text(data) if isinstance(data, str) else data)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -21,8 +21,9 @@ from typing import Any
 from .analysis import load_all as load_analysers
 from .errors import ToolError, UsageError, ValidatorError
 from .evidence import AnalyserSpec, Evidence
-from .media.decode import decode_pass
+from .media.decode import decode_pass, degenerate_frames
 from .media.probe import MediaOpenError, open_media
+from .media.source import check_regular, open_regular
 from .registry import Outcome, Rule, load_all, skipped
 from .report import Report, Result
 from .settings import Settings
@@ -50,8 +51,10 @@ def validate(
         raise UsageError(f"{p}: no such file")
     if p.is_dir():
         raise UsageError(f"{p}: is a directory, not a clip")
-    if not p.is_file():
-        raise UsageError(f"{p}: not a regular file")
+    try:
+        check_regular(p)  # a FIFO or a device is refused before a byte is read (no hang)
+    except OSError as e:
+        raise UsageError(f"{p}: {e.strerror or 'not a regular file'}") from None
     if not os.access(p, os.R_OK):
         raise UsageError(f"{p}: permission denied")
 
@@ -90,6 +93,12 @@ def validate(
         needed = {n for r in rules for n in r.needs} | set(extra_evidence)
         specs = _plan(needed)
         analysers = [(s, s.factory(settings, media)) for s in specs]
+        degenerate = degenerate_frames(media)  # 8000x8: no face model is run on such frames
+        if degenerate:
+            for s, a in analysers:
+                if getattr(a, "wants_frames", False):
+                    ev.missing[s.provides] = degenerate
+            analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
         sinks = [
             _timed_sink(s.provides, a.on_frame, timings)
             for s, a in analysers
@@ -246,7 +255,7 @@ class _Sha256:
     def _run(self, path: Path) -> None:
         h = hashlib.sha256()
         try:
-            with open(path, "rb") as f:
+            with open_regular(path) as f:
                 while chunk := f.read(1 << 22):
                     h.update(chunk)
             self._digest = h.hexdigest()

@@ -210,32 +210,57 @@ def _windows(pcm: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pcm[: n * WINDOW], dtype=np.float32).reshape(n, WINDOW)
 
 
+# Per-window measurements are made BLOCK windows at a time (8 s of audio), so their
+# temporaries stay a few MB whatever the clip's length: memory is flat in clip length (a
+# whole-clip FFT of 10 minutes alone took ~1 GB).
+BLOCK = 256
+
+
 def window_levels_dbfs(win: np.ndarray) -> np.ndarray:
-    ms = np.mean(np.square(win, dtype=np.float64), axis=1)
-    with np.errstate(divide="ignore"):
-        db = 10.0 * np.log10(ms)
-    return np.maximum(db, LEVEL_FLOOR_DBFS).astype(np.float32)
+    out = np.empty(len(win), np.float32)
+    for a in range(0, len(win), BLOCK):
+        ms = np.mean(np.square(win[a : a + BLOCK], dtype=np.float64), axis=1)
+        with np.errstate(divide="ignore"):
+            db = 10.0 * np.log10(ms)
+        out[a : a + BLOCK] = np.maximum(db, LEVEL_FLOOR_DBFS)
+    return out
 
 
 def tonality_db(pcm: np.ndarray, n: int) -> np.ndarray:
     """Per window: how far the strongest spectral peak in TONAL_BAND_HZ stands above the mean of
     the bins 3-5 bins to either side, in dB.  Measured on a 128 ms frame centred on the window
     (7.8 Hz bins) so that the partials of a chord are resolved; the Hann main lobe is +-2 bins,
-    so the neighbours are 23-39 Hz away from the peak."""
+    so the neighbours are 23-39 Hz away from the peak.  Computed BLOCK windows at a time."""
     if n == 0:
         return np.zeros(0, np.float32)
+    out = np.empty(n, np.float32)
     half = TONAL_FRAME // 2
-    padded = np.zeros(n * WINDOW + TONAL_FRAME, np.float32)
-    padded[half : half + n * WINDOW] = pcm[: n * WINDOW]
-    starts = np.arange(n) * WINDOW + WINDOW // 2  # frame centred on the window's centre
-    frames = np.lib.stride_tricks.sliding_window_view(padded, TONAL_FRAME)[starts]
-    spec = np.abs(np.fft.rfft(frames * np.hanning(TONAL_FRAME).astype(np.float32), axis=1)) ** 2
-    spec = spec.astype(np.float64) + 1e-20
+    hann = np.hanning(TONAL_FRAME).astype(np.float32)
     lo_bin = int(TONAL_BAND_HZ[0] * TONAL_FRAME / RATE)  # >= 5, so k - 5 stays in range
     hi_bin = int(TONAL_BAND_HZ[1] * TONAL_FRAME / RATE)  # + 5 stays below Nyquist
-    neigh = sum(spec[:, lo_bin + d : hi_bin + d] for d in (-5, -4, -3, 3, 4, 5)) / 6.0
-    ratio = spec[:, lo_bin:hi_bin] / neigh
-    return (10.0 * np.log10(ratio.max(axis=1))).astype(np.float32)
+    total = n * WINDOW
+    for a in range(0, n, BLOCK):
+        b = min(n, a + BLOCK)
+        # Samples [a*W - half, b*W + half) of the zero-padded signal, as the frames need them.
+        s0, s1 = a * WINDOW - half, b * WINDOW + half
+        seg = np.zeros(s1 - s0, np.float32)
+        lo, hi = max(0, s0), min(total, s1)
+        seg[lo - s0 : hi - s0] = pcm[lo:hi]
+        starts = np.arange(b - a) * WINDOW + WINDOW // 2  # frame centred on the window's centre
+        frames = np.lib.stride_tricks.sliding_window_view(seg, TONAL_FRAME)[starts]
+        spec = np.abs(np.fft.rfft(frames * hann, axis=1)) ** 2
+        spec = spec.astype(np.float64) + 1e-20
+        neigh = sum(spec[:, lo_bin + d : hi_bin + d] for d in (-5, -4, -3, 3, 4, 5)) / 6.0
+        ratio = spec[:, lo_bin:hi_bin] / neigh
+        out[a:b] = 10.0 * np.log10(ratio.max(axis=1))
+    return out
+
+
+def digital_silence(win: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(win), bool)
+    for a in range(0, len(win), BLOCK):
+        out[a : a + BLOCK] = np.abs(win[a : a + BLOCK]).max(axis=1) < DIGITAL_ZERO
+    return out
 
 
 _models = threading.local()
@@ -255,11 +280,12 @@ def _silero() -> Any:
 
 def silero_probs(win: np.ndarray) -> np.ndarray:
     vad = _silero()
-    buf = np.array(win, dtype=np.float32, copy=True).reshape(-1)  # writable, contiguous
+    buf = np.empty(WINDOW, np.float32)  # one writable window, reused (no copy of the clip)
     mv = memoryview(buf)
     out = np.empty(len(win), np.float32)
     for i in range(len(win)):
-        out[i] = vad.process(mv[i * WINDOW : (i + 1) * WINDOW])
+        buf[:] = win[i]
+        out[i] = vad.process(mv)
     return out
 
 
@@ -267,10 +293,12 @@ def webrtc_decisions(win: np.ndarray) -> np.ndarray:
     import webrtcvad
 
     vad = webrtcvad.Vad(WEBRTC_MODE)
-    pcm = (np.clip(win[:, :WEBRTC_FRAME], -1.0, 1.0) * 32767.0).astype("<i2")
-    return np.fromiter(
-        (vad.is_speech(row.tobytes(), RATE) for row in pcm), dtype=bool, count=len(pcm)
-    )
+    out = np.empty(len(win), bool)
+    for a in range(0, len(win), BLOCK):
+        pcm = (np.clip(win[a : a + BLOCK, :WEBRTC_FRAME], -1.0, 1.0) * 32767.0).astype("<i2")
+        for j, row in enumerate(pcm):
+            out[a + j] = vad.is_speech(row.tobytes(), RATE)
+    return out
 
 
 def combine(prob: np.ndarray, webrtc: np.ndarray, window_s: float = WINDOW_S) -> np.ndarray:
@@ -330,7 +358,8 @@ def _power_mean_db(levels_db: np.ndarray) -> float:
 def analyse(audio: AudioData) -> VoiceEvidence:
     """Measure everything in VoiceEvidence from decoded audio."""
     pcm = audio.pcm16k
-    if not np.isfinite(pcm).all():  # a damaged float stream must not poison every measurement
+    if not all(np.isfinite(pcm[a : a + (1 << 20)]).all() for a in range(0, len(pcm), 1 << 20)):
+        # A damaged float stream must not poison every measurement.
         pcm = np.nan_to_num(pcm, nan=0.0, posinf=1.0, neginf=-1.0)
     win = _windows(pcm)
     n = len(win)
@@ -339,7 +368,7 @@ def analyse(audio: AudioData) -> VoiceEvidence:
         silero_prob=silero_probs(win) if n else np.zeros(0, np.float32),
         webrtcvad=webrtc_decisions(win) if n else np.zeros(0, bool),
         tonality_db=tonality_db(pcm, n),
-        digital_silence=(np.abs(win).max(axis=1) < DIGITAL_ZERO) if n else np.zeros(0, bool),
+        digital_silence=digital_silence(win),
         duration_s=len(pcm) / RATE,
         clipped_per_10ms=np.asarray(audio.clipped_per_10ms),
         native_samples_per_10ms=int(audio.samples_per_10ms),

@@ -531,7 +531,11 @@ def stream_damaged(ev: Evidence, p: Params):
 
     Calibration: generated clips cut at 60% of their bytes (index at the start) decode 55-60% of
     their frames and fail; intact clips have 0 errors and |audio - video| under 0.05 s (AAC
-    priming and last-frame rounding).
+    priming and last-frame rounding).  The decode pass also counts as errors: an MP4/MOV box or
+    a Matroska segment that runs past the end of the file (a cut recording; none of the 17 real
+    MP4s of ../shared/media, the sample, or the generated MKV/WebM clips is flagged), audio
+    frames claiming implausible channel counts (damaged AAC claiming 63), and audio that
+    changes rate or layout mid-stream.
 
     Example: `MED011 fail: stream ends at 31.4 s but the file declares 60.0 s (truncated)`.
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,11 @@ def write_output(text: str | bytes, out: str | None) -> None:
         if isinstance(text, bytes):
             sys.stdout.buffer.write(text)
         else:
+            enc = sys.stdout.encoding or "utf-8"
+            try:
+                text.encode(enc)
+            except UnicodeEncodeError:  # a non-UTF-8 file name: shown as \udcff, as in files
+                text = text.encode(enc, "backslashreplace").decode(enc)
             sys.stdout.write(text)
         sys.stdout.flush()
         return
@@ -97,4 +103,11 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"{path}: folder {parent} does not exist")
-    atomic_write(path, data)
+    try:
+        atomic_write(path, data)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise UsageError(
+                f"{path}: no space left on the output's device; nothing was written"
+            ) from None
+        raise

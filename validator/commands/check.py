@@ -18,6 +18,7 @@ from pathlib import Path
 from ..batch import default_jobs, expand_inputs, run_batch, summary_table, worst_exit_code
 from ..cache import ReportCache
 from ..errors import UsageError
+from ..fsutil import printable
 from ..progress import Progress
 from ..render import FORMATS, render
 from ._common import add_settings_options, settings_from_args, write_output
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     for e in errors:
         msg = e["message"] if e["message"].startswith(e["path"]) else f"{e['path']}: {e['message']}"
-        print(f"validator: error: {msg}", file=sys.stderr)
+        print(f"validator: error: {printable(msg)}", file=sys.stderr)
     renderer = FORMATS[args.format]
     if errors and "errors" in inspect.signature(renderer).parameters:
         # Formats that can say so (json, junit, html) list the clips that could not be processed.

@@ -28,8 +28,33 @@ from ..evidence import AudioData, Frame, MediaInfo, StreamStats
 # read to the end.  A clip this long already fails MED008 for every profile.
 MAX_ANALYSIS_S = 600.0
 CLIP_LEVEL = 0.999
+# More channels than 22.2 surround (24) in a frame is damage, not audio (a damaged AAC frame
+# can claim 62); such frames are counted as decode errors and never converted.
+MAX_AUDIO_CHANNELS = 24
+
+# Frames narrower than this, or more elongated than this ratio, are not pictures of a person
+# (8000x8 H.264 is valid): the frame analysers (face models) are not run on them, and their
+# rules skip with the reason instead of failing or crashing in a resize.
+MIN_FRAME_SIDE_PX = 16
+MAX_FRAME_ASPECT = 16.0
 
 FrameSink = Callable[[Frame], None]
+
+
+def degenerate_frames(media: MediaInfo) -> str | None:
+    """Why the frames cannot be analysed (too narrow or elongated), or None."""
+    w, h = media.width or 0, media.height or 0
+    if not w or not h:
+        return None  # unknown until decoded: nothing to judge here
+    short, long_ = min(w, h), max(w, h)
+    if short < MIN_FRAME_SIDE_PX or long_ / short > MAX_FRAME_ASPECT:
+        return (
+            f"the frames are {w}x{h}: too narrow to analyse (needs a short side of at least "
+            f"{MIN_FRAME_SIDE_PX} px and an aspect ratio under {MAX_FRAME_ASPECT:g}:1)"
+        )
+    return None
+
+
 ProgressFn = Callable[[str, float], None]
 
 
@@ -64,9 +89,10 @@ def decode_pass(
         if (astream is not None and want_audio)
         else None
     )
-    errors: list[str] = []
-    n_errors = 0
-    truncated = False
+    # Damage the probe found in the container itself (a box cut short by truncation).
+    errors: list[str] = list(getattr(container, "damage", None) or [])
+    n_errors = len(errors)
+    truncated = bool(errors)
     total = media.duration_s or 0.0
     last_report = -1.0
 
@@ -87,15 +113,26 @@ def decode_pass(
                     video.packet(packet)
                 elif audio and packet.stream is astream:
                     audio.packet(packet)
-            except av.error.FFmpegError as e:
+            except (av.error.FFmpegError, DamagedAudioFrame) as e:
                 n_errors += 1
                 if len(errors) < 20:
                     errors.append(f"{packet.stream.type} at {_pts_s(packet)}: {_short(e)}")
             if progress and total and video and video.last_t - last_report >= 1.0:
                 last_report = video.last_t
                 progress("decode", min(1.0, video.last_t / total))
+        if video and truncated:
+            # The demuxer stopped before its end-of-stream packet: the frames still inside the
+            # decoder (frame threads, B-frame delay) are flushed here, or they go uncounted.
+            try:
+                video.flush()
+            except av.error.FFmpegError as e:
+                n_errors += 1
+                errors.append(f"video flush: {_short(e)}")
         if audio:
             audio.drain_resampler()
+            if audio.format_changes:
+                n_errors += len(audio.format_changes)
+                errors[:0] = audio.format_changes[:5]
     finally:
         container.close()
 
@@ -110,7 +147,7 @@ def decode_pass(
         decode_errors=n_errors,
         error_messages=errors,
         truncated=truncated,
-        corrupt_frames=video.corrupt if video else 0,
+        corrupt_frames=(video.corrupt + video.corrupt_packets) if video else 0,
     )
     if video:
         video.finalise(media, stats)
@@ -161,6 +198,7 @@ class _VideoSide:
         self.key_pts: list[float] = []
         self.packet_bytes: list[int] = []
         self.corrupt = 0
+        self.corrupt_packets = 0
         self.time_base = stream.time_base
         self.rate = float(stream.average_rate or stream.guessed_rate or 30)
         self.start = origin_s
@@ -173,7 +211,13 @@ class _VideoSide:
 
     def packet(self, packet: Any) -> None:
         self.packet_bytes.append(packet.size)
+        if packet.size and getattr(packet, "is_corrupt", False):
+            self.corrupt_packets += 1  # the demuxer knows it is incomplete (a cut-off file)
         for frame in packet.decode():
+            self._frame(frame)
+
+    def flush(self) -> None:
+        for frame in self.stream.codec_context.decode(None):
             self._frame(frame)
 
     def _frame(self, frame: Any) -> None:
@@ -188,7 +232,7 @@ class _VideoSide:
         if getattr(frame, "is_corrupt", False):
             self.corrupt += 1
         if self.rotation is None:
-            self.rotation = int(round(getattr(frame, "rotation", 0) or 0))
+            self.rotation = right_angle(getattr(frame, "rotation", 0))
             self.frame_pix_fmt = frame.format.name
             self.color_trc = getattr(frame, "color_trc", None)
         if not self.sinks or t + 1e-6 < self.next_sample_t or t > MAX_ANALYSIS_S:
@@ -241,6 +285,22 @@ class _VideoSide:
         media.video_frames = len(pts)
 
 
+def right_angle(rotation: Any) -> int:
+    """The display matrix angle as a multiple of 90 degrees, as FFmpeg's own players apply it:
+    within 2 degrees of a right angle it is that angle; any other angle (45 degrees, or the NaN
+    of an all-zero matrix) is not a rotation a player applies, so it is ignored (0)."""
+    try:
+        a = float(rotation or 0.0)
+    except (TypeError, ValueError):
+        return 0
+    if not np.isfinite(a):
+        return 0
+    k = round(a / 90.0)
+    if abs(a - 90.0 * k) > 2.0:
+        return 0
+    return int(90 * k) % 360
+
+
 def display_rotation_cw(frame_rotation_ccw: int) -> int:
     """PyAV's `frame.rotation` is the display matrix angle, counter-clockwise.  Users know the
     clockwise "rotate" tag phones write (90 for a portrait iPhone clip), so that is reported."""
@@ -279,6 +339,10 @@ class _AudioSide:
         self.sum_lr = 0.0
         self.spw = max(1, self.rate // 100) if self.rate else 160
         self.clipped: dict[int, int] = {}
+        self.format: tuple[str, str, int] | None = None
+        self.first_format: tuple[str, str, int] | None = None
+        self.format_changes: list[str] = []
+        self.frames_seen = 0
 
     def packet(self, packet: Any) -> None:
         for frame in packet.decode():
@@ -288,17 +352,49 @@ class _AudioSide:
         for out in self.resampler.resample(None):
             self._pcm(out)
 
+    def _format_of(self, frame: Any) -> tuple[str, str, int]:
+        return (frame.format.name, frame.layout.name, int(frame.sample_rate))
+
     def _frame(self, frame: Any) -> None:
+        frame_channels(frame)  # DamagedAudioFrame before anything touches the samples
+        fmt = self._format_of(frame)
+        self.frames_seen += 1
+        if self.format is None:
+            self.format = fmt
+        elif fmt != self.format and self.frames_seen <= 2:
+            # A decoder may settle its output only after the first frame (implicit SBR/PS in
+            # HE-AAC doubles the rate or adds a channel): not a change of the recording.
+            self.format = fmt
+            self.drain_resampler()
+            self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+            self.sum_sq = self.peak = self.first_format = None
+            self.sum_lr = 0.0
+            self.rate = int(frame.sample_rate)
+            self.spw = max(1, self.rate // 100)
+        elif fmt != self.format:
+            # The stream changed its sample rate, layout or sample format mid-stream (pieces of
+            # MPEG-TS joined together): a finding, and the PCM goes on through a new resampler.
+            change = (
+                f"audio format changes at {self.native_samples / max(self.rate, 1):.2f} s: "
+                f"{_fmt_desc(self.format)} -> {_fmt_desc(fmt)}"
+            )
+            self.format = fmt
+            self.format_changes.append(change)
+            self.drain_resampler()
+            self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
         if not self.rate:
             self.rate = frame.sample_rate
             self.spw = max(1, self.rate // 100)
         x = native_float(frame)  # (channels, n)
         n = x.shape[1]
+        if frame.sample_rate != self.rate:  # position kept in samples of the first rate
+            n = int(round(n * self.rate / frame.sample_rate))
         if self.sum_sq is None:
             self.channels = x.shape[0]
+            self.first_format = fmt
             self.sum_sq = np.zeros(self.channels)
             self.peak = np.zeros(self.channels)
-        if x.shape[0] == self.channels:
+        if fmt == self.first_format:
             self.sum_sq += np.einsum("ij,ij->i", x, x, dtype=np.float64)
             self.peak = np.maximum(self.peak, np.abs(x).max(axis=1)) if n else self.peak
             if self.channels >= 2:
@@ -347,11 +443,44 @@ class _AudioSide:
         )
 
 
+class DamagedAudioFrame(ValueError):
+    """A decoded audio frame that cannot be real audio (implausible channel count or layout);
+    it is counted as a decode error (MED011), never converted."""
+
+
+def frame_channels(frame: Any) -> int:
+    """The channel count an audio frame claims; DamagedAudioFrame when it is implausible."""
+    layout = frame.layout
+    ch = int(layout.nb_channels) if layout is not None else 0
+    if ch < 1 or ch > MAX_AUDIO_CHANNELS:
+        raise DamagedAudioFrame(
+            f"a frame claims {ch} audio channels (at most {MAX_AUDIO_CHANNELS} are plausible)"
+        )
+    if frame.sample_rate is None or not 1000 <= int(frame.sample_rate) <= 768_000:
+        raise DamagedAudioFrame(f"a frame claims a sample rate of {frame.sample_rate} Hz")
+    return ch
+
+
+def _fmt_desc(fmt: tuple[str, str, int]) -> str:
+    return f"{fmt[2]} Hz {fmt[1]} {fmt[0]}"
+
+
 def native_float(frame: Any) -> np.ndarray:
-    """Audio frame -> float32 array (channels, samples) in [-1, 1], whatever the sample format."""
-    x = frame.to_ndarray()
+    """Audio frame -> float32 array (channels, samples) in [-1, 1], whatever the sample format.
+
+    Raises DamagedAudioFrame for a frame with an implausible channel count or rate (damaged
+    AAC can claim 62 channels).  PyAV's `to_ndarray` finds a planar frame's planes by walking
+    a pointer array to its first NULL, which runs off the array at 8 or more channels and
+    crashes the process; such frames are first converted to one interleaved plane by FFmpeg's
+    resampler, which knows the real plane count."""
+    ch = frame_channels(frame)
     fmt = frame.format
-    ch = len(frame.layout.channels) if frame.layout else 1
+    if fmt.is_planar and ch >= 8:
+        r = av.AudioResampler(format="flt", layout=frame.layout, rate=frame.sample_rate)
+        outs = [*r.resample(frame), *r.resample(None)]
+        parts = [o.to_ndarray().reshape(-1, ch).T for o in outs]
+        return np.concatenate(parts, axis=1) if parts else np.zeros((ch, 0), np.float32)
+    x = frame.to_ndarray()
     if not fmt.is_planar:
         x = x.reshape(-1, ch).T
     if x.dtype == np.int16:

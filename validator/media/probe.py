@@ -1,6 +1,7 @@
 """Probe: container and stream facts from an opened PyAV container (no decoding here).
 
-`open_media()` opens the file once; the same container object is then handed to the decode
+`open_media()` opens the file once (through `source.open_input`: the name is never read as a
+protocol); the same container object is then handed to the decode
 pass, so nothing re-opens the file.  Facts only visible in decoded frames (display rotation,
 real pixel format of some streams) are filled in by the decode pass.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import av
 
 from ..evidence import MediaInfo
+from .source import MAX_FRAME_PIXELS, check_regular, open_input, open_regular
 
 WEBM_VIDEO = {"vp8", "vp9", "av1"}
 WEBM_AUDIO = {"vorbis", "opus"}
@@ -33,17 +35,28 @@ def open_media(path: str | os.PathLike[str]) -> tuple[Any, MediaInfo]:
     """Open `path` and read container facts.  Raises MediaOpenError for anything that is not
     usable media (empty, random bytes, missing index, no streams)."""
     quiet_ffmpeg()
-    size = os.path.getsize(path)
+    size = check_regular(path).st_size  # NotRegularFile (an OSError) for FIFOs and devices
     if size == 0:
         raise MediaOpenError("the file is empty (0 bytes)")
     try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
+        container = open_input(path, metadata_errors="ignore")
     except av.error.FFmpegError as e:
         raise MediaOpenError(_plain_open_error(e)) from None
     except (UnicodeDecodeError, ValueError) as e:
         raise MediaOpenError(f"not a media file ({e})") from None
     try:
         media = _facts(container, Path(path), size)
+        too_big = _too_many_pixels(media)
+        if too_big:
+            raise MediaOpenError(too_big)
+        if "mov" in media.format_name.split(",") or "mp4" in media.format_name.split(","):
+            cut = box_truncation(path, size)
+            if cut:
+                container.damage.append(cut)
+        elif "matroska" in media.format_name.split(",") or "webm" in media.format_name:
+            cut = ebml_truncation(path, size)
+            if cut:
+                container.damage.append(cut)
     except Exception:
         container.close()
         raise
@@ -51,6 +64,60 @@ def open_media(path: str | os.PathLike[str]) -> tuple[Any, MediaInfo]:
         container.close()
         raise MediaOpenError("the file has no audio or video streams")
     return container, media
+
+
+def _too_many_pixels(media: MediaInfo) -> str | None:
+    w, h = media.coded_width or 0, media.coded_height or 0
+    if w * h > MAX_FRAME_PIXELS:
+        return (
+            f"the video claims {w}x{h} frames ({w * h / 1e6:.0f} MP), above the "
+            f"{MAX_FRAME_PIXELS / 1e6:.0f} MP this tool decodes (8K is 33 MP): "
+            "the header is damaged or the clip is far larger than any training clip"
+        )
+    return None
+
+
+# Top-level ISO-BMFF boxes; a box of one of these types that runs past the end of the file
+# means the file was cut short.  Other four-character codes are not trusted (trailing junk).
+_TOP_BOXES = {
+    b"ftyp", b"moov", b"mdat", b"moof", b"mfra", b"free", b"skip", b"wide", b"uuid",
+    b"meta", b"sidx", b"styp", b"pdin", b"emsg", b"prft", b"ssix",
+}  # fmt: skip
+
+
+def box_truncation(path: str | os.PathLike[str], size: int) -> str | None:
+    """ "box 'moov' ..." when a top-level MP4/MOV box declares more bytes than the file has (a
+    truncated index or a fragmented recording cut mid-fragment), else None.  Reads only the
+    box headers."""
+    try:
+        with open_regular(path) as f:
+            pos = 0
+            for _ in range(100_000):
+                if pos + 8 > size:
+                    return None
+                f.seek(pos)
+                head = f.read(16)
+                if len(head) < 8:
+                    return None
+                n, typ = int.from_bytes(head[:4], "big"), head[4:8]
+                if typ not in _TOP_BOXES:
+                    return None
+                if n == 1 and len(head) >= 16:
+                    n = int.from_bytes(head[8:16], "big")
+                elif n == 0:  # "to the end of the file"
+                    return None
+                if n < 8:
+                    return None
+                if pos + n > size:
+                    name = typ.decode("latin-1")
+                    return (
+                        f"the file is truncated: its '{name}' box declares {n} bytes at offset "
+                        f"{pos}, but the file ends {size - pos} bytes into it"
+                    )
+                pos += n
+    except OSError:
+        return None
+    return None
 
 
 def _plain_open_error(e: Exception) -> str:
@@ -190,3 +257,50 @@ def _color_name(value: Any, table: dict[int, str | None]) -> str | None:
         return table.get(int(value), f"unknown({int(value)})")
     except (TypeError, ValueError):
         return str(value)
+
+
+def _vint(b: bytes, pos: int, keep_marker: bool) -> tuple[int, int] | None:
+    """An EBML variable-length integer at `pos`: (value, length), or None if malformed.  A size
+    whose bits are all 1 ("unknown size", live recordings) is returned as -1."""
+    if pos >= len(b) or b[pos] == 0:
+        return None
+    first = b[pos]
+    n = 8 - first.bit_length() + 1
+    if pos + n > len(b):
+        return None
+    value = first if keep_marker else first & ((1 << (8 - n)) - 1)
+    for x in b[pos + 1 : pos + n]:
+        value = (value << 8) | x
+    if not keep_marker and value == (1 << (7 * n)) - 1:
+        return -1, n
+    return value, n
+
+
+def ebml_truncation(path: str | os.PathLike[str], size: int) -> str | None:
+    """ "...truncated" when a Matroska/WebM file's Segment declares more bytes than the file has
+    (a recording cut short), else None.  A live recording's "unknown size" says nothing."""
+    try:
+        with open_regular(path) as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    ident = _vint(head, 0, True)
+    if ident is None or ident[0] != 0x1A45DFA3:
+        return None
+    hsize = _vint(head, ident[1], False)
+    if hsize is None or hsize[0] < 0:
+        return None
+    pos = ident[1] + hsize[1] + hsize[0]
+    seg = _vint(head, pos, True)
+    if seg is None or seg[0] != 0x18538067:
+        return None
+    ssize = _vint(head, pos + seg[1], False)
+    if ssize is None or ssize[0] < 0:
+        return None
+    end = pos + seg[1] + ssize[1] + ssize[0]
+    if end > size:
+        return (
+            f"the file is truncated: its Matroska segment declares {end} bytes, but the file "
+            f"has {size}"
+        )
+    return None

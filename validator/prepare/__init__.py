@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ToolError
+from ..errors import ClipError, ToolError, UsageError
 from ..pipeline import validate
 from ..report import Report
 from ..settings import Settings, severity_at_least
 from . import proof
 from .plan import Fix, Plan, PrepareOptions, Trim, Unfixable, make_plan, plan_trim
-from .repairs import RepairError, write
+from .repairs import OutputFull, RepairError, write
 from .safety import Interrupted, TempOutput, check_paths
 
 ProgressFn = Callable[[str, float], None]
@@ -72,6 +72,15 @@ class PrepareResult:
         return 1 if self.blocking_unfixable() else 0
 
 
+def _damage(before: Report) -> str | None:
+    """The before-report's damage finding (MED001/MED011), if any: a repair that then fails
+    failed because of the file."""
+    for r in before.results:
+        if r.rule in ("MED001", "MED011") and r.status == "fail":
+            return f"{r.rule}: {r.message}"[:300]
+    return None
+
+
 def plan_clip(
     src: str | os.PathLike[str],
     settings: Settings | None = None,
@@ -112,22 +121,35 @@ def prepare(
     # A dry run writes nothing, so an existing OUT is no reason to refuse it.
     out = check_paths(src, dst, overwrite=options.overwrite or dry_run) if dst is not None else None
     if out is None and not dry_run:
-        from ..errors import UsageError
-
         raise UsageError("an output file is needed (-o OUT.mp4), or use --dry-run")
     plan, before = plan_clip(src, settings, options, progress=progress)
     result = PrepareResult(plan, before)
     if dry_run or not plan.possible or out is None:
         return result
+    damage = _damage(before)
     with TempOutput(out) as tmp:
         assert tmp.path is not None
         try:
             write(plan, src, tmp.path, progress=progress)
+        except OutputFull as e:
+            raise UsageError(
+                f"{out}: {e}; nothing was written (free some space and run again)"
+            ) from None
         except RepairError as e:
+            if damage:  # the clip's own damage, not the tool, stopped the repair: exit 1
+                raise ClipError(
+                    f"{src}: the file is damaged ({damage}) and could not be rewritten ({e}); "
+                    "nothing was written: copy or export it again from the original"
+                ) from None
             raise ToolError(f"{src}: could not write the prepared clip: {e}") from None
         after = validate(tmp.path, settings, progress=progress)
         bad = proof.problems(plan, before, after)
         if bad:
+            if damage:
+                raise ClipError(
+                    f"{src}: the file is damaged ({damage}); the rewritten clip did not hold up "
+                    f"({'; '.join(bad)}), so nothing was written"
+                )
             raise ToolError(
                 "the prepared clip did not hold up, so it was not written: " + "; ".join(bad)
             )

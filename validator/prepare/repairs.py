@@ -14,6 +14,7 @@ lips and voice stay in sync.  Nothing here decides what to repair: `plan.py` doe
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Callable
@@ -27,6 +28,7 @@ import numpy as np
 
 from ..media.decode import native_float
 from ..media.probe import quiet_ffmpeg
+from ..media.source import open_input, open_output
 from .plan import CRF, PRESET, Plan
 
 ProgressFn = Callable[[str, float], None]
@@ -340,26 +342,43 @@ def write(
     the caller owns the temporary path and removes it."""
     quiet_ffmpeg()
     try:
-        inp = av.open(os.fspath(src), metadata_errors="ignore")
+        inp = open_input(src, metadata_errors="ignore")
+    except OSError as e:
+        raise RepairError(f"cannot open the input: {e.strerror or e}") from None
     except av.error.FFmpegError as e:
         raise RepairError(f"cannot open the input: {e}") from None
     try:
         # faststart: the index goes first, so uploads and players can start before the end.
         # use_metadata_tags lets --keep-metadata carry arbitrary keys (make, model, com.apple.*).
         flags = "+faststart+use_metadata_tags" if plan.keep_metadata else "+faststart"
-        out = av.open(os.fspath(dst), "w", format="mp4", options={"movflags": flags})
+        out = open_output(dst, format="mp4", options={"movflags": flags})
     except av.error.FFmpegError as e:
         inp.close()
         raise RepairError(f"cannot create the output: {e}") from None
     try:
-        _write(plan, inp, out, progress)
-    except av.error.FFmpegError as e:
-        raise RepairError(f"FFmpeg failed while writing: {e}") from None
-    finally:
         try:
-            out.close()
+            _write(plan, inp, out, progress)
         finally:
-            inp.close()
+            try:
+                out.close()  # writes the index (and moves it to the front): can fail too
+            finally:
+                inp.close()
+    except OSError as e:  # PyAV's errors are OSErrors too; ENOSPC is told apart
+        if e.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(e):
+            raise OutputFull("no space left on the output's device") from None
+        raise RepairError(f"FFmpeg failed while writing: {_plain(e)}") from None
+    except (av.error.FFmpegError, ValueError) as e:
+        raise RepairError(f"FFmpeg failed while writing: {_plain(e)}") from None
+
+
+class OutputFull(RepairError):
+    """The output's file system is full (or over quota)."""
+
+
+def _plain(e: Exception) -> str:
+    """An FFmpeg error without the temporary file's name (it no longer exists)."""
+    text = str(e)
+    return text.split(": '", 1)[0] if ": '" in text else text
 
 
 def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:

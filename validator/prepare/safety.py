@@ -6,13 +6,15 @@
 - `TempOutput` is a temporary file beside OUT (same file system, so the final rename is atomic);
   it is removed on any exception, on Ctrl-C (SIGINT) and on SIGTERM/SIGHUP, and only `commit()`
   renames it into place.  A run killed with SIGKILL cannot clean up; its leftover (hidden,
-  named after the process id) is removed by the next run once that process is gone.
+  named after the process id) is removed by the next run into the same folder, whatever OUT
+  name that run has, once that process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -126,14 +128,32 @@ def temp_leftovers(dst: Path) -> list[Path]:
     return sorted(parent.glob(f".{dst.stem}{TEMP_TAG}*{TEMP_SUFFIX}"))
 
 
+_PART = re.compile(r"^\..+" + re.escape(TEMP_TAG) + r"(\d+)-[^/]*" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def stale_parts(folder: Path) -> list[Path]:
+    """Temporary outputs in `folder` left by killed runs for *any* OUT name (their process no
+    longer exists); a live run's temporary file is never listed."""
+    out = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    for name in names:
+        m = _PART.match(name)
+        if m and not _alive(int(m.group(1))):
+            out.append(folder / name)
+    return sorted(out)
+
+
 def remove_stale(dst: Path) -> None:
-    """Remove temporaries left by killed runs (their process no longer exists)."""
-    for p in temp_leftovers(dst):
-        pid_text = p.name[len(f".{dst.stem}{TEMP_TAG}") :].split("-", 1)[0]
-        if not pid_text.isdigit() or _alive(int(pid_text)):
-            continue
+    """Remove temporaries left by killed runs (their process no longer exists) beside `dst`,
+    whatever OUT they were for: a run to another name would otherwise leave them forever."""
+    parent = dst.parent if str(dst.parent) else Path(".")
+    for p in stale_parts(parent):
         with contextlib.suppress(OSError):
-            p.unlink()
+            if p.is_file() and not p.is_symlink():
+                p.unlink()
 
 
 def _alive(pid: int) -> bool:

@@ -164,7 +164,7 @@ def _clip(report: Report, index: int) -> str:
         out.append('<h3>Frames that matter</h3><div class="frames">')
         for s in stills:
             out.append(
-                f'<figure class="rule {sev.get(s.rule, "error")}"><img alt="{_e(s.caption)} at {clock(s.t_s)}" '
+                f'<figure class="rule {_e(sev.get(s.rule, "error"))}"><img alt="{_e(s.caption)} at {clock(s.t_s)}" '
                 f'src="{s.data_uri()}"><figcaption><b>{_e(s.caption)}</b> at {clock(s.t_s)}'
                 "</figcaption></figure>"
             )
@@ -195,7 +195,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
         return f'<p class="note">No timeline: {_e(why)}.</p>'
     lanes = list(tl.lanes) if tl else []
     failing = [r for r in report.results if r.failed and r.spans]
-    failing.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule))
+    failing.sort(key=lambda r: (-SEVERITY_RANK.get(r.severity, 0), r.rule))
     stills: dict[str, list[float]] = {}
     for st in tl.stills if tl else ():
         if st.rule:
@@ -244,7 +244,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     opacity = 0.16 / math.sqrt(max(1, len(failing)))
     edge = 0.5 if len(failing) <= 2 else 0.25
     for r in failing:
-        colour = COLOURS[r.severity]
+        colour = COLOURS.get(r.severity, "#555")
         for s in r.spans:
             if s.end_s - s.start_s > 0.8 * duration:
                 continue
@@ -255,7 +255,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
                 f'stroke-opacity="{edge}"><title>{_e(r.rule)} {clock(s.start_s)}-{clock(s.end_s)}</title></rect>'
             )
     for r in failing:
-        colour = COLOURS[r.severity]
+        colour = COLOURS.get(r.severity, "#555")
         svg.append(
             f'<text x="6" y="{y + 13}" fill="{colour}" style="fill:{colour};font-weight:600">'
             f"{_e(r.rule)} {_e(_clip_text(r.name, 16))}</text>"
@@ -365,18 +365,18 @@ def _rules_table(report: Report) -> str:
             if r.status == "skip"
             else 3
         )
-        return group, -SEVERITY_RANK[r.severity], r.rule
+        return group, -SEVERITY_RANK.get(r.severity, 0), r.rule
 
     rows = []
     for r in sorted(report.results, key=order):
         status = r.status if r.status != "fail" else "fail"
-        badge = f'<span class="badge {status} {r.severity}">{_e(r.status.upper())}</span>'
+        badge = f'<span class="badge {_e(status)} {_e(r.severity)}">{_e(r.status.upper())}</span>'
         where = ", ".join(f"{clock(s.start_s)}-{clock(s.end_s)}" for s in r.spans[:3])
         if len(r.spans) > 3:
             where += f" and {len(r.spans) - 3} more"
         fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
         rows.append(
-            f'<tr class="{status}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
+            f'<tr class="{_e(status)}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
             f'<td>{_e(r.severity)}</td><td class="num">{_e(_measured(r))}</td>'
             f'<td>{_e(r.message)}{fix}</td><td class="where">{_e(where)}</td></tr>'
         )
