@@ -17,6 +17,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from validator.media.source import open_output
+
 try:
     import playwright.sync_api as pw
 except ImportError:  # pragma: no cover - depends on the environment
@@ -56,7 +58,7 @@ def make_y4m(
     fps: int = 25,
     size: tuple[int, int] = (640, 360),
 ) -> Path:
-    out = av.open(str(path), "w", format="yuv4mpegpipe")
+    out = open_output(path, format="yuv4mpegpipe")
     try:
         s = out.add_stream("rawvideo", rate=Fraction(fps))
         s.width, s.height = size

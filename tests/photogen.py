@@ -19,12 +19,11 @@ KIM = "real/w2lgfpgan_kim_7s_raw.mp4"
 
 @lru_cache(maxsize=2)
 def _portrait(media: str) -> np.ndarray:
-    import av
-
+    from validator.media.source import open_input
     from validator.photo.measure import measure
 
     best, best_open = None, -1.0
-    with av.open(str(Path(media) / KIM)) as c:
+    with open_input(str(Path(media) / KIM)) as c:
         for i, fr in enumerate(c.decode(video=0)):
             if i > 36:
                 break
@@ -41,9 +40,9 @@ def _portrait(media: str) -> np.ndarray:
 
 def kim_frame(shared_media: Path, index: int) -> np.ndarray:
     """Frame `index` of the same clip, cropped the same way (frame 30: her eyes are shut)."""
-    import av
+    from validator.media.source import open_input
 
-    with av.open(str(Path(shared_media) / KIM)) as c:
+    with open_input(str(Path(shared_media) / KIM)) as c:
         for i, fr in enumerate(c.decode(video=0)):
             if i == index:
                 return fr.to_ndarray(format="rgb24")[:, 960 - 405 : 960 + 405].copy()
@@ -140,9 +139,9 @@ def side_shadow(rgb: np.ndarray, gain: float) -> np.ndarray:
 
 def clip_frame(shared_media: Path, name: str, index: int) -> np.ndarray:
     """Frame `index` of `real/<name>` as RGB (e.g. lp_d0.mp4 frame 25: eyes turned aside)."""
-    import av
+    from validator.media.source import open_input
 
-    with av.open(str(Path(shared_media) / "real" / name)) as c:
+    with open_input(str(Path(shared_media) / "real" / name)) as c:
         for i, fr in enumerate(c.decode(video=0)):
             if i == index:
                 return fr.to_ndarray(format="rgb24")

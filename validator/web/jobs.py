@@ -263,7 +263,13 @@ class JobManager:
             job.key = cache_key(sha256, settings)
         except Exception:
             job.key = None
-        hit = self.cache.get(job.key, name, need_timeline=True) if job.key else None
+        hit = (
+            self.cache.get(
+                job.key, name, need_timeline=True, content_sha256=sha256, settings=settings
+            )
+            if job.key
+            else None
+        )
         if hit is not None:
             self._finish(job, hit.report, hit.timeline, cached=True)
             # The plan needs the evidence the cache does not keep: check again, quietly, so
@@ -386,7 +392,7 @@ class JobManager:
                 s = Settings(**item["settings"])
             except Exception:
                 continue
-            hit = self.cache.get(item["key"], str(item.get("name", "")), need_timeline=False)
+            hit = self.cache.get(item["key"], str(item.get("name", "")), settings=s)
             if hit is None:
                 continue
             job = Job(secrets.token_hex(8), str(item.get("name", "")), s, None, 0)
