@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from .errors import ToolError, UsageError, ValidatorError
 from .evidence import AnalyserSpec, Evidence
 from .media.decode import decode_pass
 from .media.probe import MediaOpenError, open_media
-from .registry import Outcome, Rule, load_all, skipped
+from .registry import Outcome, Rule, Span, load_all, skipped
 from .report import Report, Result
 from .settings import Settings
 
@@ -160,6 +161,7 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
         out: Outcome = skipped(f"not evaluated: {ev.why_missing(missing[0])}")
     else:
         out = r.check(ev, settings.resolve(r))
+    out = clip_spans(out, _clip_duration(ev))
     return Result(
         rule=r.id,
         name=r.name,
@@ -172,6 +174,33 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
         hint=(out.hint or r.hint) if out.status == "fail" else None,
         spans=out.spans,
     )
+
+
+def _clip_duration(ev: Evidence) -> float | None:
+    m = getattr(ev, "media", None)
+    if m is None:
+        return None
+    if m.duration_s:  # the container's duration: what the report and a player show
+        return m.duration_s
+    durations = [d for d in (m.video_duration_s, m.audio_duration_s) if d]
+    return max(durations) if durations else None
+
+
+def clip_spans(out: Outcome, duration_s: float | None) -> Outcome:
+    """Spans end at the clip's end: a sample's width must not put a finding at 64.4 s in a
+    64.333 s clip.  The message's own "a-b s" text for a clipped span is corrected with it."""
+    if not duration_s or not out.spans:
+        return out
+    spans, message = [], out.message
+    for sp in out.spans:
+        a, b = max(0.0, sp.start_s), min(duration_s, sp.end_s)
+        if (a, b) != (sp.start_s, sp.end_s):
+            for nd in (1, 2):
+                message = message.replace(
+                    f"{sp.start_s:.{nd}f}-{sp.end_s:.{nd}f} s", f"{a:.{nd}f}-{b:.{nd}f} s"
+                )
+        spans.append(Span(a, max(a, b)))
+    return replace(out, spans=tuple(spans), message=message)
 
 
 def _timed_sink(
