@@ -301,3 +301,28 @@ def test_the_bundled_sample_says_why_it_fails():
     assert "fails on purpose" in out
     # any other clip: no such note
     assert "on purpose" not in text.render([_report([_fail("MTH001", "x", [])], sha="0" * 64)])
+
+
+# --- item 8: packaging ----------------------------------------------------------------------
+
+
+def test_licence_and_notice_ship_and_name_the_bundled_models():
+    lic = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in lic and "Version 2.0, January 2004" in lic
+    assert "END OF TERMS AND CONDITIONS" in lic
+    notice = (ROOT / "NOTICE").read_text()
+    manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
+    for m in manifest["models"]:
+        assert m["file"] in notice
+    assert "Apache License, Version 2.0" in notice and "Google LLC" in notice
+
+
+def test_core_install_needs_no_scipy_and_readme_has_no_placeholders():
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("=")[0].split("<")[0].strip().lower() for d in deps}
+    assert not names & {"scipy", "pyloudnorm", "librosa"}
+    readme = (ROOT / "README.md").read_text()
+    assert "OWNER/REPO" not in readme and "../shared/spec" not in readme
+    assert (ROOT / "docs" / "interface.md").is_file() and "docs/interface.md" in readme

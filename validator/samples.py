@@ -11,8 +11,9 @@ KNOWN_SAMPLES: dict[str, str] = {
     "03e6de287d1827e0d3cca00be3030a65fac92e959e7547591f8f11f69a57f4c6": (
         "This is the bundled sample clip, and it fails on purpose: it is a still photograph "
         "of a smiling person (lips apart, teeth showing) with a synthetic voice, so the mouth "
-        "rules MTH001 and MTH003 rightly fail it while every other rule passes. A real "
-        "recording that passes prints PASS and exits 0. See sample_media/README.md."
+        "rules MTH001 and MTH003 rightly fail it while every other rule passes. To see what "
+        "a pass looks like (PASS, exit 0): validator check sample_media/sample.mp4 --ignore "
+        "MTH001,MTH003. See sample_media/README.md."
     ),
 }
 
