@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -326,3 +327,59 @@ def test_core_install_needs_no_scipy_and_readme_has_no_placeholders():
     readme = (ROOT / "README.md").read_text()
     assert "OWNER/REPO" not in readme and "../shared/spec" not in readme
     assert (ROOT / "docs" / "interface.md").is_file() and "docs/interface.md" in readme
+
+
+# --- item 1: a library without what we call is a ToolError, not a raw exception ---------------
+
+
+def _broken_faces(monkeypatch, where: str):
+    import dataclasses
+
+    import validator.pipeline as pl
+
+    real = pl.load_analysers()
+
+    class Broken:
+        wants_frames = True
+
+        def __init__(self, *a):
+            if where == "start":
+                raise AttributeError("module 'cv2.dnn' has no attribute 'ENGINE_CLASSIC'")
+
+        def on_frame(self, frame):
+            raise AttributeError("module 'cv2.dnn' has no attribute 'ENGINE_CLASSIC'")
+
+        def finish(self, ev):
+            return None
+
+    patched = dict(real)
+    patched["faces"] = dataclasses.replace(real["faces"], factory=Broken)
+    monkeypatch.setattr(pl, "load_analysers", lambda: patched)
+
+
+@pytest.mark.parametrize("where", ["start", "frame"])
+def test_validate_raises_tool_error_not_attribute_error(clean, monkeypatch, where):
+    from validator import Settings, ToolError, validate
+
+    _broken_faces(monkeypatch, where)
+    with pytest.raises(ToolError, match="ENGINE_CLASSIC"):
+        validate(clean, settings=Settings(select=("FAC001",)))
+
+
+# --- item 7: prepare's progress is check's progress line ------------------------------------
+
+
+def test_prepare_progress_in_the_same_style_as_check(clean, monkeypatch, capsys):
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    code = cli.main(["prepare", str(clean), "--dry-run", "--no-config", *RELAX_MED_ARGS])
+    assert code in (0, 1)
+    out = err.getvalue()
+    assert f"[0/1 done] {clean.name} " in out  # check's Progress line, not "stage: 40%"
+    assert not re.search(r"\r[a-z]+: +\d+%", out)

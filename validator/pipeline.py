@@ -72,7 +72,7 @@ def validate(
         ev.media = media
         needed = {n for r in rules for n in r.needs} | set(extra_evidence)
         specs = _plan(needed)
-        analysers = [(s, s.factory(settings, media)) for s in specs]
+        analysers = [(s, _start(s, settings, media, p)) for s in specs]
         sinks = [
             _timed_sink(s.provides, a.on_frame, timings)
             for s, a in analysers
@@ -99,6 +99,8 @@ def validate(
             raise
         except MemoryError:
             raise ToolError(f"{p}: out of memory while decoding") from None
+        except Exception as e:  # a frame analyser's bug (or a library's) is a tool failure
+            raise ToolError(f"{p}: analysis failed: {type(e).__name__}: {e}") from e
         ev.stream, ev.audio = stats, audio
         if audio is None:
             ev.missing["audio"] = "the file has no audio stream"
@@ -174,6 +176,19 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
         hint=(out.hint or r.hint) if out.status == "fail" else None,
         spans=out.spans,
     )
+
+
+def _start(spec: AnalyserSpec, settings: Settings, media: Any, p: Path) -> Any:
+    """An analyser, or a ToolError: a library that lacks what we call (an OpenCV without an
+    attribute, ...) must not escape `validate()` as a raw AttributeError."""
+    try:
+        return spec.factory(settings, media)
+    except ValidatorError:
+        raise
+    except Exception as e:
+        raise ToolError(
+            f"{p}: {spec.provides} analysis could not start: {type(e).__name__}: {e}"
+        ) from e
 
 
 def _clip_duration(ev: Evidence) -> float | None:
