@@ -25,6 +25,7 @@ from typing import Any
 from ..cache import Lane, Timeline
 from ..registry import SEVERITY_RANK, Span
 from ..report import Report, Result
+from ..samples import sample_note
 from ..settings import severity_at_least
 from .text import ROOT_CAUSES, clock, media_line
 
@@ -175,6 +176,9 @@ def _clip(report: Report, index: int) -> str:
     counts = _counts(report)
     if counts:
         out.append(f'<p class="counts">{_e(counts)}</p>')
+    note = sample_note(report.sha256) if report.failures else None
+    if note:  # the bundled sample fails on purpose: say so where the FAIL is
+        out.append(f'<p class="note">{_e(note)}</p>')
     out.append("<h3>Timeline</h3>")
     out.append(_timeline(report, tl))
     stills = [s for s in (tl.stills if tl else ()) if s.rule]

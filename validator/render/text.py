@@ -83,7 +83,7 @@ def render_one(report: Report, paint=None) -> str:
     seg = _segments_line(report)
     if seg:
         lines.append(f"      {seg}")
-    note = sample_note(report.sha256)
+    note = sample_note(report.sha256) if failing else None  # it explains a failure
     if note:
         lines.append("")
         lines.extend(_wrap(f"note: {note}", "      ", first="  "))
