@@ -138,3 +138,22 @@ def test_extract_script_reproduces_models_from_the_wheel(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     for name in (fm.DETECTOR_FILE, fm.LANDMARK_FILE):
         assert (tmp_path / name).read_bytes() == (ROOT / "models" / name).read_bytes()
+
+
+def test_loads_on_opencv_4_without_engine_constants(monkeypatch, model_copy):
+    """OpenCV 4.9/4.10 (inside the declared range) have no `cv2.dnn.ENGINE_CLASSIC`: the model
+    must still load (one engine there), not die with AttributeError (issue 13, item 1)."""
+    import cv2
+
+    calls = []
+    real = cv2.dnn.readNetFromTFLite
+
+    def fake_read(*args):
+        calls.append(args)
+        return real(args[0])
+
+    monkeypatch.delattr(cv2.dnn, "ENGINE_CLASSIC")
+    monkeypatch.setattr(cv2.dnn, "readNetFromTFLite", fake_read)
+    net = fm._load_net(fm.DETECTOR_FILE, model_copy)
+    assert net is not None
+    assert calls and len(calls[0]) == 1  # called without an engine argument

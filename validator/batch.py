@@ -19,6 +19,7 @@ import os
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ class Outcome:
     exit_code: int = EXIT_PASS
     cached: bool = False
     seconds: float = 0.0
+    traceback: str | None = None  # of an internal error, for --debug
 
     @property
     def verdict(self) -> str:
@@ -152,6 +154,7 @@ def _settings_kwargs(s: Settings) -> dict[str, Any]:
         "ignore": tuple(s.ignore),
         "sample_fps": s.sample_fps,
         "analysis_short_side_px": s.analysis_short_side_px,
+        "config_file": s.config_file,
         "params": {k: dict(v) for k, v in s.params.items()},
     }
 
@@ -227,12 +230,18 @@ def _worker(
             progress=progress if (q is not None and _PROGRESS) else None,
         )
     except ValidatorError as e:
-        return {"error": str(e), "exit_code": e.exit_code, "seconds": time.perf_counter() - t0}
+        return {
+            "error": str(e),
+            "exit_code": e.exit_code,
+            "seconds": time.perf_counter() - t0,
+            "traceback": traceback.format_exc(),
+        }
     except Exception as e:  # a bug must not take the other clips down with it
         return {
             "error": f"internal error: {type(e).__name__}: {e}",
             "exit_code": EXIT_TOOL,
             "seconds": time.perf_counter() - t0,
+            "traceback": traceback.format_exc(),
         }
     return {
         "report": report.to_dict(),
@@ -317,7 +326,12 @@ def run_batch(
                 )
             except ValidatorError as e:
                 outcomes[i] = Outcome(
-                    spaths[i], None, str(e), e.exit_code, seconds=time.perf_counter() - t0
+                    spaths[i],
+                    None,
+                    str(e),
+                    e.exit_code,
+                    seconds=time.perf_counter() - t0,
+                    traceback=traceback.format_exc(),
                 )
             except Exception as e:  # one bad clip's bug must not hide the others' reports
                 outcomes[i] = Outcome(
@@ -326,6 +340,7 @@ def run_batch(
                     f"internal error: {type(e).__name__}: {e}",
                     EXIT_TOOL,
                     seconds=time.perf_counter() - t0,
+                    traceback=traceback.format_exc(),
                 )
             else:
                 store(i, report, tl)
@@ -472,7 +487,12 @@ def _pool_round(
                 )
             else:
                 outcomes[i] = Outcome(
-                    spaths[i], None, res["error"], res["exit_code"], seconds=res["seconds"]
+                    spaths[i],
+                    None,
+                    res["error"],
+                    res["exit_code"],
+                    seconds=res["seconds"],
+                    traceback=res.get("traceback"),
                 )
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
     except BaseException:

@@ -35,7 +35,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,10 @@ class Still:
     jpeg: bytes
     rule: str | None = None
     caption: str = ""
+    # The main face's box at that moment (x0, y0, x1, y1, normalised to the frame), so the page
+    # can outline it and show the mouth enlarged; None when no face was measured there.
+    face_box: tuple[float, float, float, float] | None = None
+    mouth_jpeg: bytes | None = None  # the mouth at analysis resolution (thumbnails.py)
 
     def data_uri(self) -> str:
         return "data:image/jpeg;base64," + base64.b64encode(self.jpeg).decode("ascii")
@@ -175,12 +179,24 @@ class Still:
             "jpeg_b64": base64.b64encode(self.jpeg).decode("ascii"),
             "rule": self.rule,
             "caption": self.caption,
+            "face_box": None if self.face_box is None else [round(x, 4) for x in self.face_box],
+            "mouth_jpeg_b64": (
+                None
+                if self.mouth_jpeg is None
+                else base64.b64encode(self.mouth_jpeg).decode("ascii")
+            ),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Still:
+        box = d.get("face_box")
         return cls(
-            float(d["t_s"]), base64.b64decode(d["jpeg_b64"]), d.get("rule"), d.get("caption", "")
+            float(d["t_s"]),
+            base64.b64decode(d["jpeg_b64"]),
+            d.get("rule"),
+            d.get("caption", ""),
+            tuple(float(x) for x in box) if box else None,
+            base64.b64decode(d["mouth_jpeg_b64"]) if d.get("mouth_jpeg_b64") else None,
         )
 
 
@@ -227,7 +243,10 @@ class Timeline:
                 lanes.append(lane)
             elif spec.key != "level":  # the level lane is a bonus: say nothing when absent
                 missing[spec.label] = _why(ev, spec.source)
-        stills = _stills(getattr(ev, "thumbnails", None), results, duration)
+        thumbs = getattr(ev, "thumbnails", None)
+        stills = _with_face_boxes(
+            _stills(thumbs, results, duration), getattr(ev, "faces", None), thumbs
+        )
         if getattr(ev, "thumbnails", None) is None:
             missing["thumbnails"] = _why(ev, "thumbnails")
         return cls(duration, tuple(lanes), tuple(stills), missing)
@@ -320,6 +339,28 @@ def worst_moment(r: Result) -> float | None:
         return None
     s = max(r.spans, key=lambda s: s.end_s - s.start_s)
     return (s.start_s + s.end_s) / 2
+
+
+def _with_face_boxes(stills: list[Still], faces: Any, thumbs: Any = None) -> list[Still]:
+    """Each still with the face box and mouth crop kept with its thumbnail, else the face box of
+    the face sample nearest in time (within half a second)."""
+    import numpy as np
+
+    have_faces = faces is not None and len(getattr(faces, "t_s", ())) > 0
+    t = np.asarray(faces.t_s, dtype=float) if have_faces else None
+    out = []
+    for st in stills:
+        box, mouth = thumbs.extras(st.t_s) if hasattr(thumbs, "extras") else (None, None)
+        if box is not None or t is None:
+            out.append(replace(st, face_box=box, mouth_jpeg=mouth))
+            continue
+        i = int(np.argmin(np.abs(t - st.t_s)))
+        if abs(t[i] - st.t_s) <= 0.5 and bool(faces.present[i]):
+            b = [float(x) for x in faces.box[i]]
+            if all(math.isfinite(x) for x in b) and b[2] > b[0] and b[3] > b[1]:
+                box = (b[0], b[1], b[2], b[3])
+        out.append(replace(st, face_box=box, mouth_jpeg=mouth))
+    return out
 
 
 def _stills(thumbs: Any, results: Sequence[Result], duration: float | None) -> list[Still]:

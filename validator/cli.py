@@ -13,6 +13,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
 
 from . import __version__, commands
@@ -43,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     ]
     for mod in sorted(mods, key=lambda m: getattr(m, "ORDER", 50)):
         mod.add_parser(sub)
+    for p in sub.choices.values():  # `validator check x --debug` works as well as before it
+        p.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return parser
 
 
@@ -53,8 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ValidatorError as e:
-        if debug:
-            raise
+        if debug:  # the traceback, then the same line and the same exit code as without --debug
+            traceback.print_exc()
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
@@ -68,11 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_TOOL
     except Exception as e:  # the tool itself failed: one line, exit 3
         if debug:
-            raise
-        print(
-            f"{PROG}: internal error: {type(e).__name__}: {e} (run with --debug for details)",
-            file=sys.stderr,
-        )
+            traceback.print_exc()
+        hint = "" if debug else " (run with --debug for details)"
+        print(f"{PROG}: internal error: {type(e).__name__}: {e}{hint}", file=sys.stderr)
         return EXIT_TOOL
 
 

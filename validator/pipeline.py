@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .evidence import AnalyserSpec, Evidence
 from .media.decode import decode_pass, degenerate_frames
 from .media.probe import MediaOpenError, open_media
 from .media.source import check_regular, open_regular
-from .registry import Outcome, Rule, load_all, skipped
+from .registry import Outcome, Rule, Span, load_all, skipped
 from .report import Report, Result
 from .settings import Settings
 
@@ -92,7 +93,7 @@ def validate(
         ev.media = media
         needed = {n for r in rules for n in r.needs} | set(extra_evidence)
         specs = _plan(needed)
-        analysers = [(s, s.factory(settings, media)) for s in specs]
+        analysers = [(s, _start(s, settings, media, p)) for s in specs]
         degenerate = degenerate_frames(media)  # 8000x8: no face model is run on such frames
         if degenerate:
             for s, a in analysers:
@@ -125,6 +126,8 @@ def validate(
             raise
         except MemoryError:
             raise ToolError(f"{p}: out of memory while decoding") from None
+        except Exception as e:  # a frame analyser's bug (or a library's) is a tool failure
+            raise ToolError(f"{p}: analysis failed: {type(e).__name__}: {e}") from e
         ev.stream, ev.audio = stats, audio
         if audio is None:
             ev.missing["audio"] = "the file has no audio stream"
@@ -187,6 +190,7 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
         out: Outcome = skipped(f"not evaluated: {ev.why_missing(missing[0])}")
     else:
         out = r.check(ev, settings.resolve(r))
+    out = clip_spans(out, _clip_duration(ev))
     return Result(
         rule=r.id,
         name=r.name,
@@ -199,6 +203,46 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
         hint=(out.hint or r.hint) if out.status == "fail" else None,
         spans=out.spans,
     )
+
+
+def _start(spec: AnalyserSpec, settings: Settings, media: Any, p: Path) -> Any:
+    """An analyser, or a ToolError: a library that lacks what we call (an OpenCV without an
+    attribute, ...) must not escape `validate()` as a raw AttributeError."""
+    try:
+        return spec.factory(settings, media)
+    except ValidatorError:
+        raise
+    except Exception as e:
+        raise ToolError(
+            f"{p}: {spec.provides} analysis could not start: {type(e).__name__}: {e}"
+        ) from e
+
+
+def _clip_duration(ev: Evidence) -> float | None:
+    m = getattr(ev, "media", None)
+    if m is None:
+        return None
+    if m.duration_s:  # the container's duration: what the report and a player show
+        return m.duration_s
+    durations = [d for d in (m.video_duration_s, m.audio_duration_s) if d]
+    return max(durations) if durations else None
+
+
+def clip_spans(out: Outcome, duration_s: float | None) -> Outcome:
+    """Spans end at the clip's end: a sample's width must not put a finding at 64.4 s in a
+    64.333 s clip.  The message's own "a-b s" text for a clipped span is corrected with it."""
+    if not duration_s or not out.spans:
+        return out
+    spans, message = [], out.message
+    for sp in out.spans:
+        a, b = max(0.0, sp.start_s), min(duration_s, sp.end_s)
+        if (a, b) != (sp.start_s, sp.end_s):
+            for nd in (1, 2):
+                message = message.replace(
+                    f"{sp.start_s:.{nd}f}-{sp.end_s:.{nd}f} s", f"{a:.{nd}f}-{b:.{nd}f} s"
+                )
+        spans.append(Span(a, max(a, b)))
+    return replace(out, spans=tuple(spans), message=message)
 
 
 def _timed_sink(

@@ -48,6 +48,9 @@ class Settings:
     analysis_short_side_px: int = 720
     # Per-rule parameter overrides: {"FAC003": {"min_height_ratio": 0.2}}.
     params: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
+    # The config file these settings were read from (None: code defaults and flags only).  Not a
+    # config key; reported so that a gate says which settings judged the clip.
+    config_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -123,6 +126,7 @@ class Settings:
             "ignore": list(self.ignore),
             "sample_fps": self.sample_fps,
             "analysis_short_side_px": self.analysis_short_side_px,
+            "config_file": self.config_file,
             "rule_params": {
                 rid: self.resolve(r).as_dict()
                 for rid, r in rules.items()
@@ -152,35 +156,34 @@ def _ids(key: str, value: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(out)
 
 
-_CONFIG_KEYS = {f.name.replace("_", "-"): f.name for f in fields(Settings) if f.name != "params"}
+_CONFIG_KEYS = {
+    f.name.replace("_", "-"): f.name
+    for f in fields(Settings)
+    if f.name not in ("params", "config_file")
+}
 
 
 def find_project_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` that has a [tool.validator] table."""
+    """The nearest pyproject.toml at or above `start` that has a [tool.validator] table.
+
+    A pyproject.toml that cannot be read or parsed is a SettingsError naming the file and the
+    line, not skipped: skipping it would run the defaults, settings nobody chose."""
     start = start.resolve()
     for d in [start, *start.parents]:
         candidate = d / "pyproject.toml"
         if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-                continue
-            if "validator" in data.get("tool", {}):
+            data = _read_toml(candidate)
+            tool = data.get("tool", {})
+            if isinstance(tool, dict) and "validator" in tool:
                 return candidate
     return None
 
 
 def config_from_pyproject(path: Path) -> dict[str, Any]:
     """Read `[tool.validator]` into keyword arguments for Settings (not yet validated)."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SettingsError(f"{path}: cannot read config ({e})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise SettingsError(f"{path}: invalid TOML ({e})") from None
-    table = data.get("tool", {}).get("validator", {})
+    data = _read_toml(Path(path))
+    tool = data.get("tool", {})
+    table = tool.get("validator", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [tool.validator] must be a table")
     out: dict[str, Any] = {}
@@ -195,6 +198,26 @@ def config_from_pyproject(path: Path) -> dict[str, Any]:
             allowed = ", ".join(sorted([*_CONFIG_KEYS, "rules"]))
             raise SettingsError(f"{path}: tool.validator.{key}: unknown key (allowed: {allowed})")
     return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    text = ""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text)
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: config file not found") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: cannot read config (not UTF-8 text)") from None
+    except OSError as e:
+        raise SettingsError(f"{path}: cannot read config ({e.strerror or e})") from None
+    except tomllib.TOMLDecodeError as e:  # the message names line and column ...
+        msg = str(e)
+        if "at end of document" in msg:  # ... except at the end: name the last line
+            msg = msg.replace(
+                "at end of document", f"at line {len(text.splitlines()) or 1}, end of file"
+            )
+        raise SettingsError(f"{path}: invalid TOML: {msg}") from None
 
 
 def severity_at_least(severity: str, level: str) -> bool:

@@ -96,8 +96,11 @@ def _load_net(name: str, model_dir: Path | None = None) -> cv2.dnn.Net:
     try:
         # Loaded by path: OpenCV 5.0's in-memory overload ignores `engine` and picks the new
         # engine, which loses the second output.
-        return cv2.dnn.readNetFromTFLite(str(d / name), cv2.dnn.ENGINE_CLASSIC)
-    except cv2.error as e:
+        engine = getattr(cv2.dnn, "ENGINE_CLASSIC", None)  # OpenCV 5 only; 4.x has one engine
+        if engine is None:
+            return cv2.dnn.readNetFromTFLite(str(d / name))
+        return cv2.dnn.readNetFromTFLite(str(d / name), engine)
+    except (cv2.error, AttributeError) as e:
         raise ModelError(
             f"OpenCV cannot load model {name}: {str(e).strip().splitlines()[-1]}"
         ) from None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +52,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     kwargs: dict[str, Any] = {}
     if args.config:
         kwargs.update(config_from_pyproject(Path(args.config)))
+        kwargs["config_file"] = str(args.config)
     elif not args.no_config:
         found = find_project_config(Path.cwd())
         if found:
             kwargs.update(config_from_pyproject(found))
+            kwargs["config_file"] = str(found)
     if args.profile:
         kwargs["profile"] = args.profile
     if args.select:
@@ -77,6 +81,35 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         params.setdefault(rid.strip().upper(), {})[pname.strip()] = value.strip()
     kwargs["params"] = params
     return Settings(**kwargs)
+
+
+def use_colour(stream: Any) -> bool:
+    """ANSI colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR", "") != "" or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def verdict_text(outcomes: Sequence[Any]) -> str:
+    """ "FAIL (2 errors)" for one clip, "1 of 3 clips passed, 1 could not be checked" for many."""
+    if len(outcomes) == 1:
+        o = outcomes[0]
+        if o.report is None:
+            return "ERROR (the clip could not be checked)"
+        f = o.report.failures
+        n_err = sum(r.severity == "error" for r in f)
+        n_warn = len(f) - n_err
+        bits = [f"{n_err} error{'s' if n_err != 1 else ''}"] if n_err else []
+        bits += [f"{n_warn} warning{'s' if n_warn != 1 else ''}"] if n_warn else []
+        return ("PASS" if o.report.passed else "FAIL") + (f" ({', '.join(bits)})" if bits else "")
+    ok = sum(1 for o in outcomes if o.report is not None and o.report.passed)
+    bad = sum(1 for o in outcomes if o.report is None)
+    return f"{ok} of {len(outcomes)} clips passed" + (
+        f", {bad} could not be checked" if bad else ""
+    )
 
 
 def write_output(text: str | bytes, out: str | None) -> None:

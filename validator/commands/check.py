@@ -12,6 +12,7 @@ import argparse
 import csv
 import inspect
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -20,8 +21,14 @@ from ..cache import ReportCache
 from ..errors import UsageError
 from ..fsutil import printable
 from ..progress import Progress
-from ..render import FORMATS, render
-from ._common import add_settings_options, settings_from_args, write_output
+from ..render import FORMATS
+from ._common import (
+    add_settings_options,
+    settings_from_args,
+    use_colour,
+    verdict_text,
+    write_output,
+)
 
 ORDER = 10
 # Formats that draw the measurements over time (they need the timeline's extra analysers).
@@ -45,6 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="report format (default text; html and junit for people and CI)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="text format: one line per clip (verdict, clip, failing rules)",
+    )
     p.add_argument(
         "--stats", metavar="FILE", help="write per-sample measurements (CSV) for one clip"
     )
@@ -93,15 +106,28 @@ def run(args: argparse.Namespace) -> int:
         for o in outcomes
         if o.error is not None
     ]
-    for e in errors:
-        msg = e["message"] if e["message"].startswith(e["path"]) else f"{e['path']}: {e['message']}"
+    debug = getattr(args, "debug", False) or os.environ.get("VALIDATOR_DEBUG") == "1"
+    for o in outcomes:
+        if o.error is None:
+            continue
+        if debug and o.traceback:
+            sys.stderr.write(o.traceback)
+        msg = o.error if o.error.startswith(o.path) else f"{o.path}: {o.error}"
         print(f"validator: error: {printable(msg)}", file=sys.stderr)
     renderer = FORMATS[args.format]
-    if errors and "errors" in inspect.signature(renderer).parameters:
+    accepts = inspect.signature(renderer).parameters
+    opts = {}
+    if "quiet" in accepts:
+        opts["quiet"] = bool(getattr(args, "quiet", False))
+    if "colour" in accepts:
+        opts["colour"] = args.output in (None, "-") and use_colour(sys.stdout)
+    if errors and "errors" in accepts:
         # Formats that can say so (json, junit, html) list the clips that could not be processed.
-        write_output(renderer(reports, errors=errors), args.output)
+        write_output(renderer(reports, errors=errors, **opts), args.output)
     elif reports:
-        write_output(render(args.format, reports), args.output)
+        write_output(renderer(reports, **opts), args.output)
+    if args.output not in (None, "-") and (reports or errors):
+        print(f"validator: wrote {args.output}: {verdict_text(outcomes)}", file=sys.stderr)
     if args.stats and reports:
         write_output(stats_csv(reports[0]), args.stats)
     if len(outcomes) > 1:

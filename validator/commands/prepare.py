@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from ..progress import Progress
 from ._common import add_settings_options, settings_from_args, write_output
 
 ORDER = 20
@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
         reencode=args.reencode,
         overwrite=args.overwrite,
     )
-    progress = _progress if sys.stderr.isatty() else None
+    # The same progress line as `check` ("[0/1 done] clip.mp4 decode 40%"), on a terminal only.
+    bar = Progress(1)
+    progress = (lambda stage, f: bar.stage(args.input, stage, f)) if bar.enabled else None
     if args.output is None and not args.dry_run:
         from ..errors import UsageError
 
@@ -79,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
             args.input, args.output, settings, options, dry_run=args.dry_run, progress=progress
         )
     finally:
-        if progress:
-            sys.stderr.write("\r\033[K")
+        bar.close()
     if args.format == "json":
         doc = {
             "input": args.input,
@@ -126,8 +127,3 @@ def run(args: argparse.Namespace) -> int:
         text.append("Nothing was written.\n")
     write_output("\n".join(text), None)
     return result.exit_code
-
-
-def _progress(stage: str, fraction: float) -> None:
-    sys.stderr.write(f"\r{stage}: {fraction:4.0%}")
-    sys.stderr.flush()

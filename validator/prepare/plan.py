@@ -584,15 +584,17 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
 
 
 def plan_gain(audio: Any) -> tuple[float, str]:
-    """Gentle gain from the integrated loudness (ITU-R BS.1770 via pyloudnorm) of the 16 kHz mono
-    analysis signal.  Returns (gain_db, a sentence for the user)."""
+    """Gentle gain from the integrated loudness (ITU-R BS.1770, `validator.loudness`: the same
+    measurement as pyloudnorm, without scipy) of the 16 kHz mono analysis signal.  Returns
+    (gain_db, a sentence for the user)."""
     import numpy as np
-    import pyloudnorm
+
+    from ..loudness import integrated_loudness
 
     pcm = np.asarray(audio.pcm16k, dtype=np.float64)
     if len(pcm) < audio.RATE // 2:
         return 0.0, "loudness: too little audio to measure; left unchanged"
-    loudness = float(pyloudnorm.Meter(audio.RATE).integrated_loudness(pcm))
+    loudness = integrated_loudness(pcm, audio.RATE)
     if not math.isfinite(loudness):
         return 0.0, "loudness: the audio is silent; left unchanged"
     lo, hi = LOUDNESS_WINDOW_LUFS

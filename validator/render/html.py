@@ -15,6 +15,7 @@ analyser did not run is left out and the page says why.
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 from collections.abc import Sequence
@@ -22,17 +23,37 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..cache import Lane, Timeline
-from ..registry import SEVERITY_RANK
+from ..registry import SEVERITY_RANK, Span
 from ..report import Report, Result
+from ..samples import sample_note
 from ..settings import severity_at_least
-from .text import clock, media_line
+from .text import ROOT_CAUSES, clock, media_line
+
+ROOT_ORDER = list(ROOT_CAUSES)  # root causes first, as in the text report
 
 FORMAT = "html"
 
-W, GUTTER, RIGHT = 1000, 170, 12
+W, GUTTER, RIGHT = 1000, 230, 12
 PLOT_W = W - GUTTER - RIGHT
 SEG_H, LANE_H, FAIL_H, AXIS_H, GAP = 26, 46, 18, 22, 6
 COLOURS = {"error": "#c62828", "warning": "#e08600", "info": "#1565c0"}
+# Limits drawn as dashed lines on a lane: (rule, parameter, label).  A lane's values read
+# against the threshold that judges them ("why is the mouth open?": above MTH001's open_ratio).
+LANE_THRESHOLDS = {
+    "mouth": (("MTH001", "open_ratio", "lips apart above"),),
+    "face": (("FAC003", "min_height_ratio", "too small below"),),
+    "brightness": (
+        ("IMG002", "min_face_brightness", "too dark below"),
+        ("IMG003", "max_face_brightness", "too bright above"),
+    ),
+    "level": (("AUD001", "max_noise_floor_dbfs", "noise limit"),),
+}
+# Failing spans are washed over every lane only while, together, they cover at most this share
+# of the clip: a wash over the whole timeline says nothing about where and hides the lanes.  The
+# spans of the other rules are outlined there (dashed edges) and drawn on their own rows.
+MAX_BAND_SHARE = 0.5
+MOUTH_RULES = ("MTH",)
+LABEL_PX_PER_CHAR = 6.6  # 12 px system-ui, a generous average
 LANE_COLOURS = {
     "voice": "#1565c0",
     "level": "#5e7ca8",
@@ -63,6 +84,9 @@ figure{margin:0;border:1px solid var(--line);border-radius:6px;overflow:hidden;b
 figure img{display:block;width:240px;height:auto}
 figure.rule{border:2px solid var(--err)}figure.rule.warning{border-color:var(--warn)}
 figcaption{font-size:12px;padding:4px 8px;max-width:240px}
+figure svg{display:block;width:240px;height:auto}
+.mouth{display:block;width:240px;height:auto;border-top:1px solid var(--line)}
+details.passes{margin:8px 0 0}details.passes summary{cursor:pointer;color:var(--muted);padding:4px 0}
 .strip{display:flex;gap:4px;overflow:hidden}
 .strip figure img{width:112px}
 .strip figcaption{font-size:11px;padding:2px 4px}
@@ -156,6 +180,9 @@ def _clip(report: Report, index: int) -> str:
     counts = _counts(report)
     if counts:
         out.append(f'<p class="counts">{_e(counts)}</p>')
+    note = sample_note(report.sha256) if report.failures else None
+    if note:  # the bundled sample fails on purpose: say so where the FAIL is
+        out.append(f'<p class="note">{_e(note)}</p>')
     out.append("<h3>Timeline</h3>")
     out.append(_timeline(report, tl))
     stills = [s for s in (tl.stills if tl else ()) if s.rule]
@@ -163,11 +190,7 @@ def _clip(report: Report, index: int) -> str:
         sev = {r.rule: r.severity for r in report.results}
         out.append('<h3>Frames that matter</h3><div class="frames">')
         for s in stills:
-            out.append(
-                f'<figure class="rule {_e(sev.get(s.rule, "error"))}"><img alt="{_e(s.caption)} at {clock(s.t_s)}" '
-                f'src="{s.data_uri()}"><figcaption><b>{_e(s.caption)}</b> at {clock(s.t_s)}'
-                "</figcaption></figure>"
-            )
+            out.append(_still(s, sev.get(s.rule, "error"), tl))
         out.append("</div>")
     strip = [s for s in (tl.stills if tl else ()) if not s.rule]
     if strip:
@@ -235,7 +258,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     y += SEG_H + GAP
     lanes_top = y
     for lane in lanes:
-        svg.extend(_lane(lane, y, x))
+        svg.extend(_lane(lane, y, x, _thresholds(report, lane)))
         y += LANE_H + GAP
     lanes_bottom = y
     # failing spans: bands across every lane, then one row per rule
@@ -243,26 +266,32 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     # the clip says nothing about *where* and is shown on its rule's row only.
     opacity = 0.16 / math.sqrt(max(1, len(failing)))
     edge = 0.5 if len(failing) <= 2 else 0.25
+    washed: list[Span] = []
     for r in failing:
         colour = COLOURS.get(r.severity, "#555")
+        wash = _covered([*washed, *r.spans]) <= MAX_BAND_SHARE * duration
+        if wash:
+            washed.extend(r.spans)
         for s in r.spans:
-            if s.end_s - s.start_s > 0.8 * duration:
-                continue
             x0, x1 = x(s.start_s), x(s.end_s)
-            svg.append(
-                f'<rect class="failspan" x="{x0:.1f}" y="0" width="{max(3.0, x1 - x0):.1f}" '
-                f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="{opacity:.3f}" stroke="{colour}" '
-                f'stroke-opacity="{edge}"><title>{_e(r.rule)} {clock(s.start_s)}-{clock(s.end_s)}</title></rect>'
-            )
+            title = f"<title>{_e(r.rule)} {clock(s.start_s)}-{clock(s.end_s)}</title>"
+            if wash:
+                svg.append(
+                    f'<rect class="failspan" x="{x0:.1f}" y="0" width="{max(3.0, x1 - x0):.1f}" '
+                    f'height="{lanes_bottom:.1f}" fill="{colour}" fill-opacity="{opacity:.3f}" stroke="{colour}" '
+                    f'stroke-opacity="{edge}">{title}</rect>'
+                )
+            else:  # a long finding: its edges only, the lanes stay readable
+                for xe in (x0, x1):
+                    svg.append(
+                        f'<line class="failedge" x1="{xe:.1f}" y1="0" x2="{xe:.1f}" y2="{lanes_bottom:.1f}" '
+                        f'stroke="{colour}" stroke-opacity="0.6" stroke-dasharray="4 3">{title}</line>'
+                    )
     for r in failing:
         colour = COLOURS.get(r.severity, "#555")
+        svg.append(_label(f"{r.rule} {r.name}", y + 13, colour))
         svg.append(
-            f'<text x="6" y="{y + 13}" fill="{colour}" style="fill:{colour};font-weight:600">'
-            f"{_e(r.rule)} {_e(_clip_text(r.name, 16))}</text>"
-        )
-        svg.append(
-            f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#fbeaea" '
-            'fill-opacity="0.5"/>'
+            f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#f4f6f8"/>'
         )
         for s in r.spans:
             x0, x1 = x(s.start_s), x(s.end_s)
@@ -313,7 +342,42 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     return "\n".join(svg) + "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
 
 
-def _lane(lane: Lane, y: float, x: Any) -> list[str]:
+def _covered(spans: Sequence[Span]) -> float:
+    """Seconds covered by the union of `spans`."""
+    total, end = 0.0, -math.inf
+    for s in sorted(spans, key=lambda s: s.start_s):
+        a, b = max(s.start_s, end), s.end_s
+        if b > a:
+            total += b - a
+        end = max(end, b)
+    return total
+
+
+def _thresholds(report: Report, lane: Lane) -> list[tuple[float, str]]:
+    params = (report.settings or {}).get("rule_params") or {}
+    out = []
+    for rule, name, label in LANE_THRESHOLDS.get(lane.key, ()):
+        v = (params.get(rule) or {}).get(name)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out.append((float(v), f"{rule} {label} {_num(v)}"))
+    return out
+
+
+def _label(text: str, y: float, colour: str | None = None, cls: str = "") -> str:
+    """A gutter label that always fits: squeezed (never cut) when longer than the gutter."""
+    room = GUTTER - 12
+    per_char = LABEL_PX_PER_CHAR * (1.1 if colour else 0.9 if cls == "small" else 1.0)
+    fit = (
+        f' textLength="{room}" lengthAdjust="spacingAndGlyphs"'
+        if len(text) * per_char > room
+        else ""
+    )
+    style = f' fill="{colour}" style="fill:{colour};font-weight:600"' if colour else ""
+    c = f' class="{cls}"' if cls else ""
+    return f'<text x="6" y="{y}"{c}{style}{fit}>{_e(text)}</text>'
+
+
+def _lane(lane: Lane, y: float, x: Any, thresholds: Sequence[tuple[float, str]] = ()) -> list[str]:
     colour = LANE_COLOURS.get(lane.key, "#555")
     lo, hi = lane.lo, lane.hi if lane.hi > lane.lo else lane.lo + 1
 
@@ -321,8 +385,8 @@ def _lane(lane: Lane, y: float, x: Any) -> list[str]:
         return y + LANE_H - 2 - max(0.0, min(1.0, (v - lo) / (hi - lo))) * (LANE_H - 6)
 
     out = [
-        f'<text x="6" y="{y + 18}">{_e(lane.label)}</text>',
-        f'<text class="small" x="6" y="{y + 32}">{_e(_clip_text(lane.unit, 28))}</text>',
+        _label(lane.label, y + 18),
+        _label(lane.unit, y + 32, cls="small"),
         f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{LANE_H}" fill="#f4f6f8"/>',
         f'<text class="small" x="{GUTTER - 4}" y="{y + 10}" text-anchor="end">{_num(hi)}</text>',
         f'<text class="small" x="{GUTTER - 4}" y="{y + LANE_H - 2}" text-anchor="end">{_num(lo)}</text>',
@@ -336,6 +400,18 @@ def _lane(lane: Lane, y: float, x: Any) -> list[str]:
             continue
         runs[-1].append((x(t), yv(v)))
     base = y + LANE_H - 2
+    for value, label in thresholds:
+        if not lo <= value <= hi:
+            continue
+        yt = yv(value)
+        out.append(
+            f'<line class="threshold" x1="{GUTTER}" y1="{yt:.1f}" x2="{GUTTER + PLOT_W}" y2="{yt:.1f}" '
+            f'stroke="#222" stroke-opacity="0.55" stroke-dasharray="6 4"><title>{_e(label)}</title></line>'
+        )
+        out.append(
+            f'<text class="small" x="{GUTTER + PLOT_W - 4}" y="{yt - 3:.1f}" text-anchor="end">'
+            f"{_e(label)}</text>"
+        )
     for run in runs:
         if not run:
             continue
@@ -355,7 +431,7 @@ def _lane(lane: Lane, y: float, x: Any) -> list[str]:
 
 
 def _rules_table(report: Report) -> str:
-    def order(r: Result) -> tuple[int, int, str]:
+    def order(r: Result) -> tuple[int, int, int, str]:
         group = (
             0
             if r.failed and severity_at_least(r.severity, report.fail_on)
@@ -365,27 +441,109 @@ def _rules_table(report: Report) -> str:
             if r.status == "skip"
             else 3
         )
-        return group, -SEVERITY_RANK.get(r.severity, 0), r.rule
+        cause = ROOT_ORDER.index(r.rule) if r.failed and r.rule in ROOT_ORDER else len(ROOT_ORDER)
+        return group, cause, -SEVERITY_RANK.get(r.severity, 0), r.rule
 
-    rows = []
-    for r in sorted(report.results, key=order):
-        status = r.status if r.status != "fail" else "fail"
-        badge = f'<span class="badge {_e(status)} {_e(r.severity)}">{_e(r.status.upper())}</span>'
-        where = ", ".join(f"{clock(s.start_s)}-{clock(s.end_s)}" for s in r.spans[:3])
-        if len(r.spans) > 3:
-            where += f" and {len(r.spans) - 3} more"
-        fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
-        rows.append(
-            f'<tr class="{_e(status)}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
-            f'<td>{_e(r.severity)}</td><td class="num">{_e(_measured(r))}</td>'
-            f'<td>{_e(r.message)}{fix}</td><td class="where">{_e(where)}</td></tr>'
-        )
-    return (
+    head = (
         '<table class="rules"><tr><th>status</th><th>rule</th><th>severity</th>'
         "<th>measured / limit</th><th>finding and how to fix</th><th>where</th></tr>"
-        + "".join(rows)
-        + "</table>"
     )
+    rows, passes = [], []
+    skipped: dict[str, list[Result]] = {}
+    for r in sorted(report.results, key=order):
+        if r.status == "skip":
+            skipped.setdefault(r.message, []).append(r)
+            continue
+        (passes if r.status == "pass" else rows).append(_rule_row(r))
+    for reason, rs in skipped.items():  # one row per reason, however many rules it stopped
+        badge = '<span class="badge skip">SKIP</span>'
+        ids = " ".join(r.rule for r in rs)
+        rows.append(
+            f'<tr class="skip"><td>{badge}</td><td><b>{_e(ids)}</b></td><td></td><td></td>'
+            f'<td>{_e(reason)}</td><td class="where">{len(rs)} rule{"s" if len(rs) != 1 else ""}</td></tr>'
+        )
+    out = head + "".join(rows) + "</table>" if rows else ""
+    if passes:
+        out += (
+            f'<details class="passes"><summary>{len(passes)} rule{"s" if len(passes) != 1 else ""} '
+            "passed (show)</summary>" + head + "".join(passes) + "</table></details>"
+        )
+    return out
+
+
+def _rule_row(r: Result) -> str:
+    status = r.status
+    badge = f'<span class="badge {_e(status)} {_e(r.severity)}">{_e(r.status.upper())}</span>'
+    where = ", ".join(f"{clock(s.start_s)}-{clock(s.end_s)}" for s in r.spans[:3])
+    if len(r.spans) > 3:
+        where += f" and {len(r.spans) - 3} more"
+    fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
+    return (
+        f'<tr class="{_e(status)}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
+        f'<td>{_e(r.severity)}</td><td class="num">{_e(_measured(r))}</td>'
+        f'<td>{_e(r.message)}{fix}</td><td class="where">{_e(where)}</td></tr>'
+    )
+
+
+def _still(s: Any, severity: str, tl: Timeline | None) -> str:
+    """A failing rule's frame: the thumbnail with the face outlined, the mouth enlarged for the
+    mouth rules, and the lane values at that moment, so the finding can be checked by eye."""
+    alt = f"{s.caption} at {clock(s.t_s)}"
+    box = getattr(s, "face_box", None)
+    size = _jpeg_size(s.jpeg)
+    if box and size:
+        w, h = size
+        x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
+        pic = (
+            f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{_e(alt)}" xmlns="http://www.w3.org/2000/svg">'
+            f'<image href="{s.data_uri()}" width="{w}" height="{h}"/>'
+            f'<rect class="facebox" x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" '
+            'fill="none" stroke="#ffeb3b" stroke-width="1.5"/></svg>'
+        )
+    else:
+        pic = f'<img alt="{_e(alt)}" src="{s.data_uri()}">'
+    mouth = getattr(s, "mouth_jpeg", None)
+    if mouth and s.rule and s.rule.startswith(MOUTH_RULES):
+        uri = "data:image/jpeg;base64," + base64.b64encode(mouth).decode("ascii")
+        pic += f'<img class="mouth" alt="the mouth at {clock(s.t_s)}, enlarged" src="{uri}">'
+
+    values = _values_at(tl, s.t_s)
+    extra = f"<br>{_e(values)}" if values else ""
+    face = "" if box else '<br><span class="note">no face measured here</span>'
+    return (
+        f'<figure class="rule {_e(severity)}">{pic}<figcaption><b>{_e(s.caption)}</b> at '
+        f"{clock(s.t_s)}{extra}{face}</figcaption></figure>"
+    )
+
+
+def _values_at(tl: Timeline | None, t: float) -> str:
+    if tl is None:
+        return ""
+    bits = []
+    for lane in tl.lanes:
+        if lane.key not in ("mouth", "face", "brightness") or not lane.t_s:
+            continue
+        i = min(range(len(lane.t_s)), key=lambda k: abs(lane.t_s[k] - t))
+        v = lane.values[i]
+        if v is not None and abs(lane.t_s[i] - t) <= 0.5:
+            bits.append(f"{lane.label} {_num(v)}")
+    return ", ".join(bits)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's SOF header, without decoding it."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h = int.from_bytes(data[i + 5 : i + 7], "big")
+            w = int.from_bytes(data[i + 7 : i + 9], "big")
+            return (w, h) if w and h else None
+        i += 2 + length
+    return None
 
 
 # --- formatting -----------------------------------------------------------------------------

@@ -1,45 +1,95 @@
-"""Readable text report: verdict first, then each failing rule (measured vs limit, where in the
-clip, how to fix), then skipped rules with the reason, then passes collapsed to one line."""
+"""Readable text report: verdict first, then each failing rule (root causes first: measured vs
+limit, where in the clip, how to fix), then skipped rules with the reason, then passes collapsed
+to one line.  `quiet=True` gives one line per clip (for folders); `colour=True` adds ANSI colours
+(the CLI asks for them only on a terminal, and never when NO_COLOR is set).
+
+Times are in one format everywhere, seconds ("34.2-64.3 s"), the format the findings' own
+messages use; a place already named in a message is not repeated.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..registry import SEVERITY_RANK
+from ..registry import SEVERITY_RANK, Span, format_spans
 from ..report import Report, Result
+from ..samples import sample_note
 from ..settings import severity_at_least
 
 FORMAT = "text"
 
+# A failure of one of these explains most of what follows (a clip that is too short fails the
+# segment rules; an unreadable file or one without a face leaves little else to judge).  Listed
+# first, in this order, with a note when other rules fail too.
+ROOT_CAUSES = {
+    "MED001": "the file could not be read, so nothing else could be judged",
+    "MED011": "a damaged stream can explain failures of the rules below",
+    "MED008": "a clip of the wrong length also fails the segment rules below",
+    "MED009": "without usable audio the voice and segment rules below cannot pass",
+    "FAC001": "without a face in the frame the face, image and mouth rules below cannot pass",
+}
+_ANSI = {"red": "\x1b[31;1m", "green": "\x1b[32;1m", "yellow": "\x1b[33m", "dim": "\x1b[2m"}
+_RESET = "\x1b[0m"
 
-def render(reports: Sequence[Report]) -> str:
-    parts = [render_one(r) for r in reports]
+
+def render(reports: Sequence[Report], quiet: bool = False, colour: bool = False) -> str:
+    paint = _painter(colour)
+    if quiet:
+        parts = [render_line(r, paint) for r in reports]
+    else:
+        parts = [render_one(r, paint) for r in reports]
     if len(reports) > 1:
         n_ok = sum(r.passed for r in reports)
         parts.append(f"{n_ok} of {len(reports)} clips passed\n")
-    return "\n".join(parts)
+    return ("" if quiet else "\n").join(parts)
 
 
-def render_one(report: Report) -> str:
+def _painter(colour: bool):
+    def paint(text: str, what: str) -> str:
+        return f"{_ANSI[what]}{text}{_RESET}" if colour else text
+
+    return paint
+
+
+def _verdict(report: Report, paint) -> str:
+    return paint("PASS", "green") if report.passed else paint("FAIL", "red")
+
+
+def render_line(report: Report, paint=None) -> str:
+    """One line: verdict, clip, and the failing rules' IDs and names."""
+    paint = paint or _painter(False)
+    failing = _ordered([r for r in report.results if r.failed])
+    what = "; ".join(
+        f"{r.rule} {r.name}" + ("" if r.severity == "error" else f" ({r.severity})")
+        for r in failing
+    )
+    return f"{_verdict(report, paint)}  {report.path}" + (f"  {what}" if what else "") + "\n"
+
+
+def render_one(report: Report, paint=None) -> str:
+    paint = paint or _painter(False)
     lines: list[str] = []
-    verdict = "PASS" if report.passed else "FAIL"
-    failing = [r for r in report.results if r.failed]
+    failing = _ordered([r for r in report.results if r.failed])
     blocking = [r for r in failing if severity_at_least(r.severity, report.fail_on)]
-    lines.append(f"{verdict}  {report.path}")
+    lines.append(f"{_verdict(report, paint)}  {report.path}")
     lines.append(f"      {media_line(report)}")
+    lines.append(f"      {config_line(report)}")
     counts = _counts(failing)
     if counts:
         lines.append(
             f"      {counts}"
-            + ("" if blocking else f" (none at or above --fail-on {report.fail_on})")
+            + ("" if blocking else f", none at or above --fail-on {report.fail_on}")
         )
     seg = _segments_line(report)
     if seg:
         lines.append(f"      {seg}")
-    failing.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule))
+    note = sample_note(report.sha256) if failing else None  # it explains a failure
+    if note:
+        lines.append("")
+        lines.extend(_wrap(f"note: {note}", "      ", first="  "))
     for r in failing:
         lines.append("")
-        lines.extend(_failure(r))
+        lines.extend(_failure(r, paint, explains=len(failing) > 1 and r is failing[0]))
     skipped = [r for r in report.results if r.status == "skip"]
     if skipped:
         lines.append("")
@@ -52,33 +102,58 @@ def render_one(report: Report) -> str:
     passed = [r.rule for r in report.results if r.status == "pass"]
     if passed:
         lines.append("")
-        lines.append(f"  passed ({len(passed)}): {_ids(passed)}")
+        lines.append(paint(f"  passed ({len(passed)}): {_ids(passed)}", "dim"))
     return "\n".join(lines) + "\n"
 
 
-def _failure(r: Result) -> list[str]:
+def _ordered(failing: list[Result]) -> list[Result]:
+    order = list(ROOT_CAUSES)
+    return sorted(
+        failing,
+        key=lambda r: (
+            order.index(r.rule) if r.rule in ROOT_CAUSES else len(order),
+            -SEVERITY_RANK[r.severity],
+            r.rule,
+        ),
+    )
+
+
+def _failure(r: Result, paint, explains: bool = False) -> list[str]:
     mark = {"error": "x", "warning": "!", "info": "i"}[r.severity]
-    where = f"  at {_span(r)}" if r.spans else ""
-    out = [f"  [{mark}] {r.rule} {r.name} ({r.severity}){where}", f"      {r.message}"]
-    if len(r.spans) > 1:
-        more = ", ".join(_fmt_span(s.start_s, s.end_s) for s in r.spans[1:6])
-        extra = f" (+{len(r.spans) - 6} more)" if len(r.spans) > 6 else ""
-        out.append(f"      also at {more}{extra}")
+    colour = {"error": "red", "warning": "yellow", "info": "dim"}[r.severity]
+    out = [paint(f"  [{mark}] {r.rule} {r.name}, {r.severity}", colour), f"      {r.message}"]
+    where = where_text(r)
+    if where:
+        out.append(f"      where: {where}")
+    if explains and r.rule in ROOT_CAUSES:
+        out.append(f"      this comes first: {ROOT_CAUSES[r.rule]}")
     if r.hint:
         out.append(f"      fix: {r.hint}")
     return out
 
 
-def _span(r: Result) -> str:
-    return _fmt_span(r.spans[0].start_s, r.spans[0].end_s)
+def where_text(r: Result, limit: int = 6) -> str:
+    """The places not already named in the message ("" when the message names them all)."""
+    if not r.spans:
+        return ""
+    named = [s for s in r.spans if format_spans([s]) in r.message or _one_decimal(s) in r.message]
+    if len(named) == len(r.spans):
+        return ""
+    if len(r.spans) > limit or named:
+        return f"{len(r.spans)} places: {format_spans(r.spans, limit)}"
+    return format_spans(r.spans, limit)
 
 
-def _fmt_span(a: float, b: float) -> str:
-    return f"{clock(a)}" if abs(b - a) < 0.05 else f"{clock(a)}-{clock(b)}"
+def _one_decimal(s: Span) -> str:
+    return f"{s.start_s:.1f}-{s.end_s:.1f} s"
+
+
+def seconds_span(a: float, b: float) -> str:
+    return format_spans([Span(a, b)])
 
 
 def clock(s: float, short: bool = False) -> str:
-    """Seconds as m:ss.s (with `short`, whole seconds as m:ss), as a player shows them."""
+    """Seconds as m:ss.s (with `short`, whole seconds as m:ss): the HTML timeline's axis."""
     m, sec = divmod(max(0.0, float(s)), 60)
     if short and abs(sec - round(sec)) < 1e-6:
         return f"{int(m)}:{int(round(sec)):02d}"
@@ -89,10 +164,28 @@ def _ids(ids: list[str]) -> str:
     return " ".join(ids)
 
 
+def _wrap(text: str, indent: str, first: str, width: int = 96) -> list[str]:
+    out, line = [], first
+    for word in text.split():
+        if len(line) + len(word) + 1 > width and line.strip():
+            out.append(line.rstrip())
+            line = indent
+        line += word + " "
+    out.append(line.rstrip())
+    return out
+
+
 def _counts(failing: list[Result]) -> str:
     n = {s: sum(r.severity == s for r in failing) for s in ("error", "warning", "info")}
     bits = [f"{n[s]} {s}{'s' if n[s] != 1 else ''}" for s in ("error", "warning", "info") if n[s]]
     return ", ".join(bits)
+
+
+def config_line(report: Report) -> str:
+    cfg = (report.settings or {}).get("config_file")
+    if cfg:
+        return f"settings from {cfg}"
+    return "settings: code defaults (no [tool.validator] config file used)"
 
 
 def media_line(report: Report) -> str:
@@ -122,7 +215,7 @@ def _segments_line(report: Report) -> str:
     for name in ("speaking", "listening"):
         s = seg.get(name)
         if s:
-            bits.append(f"{name} {clock(s['start_s'])}-{clock(s['end_s'])}")
+            bits.append(f"{name} {s['start_s']:.1f}-{s['end_s']:.1f} s")
         elif name in seg and report.media and any(r.rule.startswith("SEG") for r in report.results):
             bits.append(f"{name} not found")
     return "; ".join(bits)

@@ -1,0 +1,78 @@
+"""`validator info CLIP`: media facts without a verdict."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from clipgen import make_clip, tone
+
+from validator.commands.info import facts_text, media_facts
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "validator", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_facts_of_a_rotated_clip_with_declared_and_measured_rate(tmp_path):
+    # A 1 kHz sine: BS.1770 loudness is its mean square in dB - 0.691, plus the K-weighting's
+    # gain at 1 kHz (+0.69 dB).
+    audio = tone(3.0, 1000.0, 48000, -20.0)
+    clip = make_clip(
+        tmp_path / "rot.mp4", duration_s=3.0, size=(320, 240), rotation_cw=90, audio=audio
+    )
+    f = media_facts(str(clip))
+    assert "error" not in f
+    assert f["container"]["format"] == "mp4" and f["container"]["duration_s"] == pytest.approx(
+        3.0, abs=0.1
+    )
+    assert [s["type"] for s in f["streams"]] == ["video", "audio"]
+    v = f["video"]
+    assert v["rotation_deg"] == 90 and (v["display_width"], v["display_height"]) == (240, 320)
+    assert v["fps_declared"] == pytest.approx(30.0) and v["fps_measured"] == pytest.approx(
+        30.0, abs=0.1
+    )
+    assert v["frames_decoded"] == 90
+    a = f["audio"]
+    assert a["codec"] == "aac" and a["sample_rate_hz"] == 48000
+    peak = float(np.max(np.abs(audio)))
+    assert a["peak_dbfs"] == pytest.approx(20 * np.log10(peak), abs=1.0)  # AAC overshoots a little
+    mean_square_db = 10 * np.log10(np.mean(audio.astype(np.float64) ** 2))
+    assert a["loudness_lufs"] == pytest.approx(mean_square_db - 0.691 + 0.69, abs=0.5)
+    t = facts_text(f)
+    assert "rotated 90 deg" in t and "30 fps declared, 30 fps measured" in t and "LUFS" in t
+
+
+def test_variable_rate_shows_declared_and_measured_apart(tmp_path):
+    times = [i / 30 for i in range(30)] + [1.0 + i / 12 for i in range(24)]  # 30 fps then 12 fps
+    clip = make_clip(tmp_path / "vfr.mp4", duration_s=3.0, frame_times_s=times)
+    v = media_facts(str(clip))["video"]
+    assert v["frames_decoded"] == len(times)
+    assert v["fps_measured"] < 25
+
+
+def test_cli_json_text_and_errors(tmp_path):
+    clip = make_clip(tmp_path / "c.mp4", audio="silence")
+    p = run_cli("info", str(clip), "--format", "json", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["audio"]["loudness_lufs"] is None  # digital silence: no loudness, no crash
+    assert "passed" not in doc  # facts, not a verdict
+    p = run_cli("info", str(clip), cwd=tmp_path)
+    assert p.returncode == 0 and "loudness not measurable" in p.stdout
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00not a video" * 100)
+    p = run_cli("info", str(junk), cwd=tmp_path)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1 and "junk.mp4" in p.stderr
+    p = run_cli("info", str(tmp_path / "missing.mp4"), cwd=tmp_path)
+    assert p.returncode == 2 and "missing.mp4" in p.stderr and "Traceback" not in p.stderr

@@ -1,0 +1,258 @@
+"""`validator info CLIP`: media facts without a verdict (MediaInfo-style).
+
+Container, every stream (codec, profile, size, pixel format, bit depth, colour transfer, frame
+rate declared and measured from the timestamps, rotation, sample rate, channels, duration,
+bitrate), the decode pass's health (decode errors, truncation) and the integrated loudness of
+the audio (BS.1770, `validator/loudness.py`) with its peak.  It runs the same probe and decode
+pass as `check` (MED rules' evidence only, no face or voice models) and judges nothing.
+Exit 0 when the facts could be read, 1 when the file is not readable media, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from ._common import write_output
+
+ORDER = 30
+EXIT_UNREADABLE = 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "info",
+        help="show a clip's media facts (no verdict)",
+        description="Container and stream facts, frame rate declared vs measured, rotation, "
+        "decode health and loudness, without judging anything. Exit 0: facts read; 1: not "
+        "readable media; 2: usage error.",
+    )
+    p.add_argument("clip", metavar="CLIP", help="a video (or audio) file")
+    p.add_argument("--format", default="text", choices=["text", "json"])
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    facts = media_facts(args.clip)
+    if args.format == "json":
+        write_output(json.dumps(facts, indent=2) + "\n", None)
+    else:
+        write_output(facts_text(facts), None)
+    if facts.get("error"):
+        import sys
+
+        print(f"validator: {args.clip}: {facts['error']}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    return 0
+
+
+def media_facts(path: str) -> dict[str, Any]:
+    """Everything `info` prints, as plain data."""
+    from ..media.probe import MediaOpenError, open_media
+    from ..pipeline import validate
+    from ..settings import Settings
+
+    # The decode pass of `check`, with the cheap MED evidence only (the probe and the audio).
+    report = validate(
+        path, Settings(select=("MED",)), keep_evidence=True, extra_evidence=("audio",)
+    )
+    ev = report.evidence
+    out: dict[str, Any] = {
+        "path": str(path),
+        "size_bytes": report.size_bytes,
+        "sha256": report.sha256,
+    }
+    if ev is None or ev.media is None:
+        out["error"] = f"not readable media: {getattr(ev, 'open_error', None) or 'unknown reason'}"
+        return out
+    m = ev.media
+    out["container"] = {
+        "format": m.container,
+        "demuxer": m.format_name,
+        "brand": (m.brand or "").strip() or None,
+        "duration_s": _r(m.duration_s),
+        "bitrate_kbps": _r(8 * m.size_bytes / m.duration_s / 1000, 0) if m.duration_s else None,
+    }
+    streams: list[dict[str, Any]] = []
+    try:
+        container, _ = open_media(path)
+    except (MediaOpenError, OSError):
+        container = None
+    if container is not None:
+        try:
+            for s in container.streams:
+                streams.append(_stream(s, m))
+        finally:
+            container.close()
+    out["streams"] = streams
+    st = ev.stream
+    measured = m.fps_from_timestamps
+    out["video"] = (
+        {
+            "display_width": m.width,
+            "display_height": m.height,
+            "coded_width": m.coded_width,
+            "coded_height": m.coded_height,
+            "rotation_deg": m.rotation_deg,
+            "fps_declared": _r(m.fps),
+            "fps_measured": _r(measured),
+            "frames_decoded": int(len(st.video_pts_s)) if st is not None else None,
+            "pix_fmt": m.pix_fmt,
+            "bit_depth": m.bit_depth,
+            "color_transfer": m.color_transfer,
+            "color_primaries": m.color_primaries,
+            "hdr": m.is_hdr,
+            "duration_s": _r(m.video_duration_s),
+        }
+        if m.has_video
+        else None
+    )
+    a = ev.audio
+    audio: dict[str, Any] | None = None
+    if m.has_audio:
+        audio = {
+            "codec": m.audio_codec,
+            "sample_rate_hz": m.sample_rate_hz,
+            "channels": m.channels,
+            "duration_s": _r(m.audio_duration_s),
+            "loudness_lufs": None,
+            "peak_dbfs": None,
+        }
+        if a is not None and len(a.pcm16k) >= a.RATE // 2:
+            from ..loudness import integrated_loudness
+
+            lufs = integrated_loudness(a.pcm16k, a.RATE)
+            audio["loudness_lufs"] = _r(lufs, 1) if math.isfinite(lufs) else None
+            peak = max(a.channel_peak) if a.channel_peak else 0.0
+            audio["peak_dbfs"] = _r(20 * math.log10(peak), 1) if peak > 0 else None
+    out["audio"] = audio
+    out["decode"] = (
+        {
+            "decode_errors": st.decode_errors,
+            "corrupt_frames": st.corrupt_frames,
+            "truncated": st.truncated,
+            "video_decoded_s": _r(st.video_decoded_s),
+            "audio_decoded_s": _r(st.audio_decoded_s),
+        }
+        if st is not None
+        else None
+    )
+    return out
+
+
+def _stream(s: Any, m: Any) -> dict[str, Any]:
+    cc = s.codec_context
+    d: dict[str, Any] = {"index": s.index, "type": s.type, "codec": cc.name if cc else None}
+    if cc is not None and getattr(cc, "profile", None):
+        d["profile"] = cc.profile
+    if s.type == "video" and cc is not None:
+        d["size"] = f"{cc.width}x{cc.height}"
+        d["pix_fmt"] = getattr(cc, "pix_fmt", None)
+        rate = s.average_rate or s.guessed_rate
+        d["fps_declared"] = _r(float(rate)) if rate else None
+    elif s.type == "audio" and cc is not None:
+        d["sample_rate_hz"] = cc.sample_rate
+        d["channels"] = cc.channels
+        d["layout"] = getattr(getattr(cc, "layout", None), "name", None)
+    if s.duration and s.time_base:
+        d["duration_s"] = _r(float(s.duration * s.time_base))
+    if cc is not None and cc.bit_rate:
+        d["bitrate_kbps"] = round(cc.bit_rate / 1000)
+    lang = (s.metadata or {}).get("language")
+    if lang and lang != "und":
+        d["language"] = lang
+    analysed = s.index in (m.video_index, m.audio_index)
+    d["analysed"] = analysed
+    return d
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def facts_text(f: dict[str, Any]) -> str:
+    lines = [f"{f['path']}"]
+    if f.get("error"):
+        return "\n".join([*lines, f"  {f['error']}"]) + "\n"
+    c = f["container"]
+    size = f"{f['size_bytes']:,} bytes" if f.get("size_bytes") is not None else ""
+    lines.append(
+        f"  container   {c['format']} ({c['demuxer']}"
+        + (f", brand {c['brand']}" if c.get("brand") else "")
+        + f"), {_s(c['duration_s'])}, {size}"
+        + (f", {c['bitrate_kbps']:.0f} kbit/s" if c.get("bitrate_kbps") else "")
+    )
+    for s in f["streams"]:
+        bits = [f"#{s['index']} {s['type']}", str(s.get("codec"))]
+        if s.get("profile"):
+            bits[-1] += f" ({s['profile']})"
+        for k, fmt in (
+            ("size", "{}"),
+            ("pix_fmt", "{}"),
+            ("fps_declared", "{} fps"),
+            ("sample_rate_hz", "{} Hz"),
+            ("channels", "{} ch"),
+            ("layout", "{}"),
+            ("duration_s", "{} s"),
+            ("bitrate_kbps", "{} kbit/s"),
+            ("language", "{}"),
+        ):
+            if s.get(k) is not None:
+                bits.append(fmt.format(s[k]))
+        if not s.get("analysed") and s["type"] in ("video", "audio"):
+            bits.append("(not analysed)")
+        lines.append("  stream      " + ", ".join(bits))
+    v = f.get("video")
+    if v:
+        lines.append(
+            f"  picture     {v['display_width']}x{v['display_height']} as displayed"
+            + (
+                f" (coded {v['coded_width']}x{v['coded_height']}, rotated {v['rotation_deg']} deg)"
+                if v["rotation_deg"]
+                else ""
+            )
+            + f", {v['pix_fmt']}, {v['bit_depth']}-bit"
+            + (f", transfer {v['color_transfer']}" if v.get("color_transfer") else "")
+            + (" (HDR)" if v.get("hdr") else "")
+        )
+        lines.append(
+            f"  frame rate  {_n(v['fps_declared'])} fps declared, {_n(v['fps_measured'])} fps "
+            f"measured from {v['frames_decoded']} frame timestamps"
+        )
+    a = f.get("audio")
+    if a:
+        loud = (
+            f"{a['loudness_lufs']:.1f} LUFS integrated (BS.1770, 16 kHz mono mix)"
+            if a.get("loudness_lufs") is not None
+            else "loudness not measurable (silent or too short)"
+        )
+        peak = f", peak {a['peak_dbfs']:.1f} dBFS" if a.get("peak_dbfs") is not None else ""
+        lines.append(
+            f"  audio       {a['codec']}, {a['sample_rate_hz']} Hz, {a['channels']} ch, "
+            f"{_s(a['duration_s'])}; {loud}{peak}"
+        )
+    else:
+        lines.append("  audio       none")
+    d = f.get("decode")
+    if d:
+        health = (
+            "clean"
+            if not (d["decode_errors"] or d["corrupt_frames"] or d["truncated"])
+            else f"{d['decode_errors']} decode errors, {d['corrupt_frames']} corrupt frames"
+            + (", truncated" if d["truncated"] else "")
+        )
+        lines.append(
+            f"  decode      {health}; video decoded to {_s(d['video_decoded_s'])}, "
+            f"audio to {_s(d['audio_decoded_s'])}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _s(x: float | None) -> str:
+    return "? s" if x is None else f"{x:.3f} s"
+
+
+def _n(x: float | None) -> str:
+    return "?" if x is None else f"{x:g}"
