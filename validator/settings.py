@@ -48,8 +48,13 @@ class Settings:
     analysis_short_side_px: int = 720
     # Per-rule parameter overrides: {"FAC003": {"min_height_ratio": 0.2}}.
     params: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
+    # Consent statement (CON rules): "none" (off), "start" (opens the training clip) or
+    # "separate" (the file is a consent video); the full name the statement should say.
+    consent: str = "none"
+    consent_name: str | None = None
 
     def __post_init__(self) -> None:
+        _check_consent(self.consent, self.consent_name)
         if self.profile not in PROFILES:
             raise SettingsError(
                 f"profile: unknown profile {self.profile!r} (allowed: {', '.join(PROFILES)})"
@@ -123,12 +128,24 @@ class Settings:
             "ignore": list(self.ignore),
             "sample_fps": self.sample_fps,
             "analysis_short_side_px": self.analysis_short_side_px,
+            "consent": self.consent,
+            "consent_name": self.consent_name,
             "rule_params": {
                 rid: self.resolve(r).as_dict()
                 for rid, r in rules.items()
                 if r.params and self.is_selected(rid)
             },
         }
+
+
+CONSENT_MODES = ("none", "start", "separate")
+
+
+def _check_consent(mode: object, name: object) -> None:
+    if mode not in CONSENT_MODES:
+        raise SettingsError(f"consent: {mode!r} is not one of {', '.join(CONSENT_MODES)}")
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
+        raise SettingsError(f"consent-name: expected a non-empty name, got {name!r}")
 
 
 def _ids(key: str, value: Sequence[str] | str) -> tuple[str, ...]:
