@@ -12,6 +12,10 @@ loaded from that local directory: nothing is downloaded, ever (`HF_HUB_OFFLINE=1
 The decoder gets "Tavus" as a hotword: without it tiny.en hears "Thomas"; putting the whole
 template into the initial prompt instead made it drop sentences.
 
+Audio longer than 20 s is cut at its quietest 50 ms into chunks of 8-20 s (`chunks`): given
+a statement followed by other speech in one 30 s window, tiny.en sometimes wrote only the last
+sentence.
+
 Matching (`match_template`) is pure and cheap: the transcript is normalised (case, punctuation,
 contractions, spelled numbers, filler words dropped), then locally aligned word by word to both
 template wordings (Smith-Waterman, fuzzy word equality so "Tavis" still counts as "Tavus"), with
@@ -445,7 +449,41 @@ def load_recogniser() -> Any:
     )
 
 
+CHUNK_MIN_S, CHUNK_MAX_S = 8.0, 20.0
+
+
+def chunks(pcm16k: np.ndarray, rate: int = 16000) -> list[tuple[int, int]]:
+    """Cut the audio at its quietest 50 ms between 8 and 20 s into each chunk.  tiny.en given a
+    statement followed by other speech in one 30 s window sometimes writes only the last
+    sentence; one utterance group per window does not have that problem."""
+    hop = rate // 20
+    n = len(pcm16k)
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while n - pos > CHUNK_MAX_S * rate:
+        lo, hi = pos + int(CHUNK_MIN_S * rate), pos + int(CHUNK_MAX_S * rate)
+        seg = pcm16k[lo:hi]
+        k = len(seg) // hop
+        energy = np.square(seg[: k * hop].reshape(k, hop), dtype=np.float64).mean(axis=1)
+        cut = lo + int(np.argmin(energy)) * hop + hop // 2
+        out.append((pos, cut))
+        pos = cut
+    out.append((pos, n))
+    return out
+
+
 def recognise(pcm16k: np.ndarray, name: str | None = None) -> tuple[list[Word], str]:
+    words: list[Word] = []
+    texts: list[str] = []
+    for a, b in chunks(pcm16k):
+        w, t = _recognise(pcm16k[a:b], name)
+        off = a / 16000
+        words.extend(Word(x.text, x.start_s + off, x.end_s + off) for x in w)
+        texts.append(t)
+    return words, " ".join(t for t in texts if t)
+
+
+def _recognise(pcm16k: np.ndarray, name: str | None = None) -> tuple[list[Word], str]:
     """Words with times (seconds from the start of `pcm16k`) and the raw transcript.  `name`
     (the expected full name) is added to the decoder's hotwords next to "Tavus"."""
     model = load_recogniser()
@@ -488,7 +526,7 @@ def retry_name(pcm16k: np.ndarray, ev: ConsentEvidence, name: str) -> str | None
         return None
     words, _ = recognise(pcm16k[a:b], name)
     texts = [w.text for w in words]
-    cut = next((i for i, t in enumerate(texts) if t == "currently"), len(texts))
+    cut = next((i for i, t in enumerate(texts) if similar("currently", t)), len(texts))
     texts = texts[:cut]
     while texts and texts[-1] in ("am", "and", "i", "an"):
         texts.pop()
