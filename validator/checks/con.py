@@ -75,16 +75,16 @@ def _missing_text(words: list[str], limit: int = 12) -> str:
     ),
 )
 def consent_statement_missing(ev: Evidence, p: Params) -> Outcome:
-    """Fails when no consent statement is recognised at the start of the training clip (`consent
+    """What it does: fails when no consent statement is recognised at the start of the training clip (`consent
     = "start"`: the first 40 s are transcribed) or anywhere in the consent video (`consent =
     "separate"`), or when in start mode the statement comes after more than `max_words_before`
     words of other speech.
 
-    Why: the platform rejects a replica without the statement (`consent_phrase_mismatch`) hours
+    Why it matters: the platform rejects a replica without the statement (`consent_phrase_mismatch`) hours
     after the upload; its troubleshooting page wants it at the very beginning of the training
     video.
 
-    Fix: record the statement at the start (or as its own video), facing the camera, in English.
+    How to fix: record the statement at the start (or as its own video), facing the camera, in English.
 
     Calibration (scripts/calibrate_consent.py; Whisper tiny.en, hotword "Tavus"): generated
     statements scored 0.79-1.00 (24/24 at or above 0.79; median 0.95), truncated ones 0.47-0.88,
@@ -155,13 +155,13 @@ def consent_statement_missing(ev: Evidence, p: Params) -> Outcome:
     ),
 )
 def consent_statement_mismatch(ev: Evidence, p: Params) -> Outcome:
-    """Fails when a statement is there (CON001's `min_present_share`) but fewer than
+    """What it does: fails when a statement is there (CON001's `min_present_share`) but fewer than
     `min_match_share` of the template's words are heard in order, or when it stops short: more
     than `max_missing_end_words` words missing at its end.  The message lists the missing words.
 
-    Why: the platform matches the spoken words against its template (`consent_phrase_mismatch`).
+    Why it matters: the platform matches the spoken words against its template (`consent_phrase_mismatch`).
 
-    Fix: read the statement as written, to the end.
+    How to fix: read the statement as written, to the end.
 
     Calibration (scripts/calibrate_consent.py): complete generated statements scored 0.79-1.00
     and none missed a word at the end (24/24: 0 end words missing; the recogniser's errors are
@@ -222,14 +222,14 @@ def consent_statement_mismatch(ev: Evidence, p: Params) -> Outcome:
     ),
 )
 def consent_name_mismatch(ev: Evidence, p: Params) -> Outcome:
-    """Compares the name heard between the opening "I" and "am currently speaking" with
+    """What it does: compares the name heard between the opening "I" and "am currently speaking" with
     `consent-name`, tolerant of spelling (names are where recognisers fail most): the similarity
     is the mean of the letter similarity and the similarity of consonant skeletons ("Thomas
     Carlsky" vs "Tomasz Kowalski").  Skips without `consent-name`, reporting the name heard.
 
-    Why: the consent must be given by the person the replica is of.
+    Why it matters: the consent must be given by the person the replica is of.
 
-    Fix: say the full name clearly; check `consent-name`.
+    How to fix: say the full name clearly; check `consent-name`.
 
     When the first pass's name is not a near-exact match (similarity below 0.9), the opening is
     heard a second time with `consent-name` as a decoder hotword, and the better similarity
@@ -247,6 +247,9 @@ def consent_name_mismatch(ev: Evidence, p: Params) -> Outcome:
     not seen can still fail here, so the message shows what was heard.
 
     Cost: the second pass (only when the first does not match) recognises the 2-5 s opening.
+
+    Example: `--consent-name "John Smith"` on a statement that says "I, Maria Garcia, ..."
+    fails: 'heard the name "maria garcia", expected "John Smith" (similarity 0.19)'.
     """
     c = ev.consent
     m = c.match
