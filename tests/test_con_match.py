@@ -159,6 +159,7 @@ def test_settings_validate_consent_and_name():
         Settings(consent="begin")
     with pytest.raises(SettingsError, match="consent-name"):
         Settings(consent="start", consent_name="  ")
+    assert "consent" not in Settings().to_dict()
     d = Settings(consent="separate", consent_name="Jane Doe").to_dict()
     assert d["consent"] == "separate" and d["consent_name"] == "Jane Doe"
 

@@ -121,6 +121,12 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         """The settings that judged a report, including every resolved rule parameter."""
         rules = load_all()
+        # Consent keys only when consent checking is on (reports without it keep their shape).
+        consent = (
+            {"consent": self.consent, "consent_name": self.consent_name}
+            if self.consent != "none"
+            else {}
+        )
         return {
             "profile": self.profile,
             "fail_on": self.fail_on,
@@ -128,8 +134,7 @@ class Settings:
             "ignore": list(self.ignore),
             "sample_fps": self.sample_fps,
             "analysis_short_side_px": self.analysis_short_side_px,
-            "consent": self.consent,
-            "consent_name": self.consent_name,
+            **consent,
             "rule_params": {
                 rid: self.resolve(r).as_dict()
                 for rid, r in rules.items()

@@ -249,7 +249,7 @@ def consent_name_mismatch(ev: Evidence, p: Params) -> Outcome:
     Cost: the second pass (only when the first does not match) recognises the 2-5 s opening.
 
     Example: `--consent-name "John Smith"` on a statement that says "I, Maria Garcia, ..."
-    fails: 'heard the name "maria garcia", expected "John Smith" (similarity 0.19)'.
+    fails: 'heard the name "maria garcia", expected "John Smith" (similarity 0.20)'.
     """
     c = ev.consent
     m = c.match
