@@ -54,7 +54,7 @@ OFF_REASON = (
 # lead-in without transcribing the whole training clip.
 WINDOW_START_S = 40.0
 WINDOW_SEPARATE_S = 180.0
-NAME_MAX_WORDS = 6
+NAME_MAX_WORDS = 8
 # Below this similarity to consent-name the opening is heard a second time (`retry_name`).
 NAME_RETRY_BELOW = 0.9
 HOTWORDS = "Tavus"
@@ -250,8 +250,9 @@ _NAME_PREFIXES = (("my", "name", "is"), ("this", "is"), ("am",), ("i", "am"))
 
 def _opening(words: list[str], start: int) -> tuple[int | None, str | None, int]:
     """The opening "I, [NAME]," before the aligned `start` ("am currently speaking"): the index
-    of the "I" (None if not heard), the name between, and where the opening starts.  "I'm" was expanded to "i am", so an
-    "i" right before `start` may be the contraction's, with the name and real "I" before it."""
+    of the "I" (None if not heard), the name between, and where the opening starts.  "I'm" was
+    expanded to "i am", so an "i" right before `start` may be the contraction's, with the name
+    and the real "I" before it."""
     if start <= 0:
         return None, None, start
     tentative: int | None = None
@@ -293,7 +294,9 @@ def match_template(words: list[Word]) -> Match:
             best = mt
     assert best is not None
     heard_i = False
-    if best.first is not None and best.notes.get("first_template") == 0:
+    # The opening is looked for when the alignment starts at "am", "currently" or "speaking".
+    ft = best.notes.get("first_template")
+    if best.first is not None and ft is not None and ft <= 2:
         best.notes["template_start"] = best.first
         marker, name, opening = _opening(texts, best.first)
         best.name = name
@@ -425,9 +428,22 @@ def _sha256(path: Path) -> str:
 _LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=1)
 def load_recogniser() -> Any:
     """Verify the weights against the manifest, then load Whisper tiny.en once per process."""
+    with _LOAD_LOCK:
+        return _load()
+
+
+def _cache_clear() -> None:
+    _load.cache_clear()
+
+
+load_recogniser.cache_clear = _cache_clear  # type: ignore[attr-defined]
+_LOAD_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _load() -> Any:
     d = model_dir()
     try:
         import faster_whisper  # noqa: F401

@@ -67,7 +67,7 @@ def _missing_text(words: list[str], limit: int = 12) -> str:
         ),
         Param(
             "max_words_before",
-            8,
+            10,
             "words of other speech allowed before the statement (start mode)",
             minimum=0,
             maximum=200,
