@@ -542,12 +542,14 @@ def retry_name(pcm16k: np.ndarray, ev: ConsentEvidence, name: str) -> str | None
         return None
     words, _ = recognise(pcm16k[a:b], name)
     texts = [w.text for w in words]
-    cut = next((i for i, t in enumerate(texts) if similar("currently", t)), len(texts))
-    texts = texts[:cut]
-    while texts and texts[-1] in ("am", "and", "i", "an"):
-        texts.pop()
-    start = next((i + 1 for i, t in enumerate(texts) if t in _MARKERS), 0)
-    return _clean_name(texts[start:])
+    start = next((i + 1 for i, t in enumerate(texts[:3]) if t in _MARKERS), 0)
+    if texts[start : start + 1] == ["am"]:  # "I'm Jane Doe"
+        start += 1
+    # The name ends where the statement goes on: "am", "and", "I'm", "currently" (or what the
+    # decoder made of it: "current", "coming").
+    stop = {"am", "and", "i", "an", "currently", "current", "coming"}
+    end = next((i for i in range(start + 1, len(texts)) if texts[i] in stop), len(texts))
+    return _clean_name(texts[start:end])
 
 
 class _ConsentAnalyser:
