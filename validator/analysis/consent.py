@@ -542,13 +542,14 @@ def retry_name(pcm16k: np.ndarray, ev: ConsentEvidence, name: str) -> str | None
         return None
     words, _ = recognise(pcm16k[a:b], name)
     texts = [w.text for w in words]
-    start = next((i + 1 for i, t in enumerate(texts[:3]) if t in _MARKERS), 0)
-    if texts[start : start + 1] == ["am"]:  # "I'm Jane Doe"
+    # After the last "I"/"Hi" among the first words ("Hi, I'm Jane Doe" -> "hi i am jane doe").
+    start = max((i + 1 for i, t in enumerate(texts[:3]) if t in _MARKERS), default=0)
+    if texts[start : start + 1] == ["am"]:
         start += 1
     # The name ends where the statement goes on: "am", "and", "I'm", "currently" (or what the
     # decoder made of it: "current", "coming").
     stop = {"am", "and", "i", "an", "currently", "current", "coming"}
-    end = next((i for i in range(start + 1, len(texts)) if texts[i] in stop), len(texts))
+    end = next((i for i in range(start, len(texts)) if texts[i] in stop), len(texts))
     return _clean_name(texts[start:end])
 
 

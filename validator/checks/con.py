@@ -87,21 +87,25 @@ def consent_statement_missing(ev: Evidence, p: Params) -> Outcome:
     How to fix: record the statement at the start (or as its own video), facing the camera, in English.
 
     Calibration (scripts/calibrate_consent.py; Whisper tiny.en, hotword "Tavus"): generated
-    statements scored 0.79-1.00 (24/24 at or above 0.79; median 0.95), truncated ones 0.47-0.88,
-    real speech that is not a statement 0.02-0.05 (9/9: a handful of words like "i", "to",
-    "and", "the" align by chance).  The threshold 0.3 sits 0.25 above the highest other speech
-    and 0.49 below the lowest statement: no false failure and no miss in the set.  Words before
-    the statement: 0-1 for every generated statement (the opening "Hi"/"I'm" is absorbed as the
-    "I"), while the statement-in-the-middle test has 30+ words of other speech before it.
+    statements scored 0.79-1.00 (24/24; median 1.00), truncated ones 0.47-0.88, real speech
+    that is not a statement 0.02-0.05 (9/9: a few words like "i", "to", "and" align by chance).
+    The threshold 0.3 sits 0.25 above the highest other speech and 0.49 below the lowest
+    statement: no false failure and no miss in the set.  Words before the statement: 0-1 for
+    every generated statement (an opening "Hi"/"I'm" counts as the "I"; a name is allowed up to
+    8 recognised words), 22 when JFK's sentence comes first (the statement-in-the-middle test),
+    so the allowance of 10 words (a short greeting) has a margin on both sides.
 
-    Cost: nothing when consent is "none" (the analyser returns before importing the recogniser).
-    Otherwise loading the model once per process (1.4-2.5 s, ~300 MB resident) plus recognition
-    at about 0.04-0.2 CPU-s per audio second on 2 threads (noisy: the CPU was shared while this
-    was measured) for at most 40 s of audio in start mode.
+    Cost: nothing when consent is "none" (the analyser returns before importing anything; a test
+    checks that faster_whisper is not imported).  Otherwise: loading once per process, including
+    the sha256 check of the 78 MB of weights, 1.4-6 s wall (the CPU was shared by other jobs
+    while measured), ~250 MB resident; recognition 0.09 CPU-s per audio second (JFK, 11 s, 2
+    threads, beam 5, word timestamps), i.e. a few CPU-seconds for the 40 s window.  Under load
+    the calibration run measured 0.3-0.7 wall-s per audio second.  CON003's second pass adds a
+    few seconds only when the first pass did not hear the expected name.
 
     Example: `validator check --consent start clip.mp4` on a clip that opens with a greeting
-    fails: 'no consent statement in the first 40 s (0.05 of the template heard; heard "Well,
-    what can't be done ...")'.
+    fails: 'no consent statement at the start of the clip (first 40 s transcribed: 0.05 of the
+    template heard; heard "Well, what can't be done by main courage in war ...")'.
     """
     c = ev.consent
     m = c.match
@@ -236,15 +240,17 @@ def consent_name_mismatch(ev: Evidence, p: Params) -> Outcome:
     counts.  The hotword helps tiny.en spell a name that was said; it did not make it write a
     name that was not said.
 
-    Calibration (generated statements, espeak-ng voices en-us and en-gb, clean and 10 dB room
-    noise, 16 pairs): first pass alone, same name 0.37-1.00 (7 of 24 statements below 0.5:
-    "gentle" for "Jane Doe", "brian" for "Wei Zhang", "hand a marker" for "Hannah Becker"),
-    different names at most 0.51 (264 pairs, 95th percentile 0.47) - too close.  With the
-    second pass: correct name 0.70-1.00 (8/8, seven of them exactly), wrong expected name
-    0.18-0.32 (8/8; the retry wrote "my family now pharmacy", "why not", the real name).  The
-    threshold 0.5 has a margin of 0.20 below the lowest correct name and 0.18 above the highest
-    wrong one on this set; it is small (16 cases of synthetic speech): names recognisers have
-    not seen can still fail here, so the message shows what was heard.
+    Calibration (scripts/calibrate_consent.py: the 24 generated statements, six espeak-ng
+    voices, twelve names, clean and with 10 dB room noise; each judged against its own name and
+    against a wrong one): the first pass alone gave the right name 0.37-1.00 (7 of 24 below 0.5:
+    "gentle" for "Jane Doe", "brian" for "Wei Zhang", "hand a marker" for "Hannah Becker")
+    while wrong names reached 0.51 (264 pairs, 95th percentile 0.47): too close to judge.  With
+    the second pass: right name 0.98-1.00 in 23 of 24, and 0.45 once (John Smith under 10 dB
+    noise: first pass "have done some if", the retry heard no name) - a false failure rate of
+    1/24 on this synthetic set; wrong name 0.06-0.37 (24/24 fail: no miss).  The threshold 0.5
+    is 0.13 above the highest wrong name and 0.48 below the right names that were heard.  The
+    set is small and synthetic: a name the recogniser cannot spell may still fail here, so the
+    message shows what was heard.
 
     Cost: the second pass (only when the first does not match) recognises the 2-5 s opening.
 
