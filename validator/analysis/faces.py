@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -103,6 +103,7 @@ REGION_DELTA_E = 14.0
 REGION_TEXTURE_RATIO = 2.0
 
 PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face flag
+TRACK_MIN_DT_S = 1 / 31  # the mouth track follows at most ~30 frames/s
 # Pitch of a frontal face, measured as the forehead-to-chin line's depth tilt: the mesh puts the
 # forehead nearer the camera than the chin.  The median over the 11 GRID clips (frontal speakers,
 # eye-level studio camera; per-clip medians -9.6 to -0.8) was -5.5 degrees; that is subtracted so
@@ -150,6 +151,10 @@ class FaceEvidence:
     sample_fps: float
     analyse_ms: float = 0.0  # mean wall time per sampled frame
     extra: dict[str, Any] = field(default_factory=dict)
+    # The mouth tracked on every decoded frame (at most ~30/s), not only the sampled ones: lip
+    # sync lives at 25-30 frames/s (MTH003).  Times and mouth opening; empty when not measured.
+    mouth_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mouth_open_track: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -214,6 +219,12 @@ class FaceAnalyser:
         self.size: tuple[int, int] = (0, 0)
         self.prev: MeshResult | None = None
         self.elapsed = 0.0
+        # The mouth track on every decoded frame (MTH003): landmarks of the last tracked frame,
+        # sampled or not, and (t, mouth opening) pairs.
+        self.track_lm: np.ndarray | None = None
+        self.track_t = -1.0
+        self.track: list[tuple[float, float]] = []
+        self.elapsed_track = 0.0
 
     # -- per frame -------------------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
@@ -246,6 +257,11 @@ class FaceAnalyser:
                 mesh = m2 if m2.presence >= PRESENCE_MIN else m
         s.mesh = mesh
         self.prev = mesh
+        if mesh is not None:
+            self.track.append((frame.t_s, mouth_open(mesh.landmarks)))
+            self.track_lm, self.track_t = mesh.landmarks[:, :2], frame.t_s
+        else:
+            self.track_lm = None
         others = dets
         if mesh is not None:
             s.detected = True
@@ -279,14 +295,42 @@ class FaceAnalyser:
         self.samples.append(s)
         self.elapsed += time.perf_counter() - t0
 
+    def on_between_frame(self, frame: Frame) -> None:
+        """A decoded frame between two samples: only the mouth is followed (one landmark run
+        from the previous frame's landmarks, no detection), for lip sync.  At most ~30 frames/s
+        (a 60 fps clip is followed on every other frame); the track waits for the next sample
+        to find the face again when it is lost."""
+        if self.track_lm is None or frame.t_s - self.track_t < TRACK_MIN_DT_S:
+            return
+        t0 = time.perf_counter()
+        img = frame.image
+        h, w = img.shape[:2]
+        m = self.mesh.run(img, roi_from_landmarks(self.track_lm))
+        if m.presence >= PRESENCE_MIN and _plausible(m, w, h):
+            self.track.append((frame.t_s, mouth_open(m.landmarks)))
+            self.track_lm, self.track_t = m.landmarks[:, :2], frame.t_s
+        else:
+            self.track_lm = None
+        self.elapsed_track += time.perf_counter() - t0
+
     # -- end of clip -----------------------------------------------------------------------
     def finish(self, ev: Evidence) -> FaceEvidence:
-        return build_evidence(
+        fe = build_evidence(
             self.samples,
             self.size,
             self.sample_fps,
             1000 * self.elapsed / max(1, len(self.samples)),
         )
+        tr = np.array(sorted(self.track), np.float64).reshape(-1, 2)
+        fe.extra["mouth_track_s"] = self.elapsed_track
+        return replace(fe, mouth_t_s=tr[:, 0].copy(), mouth_open_track=tr[:, 1].copy())
+
+
+def mouth_open(lm: np.ndarray) -> float:
+    """Inner-lip gap (mean of three points) over the mouth-corner distance."""
+    width = float(np.hypot(*(lm[MOUTH_L, :2] - lm[MOUTH_R, :2])))
+    gap = np.mean([np.hypot(*(lm[lo, :2] - lm[up, :2])) for up, lo in INNER_LIP_PAIRS])
+    return float(gap / width) if width > 0 else math.nan
 
 
 def _pixel_box(
@@ -482,9 +526,7 @@ def build_evidence(
         a["chin"][i] = lm[CHIN, 1] / h
         a["eye_y"][i] = (lm[R_EYE_OUT, 1] + lm[L_EYE_OUT, 1]) / 2 / h
         a["yaw"][i], a["pitch"][i], a["roll"][i] = _pose(lm)
-        width = float(np.hypot(*(lm[MOUTH_L, :2] - lm[MOUTH_R, :2])))
-        gap = np.mean([np.hypot(*(lm[lo, :2] - lm[up, :2])) for up, lo in INNER_LIP_PAIRS])
-        a["mouth_open"][i] = gap / width if width > 0 else np.nan
+        a["mouth_open"][i] = mouth_open(lm)
         a["teeth"][i] = s.teeth
         a["presence"][i] = s.mesh.presence
         rigid = lm[list(RIGID), :2]

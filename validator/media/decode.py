@@ -40,6 +40,7 @@ def decode_pass(
     sample_fps: float,
     short_side_px: int,
     frame_sinks: Sequence[FrameSink] = (),
+    between_sinks: Sequence[FrameSink] = (),
     want_audio: bool = True,
     progress: ProgressFn | None = None,
 ) -> tuple[StreamStats, AudioData | None]:
@@ -55,7 +56,7 @@ def decode_pass(
     starts = {id(s): _start_s(s) for s in streams}
     origin = min(starts.values(), default=0.0)
     video = (
-        _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin)
+        _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin, between_sinks)
         if vstream
         else None
     )
@@ -150,9 +151,13 @@ class _VideoSide:
         short_side_px: int,
         sinks: Sequence[FrameSink],
         origin_s: float,
+        between_sinks: Sequence[FrameSink] = (),
     ):
         self.stream = stream
         self.sinks = list(sinks)
+        # Sinks that also want the decoded frames between samples (the mouth track for lip
+        # sync); they get the same analysis-size image, with index -1.
+        self.between_sinks = list(between_sinks)
         self.interval = 1.0 / sample_fps
         self.short_side_px = short_side_px
         self.next_sample_t = 0.0
@@ -191,7 +196,13 @@ class _VideoSide:
             self.rotation = int(round(getattr(frame, "rotation", 0) or 0))
             self.frame_pix_fmt = frame.format.name
             self.color_trc = getattr(frame, "color_trc", None)
-        if not self.sinks or t + 1e-6 < self.next_sample_t or t > MAX_ANALYSIS_S:
+        if not self.sinks or t > MAX_ANALYSIS_S:
+            return
+        if t + 1e-6 < self.next_sample_t:
+            if self.between_sinks:
+                between = Frame(-1, t, self._image(frame), self.scale, frame)
+                for sink in self.between_sinks:
+                    sink(between)
             return
         while self.next_sample_t <= t + 1e-6:
             self.next_sample_t += self.interval
