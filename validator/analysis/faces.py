@@ -100,9 +100,11 @@ REGION_RADIUS = 0.07  # patch half-side, share of the hairline-to-chin height
 # A region "changed" when its colour moved this far (Lab distance, after removing the whole
 # face's common brightness change) or its edge energy grew this much over the clip's median.
 REGION_DELTA_E = 14.0
+OCCLUSION_REF_HALF_S = 6.0  # the reference is the region's median over +-6 s
 REGION_TEXTURE_RATIO = 2.0
 
 PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face flag
+MAX_CANDIDATES = 3  # detections tried with the landmark model per sample when nothing is tracked
 TRACK_MIN_DT_S = 1 / 31  # the mouth track follows at most ~30 frames/s
 # Pitch of a frontal face, measured as the forehead-to-chin line's depth tilt: the mesh puts the
 # forehead nearer the camera than the chin.  The median over the 11 GRID clips (frontal speakers,
@@ -225,6 +227,9 @@ class FaceAnalyser:
         self.track_t = -1.0
         self.track: list[tuple[float, float]] = []
         self.elapsed_track = 0.0
+        # Where the face was last seen with landmarks (analysis pixels): a rejected detection
+        # there is a covered face, elsewhere it is not a face.
+        self.last_face_box: tuple[float, float, float, float] | None = None
 
     # -- per frame -------------------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
@@ -248,13 +253,21 @@ class FaceAnalyser:
             m = self.mesh.run(img, roi_from_landmarks(self.prev.landmarks[:, :2]))
             if m.presence >= PRESENCE_MIN and _plausible(m, w, h):
                 mesh = m
+        rejected: list[Any] = []
         if mesh is None and dets:
-            best = max(dets, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
-            m = self.mesh.run(img, roi_from_detection(best))
-            # A second pass from the first landmarks tightens the crop, as the tracker would.
-            if m.presence >= PRESENCE_MIN:
-                m2 = self.mesh.run(img, roi_from_landmarks(m.landmarks[:, :2]))
-                mesh = m2 if m2.presence >= PRESENCE_MIN else m
+            # The face is the detection the landmark model accepts, tried in order of detector
+            # score (not size: clasped hands in front of the body are a larger box, at score
+            # 0.52-0.57, that the landmark model rejects at 0.002, while the real face scores
+            # 0.97).  At most three tries per sample.
+            for d in sorted(dets, key=lambda d: -d.score)[:MAX_CANDIDATES]:
+                m = self.mesh.run(img, roi_from_detection(d))
+                if m.presence >= PRESENCE_MIN:
+                    # A second pass from the first landmarks tightens the crop, as the tracker
+                    # would.
+                    m2 = self.mesh.run(img, roi_from_landmarks(m.landmarks[:, :2]))
+                    mesh = m2 if m2.presence >= PRESENCE_MIN else m
+                    break
+                rejected.append(d)
         s.mesh = mesh
         self.prev = mesh
         if mesh is not None:
@@ -262,12 +275,22 @@ class FaceAnalyser:
             self.track_lm, self.track_t = mesh.landmarks[:, :2], frame.t_s
         else:
             self.track_lm = None
-        others = dets
+        # A box the landmark model rejected is no face: not a second person either.
+        others = [d for d in dets if not any(d is r for r in rejected)]
+        covered = None
+        if mesh is None and rejected and self.last_face_box is not None:
+            # ... but where the face just was, a rejected box is that face with its features
+            # hidden (a hand or microphone over it; composite with the lower face covered:
+            # detector 0.85, landmark score 0.07): FAC011's cue.
+            near = [d for d in rejected if _overlap(d.box, self.last_face_box) > 0.3]
+            if near:
+                covered = max(near, key=lambda d: d.score)
         if mesh is not None:
             s.detected = True
             lb = _box(mesh.landmarks)
+            self.last_face_box = lb
             main = [d for d in dets if _overlap(d.box, lb) > 0.3]
-            others = [d for d in dets if _overlap(d.box, lb) <= 0.3]
+            others = [d for d in others if _overlap(d.box, lb) <= 0.3]
             if main:
                 s.det_score = max(d.score for d in main)
             s.n_faces = 1 + len(others)
@@ -275,17 +298,15 @@ class FaceAnalyser:
             s.regions = _region_stats(img, mesh.landmarks)
             frame.notes["face_box"] = _pixel_box(lb, w, h)
             frame.notes["face_landmarks"] = mesh.landmarks[:, :2].astype(np.float32)
-        elif dets:
-            # Detected, but the landmark model rejects it: typically a hand or object over the
-            # face (composite with the lower face covered: detector 0.85, mesh score 0.07).
-            best = max(dets, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
-            others = [d for d in dets if d is not best]
+        elif covered is not None:
+            others = [d for d in others if d is not covered]
             s.detected = True
-            s.det_score = best.score
-            s.n_faces = len(dets)
-            frame.notes["face_box"] = _pixel_box(best.box, w, h)
+            s.det_score = covered.score
+            s.n_faces = 1 + len(others)
+            frame.notes["face_box"] = _pixel_box(covered.box, w, h)
             frame.notes["face_landmarks"] = None
         else:
+            s.n_faces = len(others)
             frame.notes["face_box"] = None
             frame.notes["face_landmarks"] = None
         if others:
@@ -427,22 +448,33 @@ def _region_stats(img: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def occlusion_from_regions(regions: np.ndarray) -> np.ndarray:
-    """Share of watched skin regions that look unlike the same region over the rest of the clip.
+def occlusion_from_regions(regions: np.ndarray, half_window: int | None = None) -> np.ndarray:
+    """Share of watched skin regions that look unlike the same region around that time.
 
-    `regions` is (N, R, 4).  The clip's own median per region is the reference, so skin tone,
-    make-up, beards and glasses (present throughout) are part of the reference.  The common
-    brightness change of all regions is removed first, so a lighting change is not an
-    occlusion (IMG005 judges lighting)."""
+    `regions` is (N, R, 4).  The reference of each sample is the median of the same region over
+    the samples within `half_window` samples either side (default: the whole clip), so skin
+    tone, make-up, beards and glasses (present throughout) are part of it.  A local reference
+    (the analyser uses +-6 s) absorbs lasting changes (the light or the seat changing for the
+    rest of the clip; a composite of one real person speaking then another listening read the
+    shorter part as covered throughout against a whole-clip median), while a hand raised for
+    a few seconds still differs from the seconds around it.  The common brightness change of
+    all regions is removed first, so a lighting change is not an occlusion (IMG005 judges
+    lighting)."""
     n = regions.shape[0]
     out = np.full(n, np.nan)
     if n == 0 or not np.isfinite(regions).any():
         return out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a region never visible: all-NaN
-        ref = np.nanmedian(regions, axis=0)  # (R, 4)
+        if half_window is None or 2 * half_window + 1 >= n:
+            refs = np.broadcast_to(np.nanmedian(regions, axis=0), regions.shape)
+        else:
+            pad = np.full((half_window, *regions.shape[1:]), np.nan)
+            padded = np.concatenate([pad, regions, pad])
+            win = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_window + 1, axis=0)
+            refs = np.nanmedian(win, axis=-1)  # (N, R, 4)
     for i in range(n):
-        reg = regions[i]
+        reg, ref = regions[i], refs[i]
         ok = np.isfinite(reg[:, 0]) & np.isfinite(ref[:, 0])
         if ok.sum() < 3:
             continue
@@ -538,7 +570,9 @@ def build_evidence(
     for i, s in enumerate(samples):
         if s.mesh is not None and s.regions is not None:
             regions[i] = s.regions
-    occlusion = occlusion_from_regions(regions)
+    occlusion = occlusion_from_regions(
+        regions, half_window=max(1, int(round(OCCLUSION_REF_HALF_S * sample_fps)))
+    )
     return FaceEvidence(
         t_s=t,
         present=present,
