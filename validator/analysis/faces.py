@@ -9,10 +9,15 @@ Owns `Evidence.faces` (a `FaceEvidence`).  For every sampled frame it
 2. runs the 468-point landmark model on the main face with a region of interest that follows it,
    as MediaPipe's face-mesh graph does: the crop comes from the previous frame's landmarks
    (rotated by the eye line, long side x 1.5), and only when the model says the face is lost does
-   it fall back to the largest detection;
+   it fall back to the detections, tried in order of detector score: the face is the first one
+   the landmark model accepts (a rejected box is no face; where the face just was, it is the
+   face covered);
 3. measures the face box (normalised to the frame), face height, centre, head yaw/pitch/roll,
    mouth opening (inner-lip gap over mouth width), a teeth-visibility measure, landmark motion
-   and occlusion cues (landmark-model face score, detector score).
+   and occlusion cues (landmark-model face score, detector score);
+4. between the sampled frames (`on_between_frame`, every decoded frame up to ~30/s) it follows
+   only the mouth, one landmark run from the previous frame's landmarks, for lip sync
+   (`FaceEvidence.mouth_t_s` / `mouth_open_track`, MTH003).
 
 It leaves `frame.notes["face_box"]` (x0, y0, x1, y1 ints in analysis pixels, or None) and
 `frame.notes["face_landmarks"]` ((468, 2) float array in analysis pixels, or None) for the image
