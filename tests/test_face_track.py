@@ -1,6 +1,6 @@
 """Which box is the face: the face analyser picks the detection the landmark model accepts, in
-order of detector score, not the largest box; a box the landmark model rejects is neither a
-second face (FAC002) nor a covered face (FAC011), unless it sits where the face just was.
+order of detector score, not the largest box; a box the landmark model rejects is not the
+face, and not a covered face (FAC011) unless it sits where the face just was.
 
 The case from real footage: clasped hands in front of the body fire the detector at 0.52-0.57
 for the first 0.8 s, as a box larger than the face; the landmark model rejects it (presence

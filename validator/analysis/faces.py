@@ -10,8 +10,8 @@ Owns `Evidence.faces` (a `FaceEvidence`).  For every sampled frame it
    as MediaPipe's face-mesh graph does: the crop comes from the previous frame's landmarks
    (rotated by the eye line, long side x 1.5), and only when the model says the face is lost does
    it fall back to the detections, tried in order of detector score: the face is the first one
-   the landmark model accepts (a rejected box is no face; where the face just was, it is the
-   face covered);
+   the landmark model accepts (a rejected box is not the main face; where the face just was,
+   it is the face covered);
 3. measures the face box (normalised to the frame), face height, centre, head yaw/pitch/roll,
    mouth opening (inner-lip gap over mouth width), a teeth-visibility measure, landmark motion
    and occlusion cues (landmark-model face score, detector score);
@@ -280,8 +280,10 @@ class FaceAnalyser:
             self.track_lm, self.track_t = mesh.landmarks[:, :2], frame.t_s
         else:
             self.track_lm = None
-        # A box the landmark model rejected is no face: not a second person either.
-        others = [d for d in dets if not any(d is r for r in rejected)]
+        # Every other detection stays a candidate second person for FAC002, which judges it by
+        # detector score (hands read 0.52-0.57, under its 0.75; the landmark model also rejects
+        # small, dark real faces: the stage clip's audience at 0.65-0.95).
+        others = list(dets)
         covered = None
         if mesh is None and rejected and self.last_face_box is not None:
             # ... but where the face just was, a rejected box is that face with its features
