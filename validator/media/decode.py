@@ -16,6 +16,7 @@ only buffer that grows is the 16 kHz PCM (64 KB/s), and it stops at `MAX_ANALYSI
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 import av
@@ -200,7 +201,7 @@ class _VideoSide:
             return
         if t + 1e-6 < self.next_sample_t:
             if self.between_sinks:
-                between = Frame(-1, t, self._image(frame), self.scale, frame)
+                between = _BetweenFrame(t, lambda: self._image(frame), self.scale, frame)
                 for sink in self.between_sinks:
                     sink(between)
             return
@@ -250,6 +251,23 @@ class _VideoSide:
         if media.video_duration_s is None or stats.truncated:
             media.video_duration_s = stats.video_decoded_s or None
         media.video_frames = len(pts)
+
+
+class _BetweenFrame(Frame):
+    """A frame between two samples (index -1): its analysis image is only made if a sink
+    looks at it (the mouth track skips frames past ~30/s and frames after losing the face)."""
+
+    def __init__(self, t_s: float, make: Callable[[], np.ndarray], scale: float, av_frame: Any):
+        self.index = -1
+        self.t_s = t_s
+        self.scale = scale
+        self.av_frame = av_frame
+        self.notes: dict[str, Any] = {}
+        self._make = make
+
+    @cached_property
+    def image(self) -> np.ndarray:  # type: ignore[override]
+        return self._make()
 
 
 def display_rotation_cw(frame_rotation_ccw: int) -> int:
