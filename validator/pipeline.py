@@ -107,6 +107,12 @@ def validate(
             for s, a in analysers
             if getattr(a, "wants_frames", False)
         ]
+        # Analysers that also follow the frames between samples (faces: the mouth track).
+        between = [
+            _timed_sink(s.provides, a.on_between_frame, timings)
+            for s, a in analysers
+            if getattr(a, "wants_frames", False) and hasattr(a, "on_between_frame")
+        ]
         if not media.has_video:
             ev.missing.update(
                 {
@@ -122,6 +128,7 @@ def validate(
                 sample_fps=settings.sample_fps,
                 short_side_px=settings.analysis_short_side_px,
                 frame_sinks=sinks,
+                between_sinks=between,
                 progress=progress,
             )
         except ValidatorError:
