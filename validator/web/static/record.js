@@ -25,6 +25,7 @@
     pcm: [],
     pcmLen: 0,
     recorder: null,
+    take: null, // the take in progress: { cancelled }
   };
   // Figures the tests (and curious users) can read: round trips and the server's own cost.
   const stats = (window.__liveStats = { frames: 0, rtt_ms: [], server_ms: [], cpu_ms: [], audio: 0, audio_rtt_ms: [], busy: 0, started: 0 });
@@ -96,6 +97,8 @@
   }
   function stopCamera() {
     live.running = false;
+    // A take cut short (camera stopped or changed, other mode) is dropped, not checked.
+    if (live.take) live.take.cancelled = true;
     if (live.recorder && live.recorder.state !== "inactive") live.recorder.stop();
     if (live.stream) live.stream.getTracks().forEach((t) => t.stop());
     live.stream = null;
@@ -271,24 +274,45 @@
     phaseEl.dataset.phase = name;
     phaseEl.replaceChildren(el("span", "label", label), el("span", "timer", seconds === undefined ? "" : `${Math.ceil(seconds)} s`));
   }
-  async function countdownPhase(name, label, seconds) {
+  async function countdownPhase(take, name, label, seconds) {
     const end = performance.now() + seconds * 1000;
-    while (live.running) {
+    while (live.running && !take.cancelled) {
       const left = (end - performance.now()) / 1000;
       if (left <= 0) break;
       setPhase(name, label, left);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+  // The take's plan for the chosen profile (phoenix-3: 60 + 60 s), shown before the take.
+  function takePlan() {
+    return config.takes[P.profile()] || [30, 30];
+  }
+  function showPlan() {
+    const [speakS, listenS] = takePlan();
+    const plan = $("#take-plan");
+    plan.dataset.speakS = String(speakS);
+    plan.dataset.listenS = String(listenS);
+    plan.textContent = `The take (${P.profile()}): ${speakS} s speaking, then ${listenS} s listening with lips closed.`;
+  }
+  $("#profile").addEventListener("change", showPlan);
+  showPlan();
+  function abandon() {
+    setPhase("idle", "");
+    live.take = null;
+    $("#prompt").textContent = "The take was stopped before its end; nothing was kept. Record again when you are ready.";
+    $("#start-take").disabled = !live.running;
+  }
   async function startTake() {
-    if (!live.stream) return;
-    const [speakS, listenS] = config.takes[P.profile()] || [30, 30];
+    if (!live.stream || live.take) return;
+    const [speakS, listenS] = takePlan();
+    const take = (live.take = { cancelled: false });
     $("#start-take").disabled = true;
     warned.clear();
     $("#take-warnings").replaceChildren(el("li", "none", "No warnings yet."));
     const prompt = $("#prompt");
     prompt.replaceChildren(el("p", null, "Get ready: look into the camera. Speak first, then listen in silence."));
-    await countdownPhase("countdown", "Starting in", 3);
+    await countdownPhase(take, "countdown", "Starting in", 3);
+    if (take.cancelled) return abandon();
     const types = ["video/webm;codecs=vp8,opus", "video/webm", "video/mp4"];
     const mimeType = types.find((t) => window.MediaRecorder && MediaRecorder.isTypeSupported(t)) || "";
     const chunks = [];
@@ -299,13 +323,15 @@
     rec.start(1000);
     live.takeStart = performance.now();
     prompt.replaceChildren(el("p", null, "Speak now: read this at your natural pace, teeth visible."), ...SCRIPT.map((l) => el("p", "script", l)));
-    await countdownPhase("speak", "Speak now", speakS);
+    await countdownPhase(take, "speak", "Speak now", speakS);
     prompt.replaceChildren(el("p", "script", "Listen now: lips gently closed, stay still, breathe through your nose. Don't say anything until the timer ends."));
-    await countdownPhase("listen", "Listen now, lips closed", listenS);
-    setPhase("idle", "");
+    await countdownPhase(take, "listen", "Listen now, lips closed", listenS);
     if (rec.state !== "inactive") rec.stop();
     await stopped;
     live.recorder = null;
+    if (take.cancelled) return abandon();
+    setPhase("idle", "");
+    live.take = null;
     const type = rec.mimeType || mimeType || "video/webm";
     const ext = type.includes("mp4") ? "mp4" : "webm";
     const stamp = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15);
