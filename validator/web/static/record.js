@@ -326,11 +326,11 @@
     await countdownPhase(take, "speak", "Speak now", speakS);
     prompt.replaceChildren(el("p", "script", "Listen now: lips gently closed, stay still, breathe through your nose. Don't say anything until the timer ends."));
     await countdownPhase(take, "listen", "Listen now, lips closed", listenS);
+    setPhase("idle", "");
     if (rec.state !== "inactive") rec.stop();
     await stopped;
     live.recorder = null;
     if (take.cancelled) return abandon();
-    setPhase("idle", "");
     live.take = null;
     const type = rec.mimeType || mimeType || "video/webm";
     const ext = type.includes("mp4") ? "mp4" : "webm";
