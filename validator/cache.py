@@ -71,7 +71,7 @@ class LaneSpec:
 
 
 # Column names are those of the analysers' `stats_rows()` (voice.py, faces.py, image.py,
-# continuity.py); the later names in each tuple are fallbacks.  Documented in docs/ci.md.
+# continuity.py); the later names in each tuple are fallbacks.
 LANES: tuple[LaneSpec, ...] = (
     LaneSpec(
         "voice",

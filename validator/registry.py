@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 SEVERITIES = ("info", "warning", "error")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-STATUSES = ("pass", "fail", "skip")
 
 ParamValue = float | int | bool | str
 

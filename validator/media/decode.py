@@ -65,7 +65,6 @@ def decode_pass(
     sample_fps: float,
     short_side_px: int,
     frame_sinks: Sequence[FrameSink] = (),
-    want_audio: bool = True,
     progress: ProgressFn | None = None,
 ) -> tuple[StreamStats, AudioData | None]:
     vstream = container.streams[media.video_index] if media.video_index is not None else None
@@ -85,9 +84,7 @@ def decode_pass(
         else None
     )
     audio = (
-        _AudioSide(astream, lead_s=starts[id(astream)] - origin)
-        if (astream is not None and want_audio)
-        else None
+        _AudioSide(astream, lead_s=starts[id(astream)] - origin) if astream is not None else None
     )
     # Damage the probe found in the container itself (a box cut short by truncation).
     errors: list[str] = list(getattr(container, "damage", None) or [])
@@ -264,10 +261,10 @@ class _VideoSide:
         if media.rotation_deg in (90, 270) and media.coded_width and media.coded_height:
             media.width, media.height = media.coded_height, media.coded_width
         if self.frame_pix_fmt:
-            from .probe import _bit_depth
+            from .probe import bit_depth_of
 
             media.pix_fmt = self.frame_pix_fmt
-            media.bit_depth = _bit_depth(self.frame_pix_fmt)
+            media.bit_depth = bit_depth_of(self.frame_pix_fmt)
         pts = stats.video_pts_s
         if len(pts) >= 2:
             d = np.diff(pts)

@@ -161,7 +161,7 @@ def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -
         f'<p class="counts">{n_ok} of {len(reports) + len(errors)} clips passed</p>'
         '<table class="summary"><tr><th>verdict</th><th>clip</th><th>errors</th><th>warnings</th></tr>'
         + "".join(rows)
-        + "</table><h3></h3>"
+        + "</table>"
     )
 
 
