@@ -81,7 +81,7 @@ class Outcome:
     def verdict(self) -> str:
         if self.report is None:
             return "ERROR"
-        return "PASS" if self.report.passed else "FAIL"
+        return self.report.verdict
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -551,9 +551,8 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
             err = err[len(o.path) :].lstrip(": ") if err.startswith(o.path) else err
             rows.append((o.verdict, "-", "-", f"{o.seconds:.1f}s", printable(f"{o.path}: {err}")))
             continue
-        fails = o.report.failures
-        n_err = sum(r.severity == "error" for r in fails)
-        n_warn = sum(r.severity == "warning" for r in fails)
+        counts = o.report.counts()
+        n_err, n_warn = counts["error"], counts["warning"]
         rows.append(
             (
                 o.verdict,

@@ -14,6 +14,7 @@ from .registry import Span
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "replica-clip-validator"
+COUNTED = ("error", "warning", "info")  # failure severities counted, in display order
 
 
 def tool_version() -> str:
@@ -127,6 +128,19 @@ class Report:
     @property
     def failures(self) -> list[Result]:
         return [r for r in self.results if r.failed]
+
+    @property
+    def verdict(self) -> str:
+        """ "PASS" or "FAIL": what every renderer prints for this report."""
+        return "PASS" if self.passed else "FAIL"
+
+    def counts(self) -> dict[str, int]:
+        """Failed rules per severity ("error", "warning", "info"), and the rules that "passed"
+        and were "skipped": the figures every renderer and the batch summary show."""
+        n = {s: sum(r.failed and r.severity == s for r in self.results) for s in COUNTED}
+        n["passed"] = sum(r.status == "pass" for r in self.results)
+        n["skipped"] = sum(r.status == "skip" for r in self.results)
+        return n
 
     def result(self, rule_id: str) -> Result | None:
         return next((r for r in self.results if r.rule == rule_id), None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import inspect
 import io
 import os
 import sys
@@ -114,18 +113,17 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(o.traceback)
         msg = o.error if o.error.startswith(o.path) else f"{o.path}: {o.error}"
         print(f"validator: error: {printable(msg)}", file=sys.stderr)
-    renderer = FORMATS[args.format]
-    accepts = inspect.signature(renderer).parameters
-    opts = {}
-    if "quiet" in accepts:
-        opts["quiet"] = bool(getattr(args, "quiet", False))
-    if "colour" in accepts:
-        opts["colour"] = args.output in (None, "-") and use_colour(sys.stdout)
-    if errors and "errors" in accepts:
-        # Formats that can say so (json, junit, html) list the clips that could not be processed.
-        write_output(renderer(reports, errors=errors, **opts), args.output)
-    elif reports:
-        write_output(renderer(reports, **opts), args.output)
+    if reports or errors:
+        # Formats that can say so (json, junit, html) list the clips that could not be processed;
+        # text renders nothing for them (they are on stderr above).
+        rendered = FORMATS[args.format](
+            reports,
+            errors,
+            quiet=bool(getattr(args, "quiet", False)),
+            colour=args.output in (None, "-") and use_colour(sys.stdout),
+        )
+        if rendered:
+            write_output(rendered, args.output)
     if args.output not in (None, "-") and (reports or errors):
         print(f"validator: wrote {args.output}: {verdict_text(outcomes)}", file=sys.stderr)
     if args.stats and reports:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..cache import Lane, Timeline
 from ..registry import SEVERITY_RANK, Span
-from ..report import Report, Result
+from ..report import COUNTED, Report, Result
 from ..samples import sample_note
 from ..settings import severity_at_least
 from .text import ROOT_CAUSES, clock, media_line
@@ -106,7 +106,13 @@ a{color:#1565c0}
 """
 
 
-def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
+def render(
+    reports: Sequence[Report],
+    errors: Sequence[dict[str, Any]] = (),
+    *,
+    quiet: bool = False,
+    colour: bool = False,
+) -> str:
     """`errors`: clips that could not be processed at all ({"path", "message", "exit_code"})."""
     n_ok = sum(r.passed for r in reports)
     verdict = "PASS" if n_ok == len(reports) and not errors else "FAIL"
@@ -141,10 +147,9 @@ def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> 
 def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
     rows = []
     for i, r in enumerate(reports, 1):
-        v = "PASS" if r.passed else "FAIL"
-        f = r.failures
-        n_err = sum(x.severity == "error" for x in f)
-        n_warn = sum(x.severity == "warning" for x in f)
+        v = r.verdict
+        counts = r.counts()
+        n_err, n_warn = counts["error"], counts["warning"]
         rows.append(
             f'<tr><td><span class="verdict {v}" style="font-size:12px;padding:2px 8px">{v}</span></td>'
             f'<td><a href="#clip-{i}">{_e(r.path)}</a></td><td class="num">{n_err}</td>'
@@ -170,7 +175,7 @@ def _clip(report: Report, index: int) -> str:
         from .photo_html import photo_section
 
         return photo_section(report, index)
-    v = "PASS" if report.passed else "FAIL"
+    v = report.verdict
     tl = Timeline.of(report)
     out = [
         f'<section class="clip" id="clip-{index}">',
@@ -606,12 +611,9 @@ def _duration(report: Report, tl: Timeline | None) -> float | None:
 
 
 def _counts(report: Report) -> str:
-    f = report.failures
-    n = {s: sum(r.severity == s for r in f) for s in ("error", "warning", "info")}
-    bits = [f"{n[s]} {s}{'s' if n[s] != 1 else ''}" for s in ("error", "warning", "info") if n[s]]
-    skipped = sum(r.status == "skip" for r in report.results)
-    passed = sum(r.status == "pass" for r in report.results)
-    bits.append(f"{passed} passed")
-    if skipped:
-        bits.append(f"{skipped} skipped")
+    n = report.counts()
+    bits = [f"{n[s]} {s}{'s' if n[s] != 1 else ''}" for s in COUNTED if n[s]]
+    bits.append(f"{n['passed']} passed")
+    if n["skipped"]:
+        bits.append(f"{n['skipped']} skipped")
     return ", ".join(bits)

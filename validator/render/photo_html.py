@@ -24,7 +24,7 @@ FACTS = tuple(f"PHO{i:03d}" for i in range(2, 13))
 def photo_section(report: Report, index: int) -> str:
     from .html import _counts, _e, _rules_table
 
-    v = "PASS" if report.passed else "FAIL"
+    v = report.verdict
     out = [
         f'<section class="clip photo" id="clip-{index}">',
         f'<div class="head"><div class="verdict {v}">{v}</div><div><h2>{_e(report.path)}</h2>'
