@@ -9,18 +9,19 @@
   worker processes ("spawn": no fork of a threaded parent).  Results come back in input order.
   A clip that could not be processed at all (a tool error, an analyser bug) becomes an
   `Outcome` with an error and exit code 3 instead of stopping the other clips.
-- `summary_table()` and `worst_exit_code()` (3 > 2 > 1 > 0, as in cli.py).
+- `summary_table()` and `worst_exit_code()` (3 > 2 > 1 > 0, the codes of `errors.py`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,15 @@ from typing import Any
 
 from . import pipeline
 from .cache import ReportCache, Timeline, cache_key, file_sha256
-from .errors import ToolError, UsageError, ValidatorError
+from .errors import (
+    EXIT_FAIL,
+    EXIT_PASS,
+    EXIT_TOOL,
+    EXIT_USAGE,
+    ToolError,
+    UsageError,
+    ValidatorError,
+)
 from .fsutil import printable
 from .progress import Progress
 from .report import Report
@@ -62,7 +71,7 @@ IMAGE_EXTENSIONS = frozenset(
 )
 # What the HTML timeline draws besides what the selected rules need.
 TIMELINE_EVIDENCE = ("voice", "faces", "image", "thumbnails")
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
+__all__ = ["EXIT_FAIL", "EXIT_PASS", "EXIT_TOOL", "EXIT_USAGE", "Outcome", "run_batch"]
 
 
 @dataclass
@@ -145,18 +154,37 @@ def default_jobs(n_files: int) -> int:
 # --- one clip -------------------------------------------------------------------------------
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _settings_kwargs(s: Settings) -> dict[str, Any]:
-    """Settings as plain data: its mapping proxies do not pickle into worker processes."""
-    return {
-        "profile": s.profile,
-        "fail_on": s.fail_on,
-        "select": tuple(s.select),
-        "ignore": tuple(s.ignore),
-        "sample_fps": s.sample_fps,
-        "analysis_short_side_px": s.analysis_short_side_px,
-        "config_file": s.config_file,
-        "params": {k: dict(v) for k, v in s.params.items()},
-    }
+    """Settings as plain data, every field: its mapping proxies do not pickle into workers."""
+    return {f.name: _plain(getattr(s, f.name)) for f in dataclasses.fields(s) if f.init}
+
+
+def _failure(e: BaseException, seconds: float) -> dict[str, Any]:
+    """The one mapping of an exception to an outcome: a ValidatorError keeps its message and
+    exit code; anything else is an internal error (exit 3) that must not stop the other clips."""
+    if isinstance(e, ValidatorError):
+        error, code = str(e), e.exit_code
+    else:
+        error, code = f"internal error: {type(e).__name__}: {e}", EXIT_TOOL
+    tb = "".join(traceback.format_exception(e))
+    return {"error": error, "exit_code": code, "seconds": seconds, "traceback": tb}
+
+
+def _error_outcome(path: str, res: dict[str, Any]) -> Outcome:
+    return Outcome(
+        path,
+        None,
+        res["error"],
+        res["exit_code"],
+        seconds=res["seconds"],
+        traceback=res.get("traceback"),
+    )
 
 
 def check_one(
@@ -229,20 +257,8 @@ def _worker(
             extra_evidence=extra_evidence,
             progress=progress if (q is not None and _PROGRESS) else None,
         )
-    except ValidatorError as e:
-        return {
-            "error": str(e),
-            "exit_code": e.exit_code,
-            "seconds": time.perf_counter() - t0,
-            "traceback": traceback.format_exc(),
-        }
     except Exception as e:  # a bug must not take the other clips down with it
-        return {
-            "error": f"internal error: {type(e).__name__}: {e}",
-            "exit_code": EXIT_TOOL,
-            "seconds": time.perf_counter() - t0,
-            "traceback": traceback.format_exc(),
-        }
+        return _failure(e, time.perf_counter() - t0)
     return {
         "report": report.to_dict(),
         "timeline": tl.to_dict() if tl else None,
@@ -324,24 +340,8 @@ def run_batch(
                     extra_evidence=extra_evidence,
                     progress=cb if prog.enabled else None,
                 )
-            except ValidatorError as e:
-                outcomes[i] = Outcome(
-                    spaths[i],
-                    None,
-                    str(e),
-                    e.exit_code,
-                    seconds=time.perf_counter() - t0,
-                    traceback=traceback.format_exc(),
-                )
             except Exception as e:  # one bad clip's bug must not hide the others' reports
-                outcomes[i] = Outcome(
-                    spaths[i],
-                    None,
-                    f"internal error: {type(e).__name__}: {e}",
-                    EXIT_TOOL,
-                    seconds=time.perf_counter() - t0,
-                    traceback=traceback.format_exc(),
-                )
+                outcomes[i] = _error_outcome(spaths[i], _failure(e, time.perf_counter() - t0))
             else:
                 store(i, report, tl)
                 outcomes[i] = Outcome(
@@ -443,6 +443,7 @@ def _pool_round(
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     kwargs = _settings_kwargs(settings)
+    others = set(mp.active_children())  # the workers are the children this pool adds
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=ctx,
@@ -453,13 +454,12 @@ def _pool_round(
     procs: list[Any] = []
     try:
         futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
-        procs = list((getattr(pool, "_processes", None) or {}).values())
+        procs = [p for p in mp.active_children() if p not in others]  # spawned on submit
         for fut in as_completed(futures):
             i = futures[fut]
             try:
                 res = fut.result()
             except BrokenProcessPool:
-                procs = procs or list((getattr(pool, "_processes", None) or {}).values())
                 if not alone:
                     broken.append(i)
                     continue
@@ -486,19 +486,12 @@ def _pool_round(
                     spaths[i], report, exit_code=_code(report), seconds=res["seconds"]
                 )
             else:
-                outcomes[i] = Outcome(
-                    spaths[i],
-                    None,
-                    res["error"],
-                    res["exit_code"],
-                    seconds=res["seconds"],
-                    traceback=res.get("traceback"),
-                )
+                outcomes[i] = _error_outcome(spaths[i], res)
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
     except BaseException:
         # Ctrl-C (workers ignore SIGINT: the parent decides): stop the workers now rather than
         # letting them finish the clips already queued to them.
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        for proc in procs or [p for p in mp.active_children() if p not in others]:
             proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
