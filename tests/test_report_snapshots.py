@@ -4,7 +4,9 @@ with the volatile fields (path, hash, size, timings, tool version) removed.
 The snapshots in `tests/data/report_snapshots/` were written by the code *before* a refactor;
 a refactor that changes no behaviour must reproduce them exactly.  After an intended change of a
 report, regenerate them with `UPDATE_SNAPSHOTS=1 python -m pytest tests/test_report_snapshots.py`
-and say why in the commit.
+and say why in the commit.  When another branch adds rules, regenerate them with *that*
+branch's code (`git archive main` into a folder beside `shared/`, then run this test there with
+UPDATE_SNAPSHOTS=1 and `PYTHONPATH` set to it) and check this branch still reproduces them.
 """
 
 from __future__ import annotations
