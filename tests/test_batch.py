@@ -195,8 +195,8 @@ def test_timeline_analyser_failure_does_not_fail_the_clip(folder, monkeypatch):
     monkeypatch.setattr(pipeline, "validate", no_faces)
     (o,) = run_batch([folder / "good.mp4"], MED, timeline=True)
     assert o.report is not None and o.exit_code == 1  # judged as usual (fails MED007/MED008)
-    assert "face_landmark.tflite" in o.report.evidence.missing["timeline"]
-    assert o.report.evidence.stills  # the thumbnails still came
+    assert "face_landmark.tflite" in o.report.timeline.missing["timeline"]
+    assert o.report.timeline.stills  # the thumbnails still came
 
 
 def test_json_lists_clips_that_could_not_be_processed(folder, monkeypatch, capsys):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pipeline
-from .cache import ReportCache, Timeline, cache_key, file_sha256
+from .cache import ReportCache, cache_key, file_sha256
 from .errors import (
     EXIT_FAIL,
     EXIT_PASS,
@@ -42,6 +42,7 @@ from .fsutil import printable
 from .progress import Progress
 from .report import Report
 from .settings import Settings
+from .timeline import Timeline
 
 # Not ".ts": in a repository that is far more often TypeScript than an MPEG transport stream
 # (a .ts clip named explicitly is still checked).
@@ -218,8 +219,9 @@ def check_one(
             tl = Timeline.from_evidence(report.evidence, report.results)
     else:
         report = pipeline.validate(path, settings, progress=progress)
+    report.timeline = tl
     if not keep_evidence:
-        report.evidence = tl  # drop decoded audio, thumbnails...: only what renderers draw stays
+        report.evidence = None  # drop decoded audio, thumbnails...: only what renderers draw stays
     return report, tl
 
 
@@ -480,7 +482,7 @@ def _pool_round(
                 report = Report.from_dict(res["report"])
                 report.path = spaths[i]
                 tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
-                report.evidence = tl
+                report.timeline = tl
                 store(i, report, tl)
                 outcomes[i] = Outcome(
                     spaths[i], report, exit_code=_code(report), seconds=res["seconds"]

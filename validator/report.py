@@ -2,15 +2,20 @@
 
 `Report.to_dict()` is the JSON report (schema 1.x); `Report.from_dict()` reads it back (used by
 the cache and by tools that post-process reports).  `Report.evidence` keeps the measurements
-for renderers that draw timelines; it is never serialised.
+for renderers that draw timelines, `Report.timeline` their portable form; neither is serialised.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .registry import Span
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
+    from .photo.validate import PhotoEvidence
+    from .timeline import Timeline
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "replica-clip-validator"
@@ -18,7 +23,7 @@ COUNTED = ("error", "warning", "info")  # failure severities counted, in display
 
 
 def tool_version() -> str:
-    from . import __version__
+    from .version import __version__
 
     return __version__
 
@@ -114,7 +119,10 @@ class Report:
         default_factory=lambda: {"name": TOOL_NAME, "version": tool_version()}
     )
     schema_version: str = SCHEMA_VERSION
-    evidence: Any = field(default=None, repr=False, compare=False)
+    # Live measurements of this run (kept for `--stats`, the timeline and prepare's planner);
+    # the portable `Timeline` is what a report from a worker or the cache carries instead.
+    evidence: Evidence | PhotoEvidence | None = field(default=None, repr=False, compare=False)
+    timeline: Timeline | None = field(default=None, repr=False, compare=False)
     kind: str = "video"  # "photo" for a still image (PHO rules, no segments)
 
     @property

@@ -98,7 +98,7 @@ def _session(sid: str, settings: Settings, w: int, h: int) -> dict[str, Any]:
 
 
 def _results(ids: tuple[str, ...], ev: Evidence, settings: Settings) -> list[dict[str, Any]]:
-    from ..pipeline import run_check
+    from ..judge import run_check
 
     rules = load_all()
     out = []
