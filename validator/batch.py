@@ -42,7 +42,7 @@ from .fsutil import printable
 from .progress import Progress
 from .report import Report
 from .settings import Settings
-from .timeline import Timeline
+from .timeline import TIMELINE_EVIDENCE, Timeline
 
 # Not ".ts": in a repository that is far more often TypeScript than an MPEG transport stream
 # (a .ts clip named explicitly is still checked).
@@ -70,8 +70,6 @@ VIDEO_EXTENSIONS = frozenset(
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff", ".gif", ".bmp"}
 )
-# What the HTML timeline draws besides what the selected rules need.
-TIMELINE_EVIDENCE = ("voice", "faces", "image", "thumbnails")
 __all__ = ["EXIT_FAIL", "EXIT_PASS", "EXIT_TOOL", "EXIT_USAGE", "Outcome", "run_batch"]
 
 

@@ -92,6 +92,11 @@ LANES: tuple[LaneSpec, ...] = (
 )
 
 
+# What the HTML timeline needs measured besides what the selected rules need: each lane's
+# analyser, and the thumbnails (stills and filmstrip).
+TIMELINE_EVIDENCE: tuple[str, ...] = (*dict.fromkeys(spec.source for spec in LANES), "thumbnails")
+
+
 @dataclass(frozen=True)
 class Lane:
     key: str
