@@ -289,33 +289,8 @@ def run_batch(
     prog = progress or Progress(len(spaths), enabled=False)
     outcomes: dict[int, Outcome] = {}
     keys: dict[int, str] = {}
-
     if cache is not None:
-
-        def lookup(i: int) -> tuple[int, str | None, str | None]:
-            try:
-                sha = file_sha256(spaths[i])  # refuses FIFOs and devices (no hang)
-            except OSError:
-                return i, None, None  # unreadable: validate() says why
-            return i, sha, cache_key(sha, settings)
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for i, sha, key in pool.map(lookup, range(len(spaths))):
-                if key is None:
-                    continue
-                keys[i] = key
-                if read_cache:
-                    hit = cache.get(
-                        key,
-                        spaths[i],
-                        need_timeline=timeline,
-                        content_sha256=sha,
-                        settings=settings,
-                    )
-                    if hit is not None:
-                        rep = hit.report
-                        outcomes[i] = Outcome(spaths[i], rep, exit_code=_code(rep), cached=True)
-                        prog.finish(spaths[i], outcomes[i].verdict, cached=True)
+        _from_cache(cache, spaths, settings, jobs, read_cache, timeline, prog, outcomes, keys)
 
     todo = [i for i in range(len(spaths)) if i not in outcomes]
 
@@ -362,6 +337,42 @@ def run_batch(
         )
     prog.close()
     return [outcomes[i] for i in range(len(spaths))]
+
+
+def _from_cache(
+    cache: ReportCache,
+    spaths: list[str],
+    settings: Settings,
+    jobs: int,
+    read_cache: bool,
+    timeline: bool,
+    prog: Progress,
+    outcomes: dict[int, Outcome],
+    keys: dict[int, str],
+) -> None:
+    """Each clip's cache key (content hashes on threads) into `keys`; hits into `outcomes`."""
+
+    def lookup(i: int) -> tuple[int, str | None, str | None]:
+        try:
+            sha = file_sha256(spaths[i])  # refuses FIFOs and devices (no hang)
+        except OSError:
+            return i, None, None  # unreadable: validate() says why
+        return i, sha, cache_key(sha, settings)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for i, sha, key in pool.map(lookup, range(len(spaths))):
+            if key is None:
+                continue
+            keys[i] = key
+            if not read_cache:
+                continue
+            hit = cache.get(
+                key, spaths[i], need_timeline=timeline, content_sha256=sha, settings=settings
+            )
+            if hit is not None:
+                rep = hit.report
+                outcomes[i] = Outcome(spaths[i], rep, exit_code=_code(rep), cached=True)
+                prog.finish(spaths[i], outcomes[i].verdict, cached=True)
 
 
 def _run_pool(
@@ -425,23 +436,7 @@ def _pool_round(
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     started: set[str] = set()
-
-    def listen() -> None:
-        while True:
-            try:
-                msg = queue.get()
-            except (EOFError, OSError):
-                return
-            if msg is None:
-                return
-            p, stage, frac = msg
-            if stage == "starting":
-                started.add(p)
-            if prog.enabled:
-                prog.stage(p, stage, frac)
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
+    listener = _listen(queue, prog, started)
     kwargs = _settings_kwargs(settings)
     others = set(mp.active_children())  # the workers are the children this pool adds
     pool = ProcessPoolExecutor(
@@ -476,17 +471,7 @@ def _pool_round(
                     "exit_code": EXIT_TOOL,
                     "seconds": 0.0,
                 }
-            if "report" in res:
-                report = Report.from_dict(res["report"])
-                report.path = spaths[i]
-                tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
-                report.timeline = tl
-                store(i, report, tl)
-                outcomes[i] = Outcome(
-                    spaths[i], report, exit_code=_code(report), seconds=res["seconds"]
-                )
-            else:
-                outcomes[i] = _error_outcome(spaths[i], res)
+            outcomes[i] = _from_worker(i, spaths[i], res, store)
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
     except BaseException:
         # Ctrl-C (workers ignore SIGINT: the parent decides): stop the workers now rather than
@@ -505,6 +490,43 @@ def _pool_round(
         listener.join(timeout=2)
         queue.close()
     return started, [i for i in todo if i in broken]
+
+
+def _listen(queue: Any, prog: Progress, started: set[str]) -> threading.Thread:
+    """A thread reading the workers' notes: the clips they start (into `started`) and their
+    progress; it ends at a None message or when the queue closes."""
+
+    def listen() -> None:
+        while True:
+            try:
+                msg = queue.get()
+            except (EOFError, OSError):
+                return
+            if msg is None:
+                return
+            p, stage, frac = msg
+            if stage == "starting":
+                started.add(p)
+            if prog.enabled:
+                prog.stage(p, stage, frac)
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    return listener
+
+
+def _from_worker(
+    i: int, path: str, res: dict[str, Any], store: Callable[[int, Report, Timeline | None], None]
+) -> Outcome:
+    """A worker's plain-data result as an Outcome (its report stored in the cache)."""
+    if "report" not in res:
+        return _error_outcome(path, res)
+    report = Report.from_dict(res["report"])
+    report.path = path
+    tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
+    report.timeline = tl
+    store(i, report, tl)
+    return Outcome(path, report, exit_code=_code(report), seconds=res["seconds"])
 
 
 def _death(procs: list[Any]) -> str:

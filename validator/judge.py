@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .evidence import Evidence
-from .registry import Outcome, Rule, Span, skipped
+from .registry import Outcome, Rule, skipped
 from .report import Result
 from .settings import Settings
+from .spans import Span
 
 # Structure rule families that do not apply to a separate consent video (`consent = "separate"`).
 SEPARATE_SKIPS = ("SEG", "MTH")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .registry import Span
+from .spans import Span
 
 if TYPE_CHECKING:
     from .evidence import Evidence

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..registry import SEVERITY_RANK, Span
+from ..registry import SEVERITY_RANK
 from ..report import Report
 from ..samples import sample_note
+from ..spans import Span
 from ..timeline import Lane, Timeline
 from .html_parts import _counts, _e, _num, _rules_table
 from .photo_html import photo_section

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..registry import SEVERITY_RANK, Span, format_spans
+from ..registry import SEVERITY_RANK
 from ..report import COUNTED, Report, Result
 from ..samples import sample_note
 from ..settings import severity_at_least
+from ..spans import Span, format_spans
 
 FORMAT = "text"
 
