@@ -158,6 +158,12 @@ def _decode(
         analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
     frame_analysers = [(s, a) for s, a in analysers if getattr(a, "wants_frames", False)]
     sinks = [_timed_sink(s.provides, a.on_frame, timings) for s, a in frame_analysers]
+    # Analysers that also follow the frames between samples (faces: the mouth track).
+    between = [
+        _timed_sink(s.provides, a.on_between_frame, timings)
+        for s, a in frame_analysers
+        if hasattr(a, "on_between_frame")
+    ]
     if not media.has_video:
         ev.missing.update({s.provides: "the file has no video stream" for s, _ in frame_analysers})
     t1 = time.perf_counter()
@@ -168,6 +174,7 @@ def _decode(
             sample_fps=settings.sample_fps,
             short_side_px=settings.analysis_short_side_px,
             frame_sinks=sinks,
+            between_sinks=between,
             progress=progress,
         )
     except ValidatorError:
