@@ -193,35 +193,38 @@ def _report_shape_ok(d: dict[str, Any]) -> bool:
         return False
     if not isinstance(d.get("media"), dict | None) or not isinstance(d.get("results"), list):
         return False
-    media = d.get("media") or {}
-    for k, v in media.items():
-        if not isinstance(v, str | int | float | bool | None):
-            return False
-        if k in _MEDIA_NUMBERS and not _is_num(v):
-            return False
-    segments = d.get("segments") or {}
+    return (
+        _media_ok(d.get("media") or {})
+        and _segments_ok(d.get("segments") or {})
+        and all(_result_ok(r) for r in d["results"])
+    )
+
+
+def _media_ok(media: dict[str, Any]) -> bool:
+    return all(
+        isinstance(v, str | int | float | bool | None) and (k not in _MEDIA_NUMBERS or _is_num(v))
+        for k, v in media.items()
+    )
+
+
+def _span_ok(sp: Any) -> bool:
+    return isinstance(sp, dict) and _is_num(sp.get("start_s")) and _is_num(sp.get("end_s"))
+
+
+def _segments_ok(segments: Any) -> bool:
     if not isinstance(segments, dict):
         return False
-    for seg in segments.values():
-        if seg is not None and not (
-            isinstance(seg, dict) and _is_num(seg.get("start_s")) and _is_num(seg.get("end_s"))
-        ):
-            return False
-    for r in d["results"]:
-        if not isinstance(r, dict):
-            return False
-        if r.get("status") not in STATUSES or r.get("severity") not in SEVERITIES:
-            return False
-        if not all(isinstance(r.get(k), str) for k in ("rule", "name", "message")):
-            return False
-        if not isinstance(r.get("hint"), str | None):
-            return False
-        spans = r.get("spans") or []
-        if not isinstance(spans, list):
-            return False
-        for sp in spans:
-            if not isinstance(sp, dict) or not (
-                _is_num(sp.get("start_s")) and _is_num(sp.get("end_s"))
-            ):
-                return False
-    return True
+    return all(seg is None or _span_ok(seg) for seg in segments.values())
+
+
+def _result_ok(r: Any) -> bool:
+    if not isinstance(r, dict):
+        return False
+    if r.get("status") not in STATUSES or r.get("severity") not in SEVERITIES:
+        return False
+    if not all(isinstance(r.get(k), str) for k in ("rule", "name", "message")):
+        return False
+    if not isinstance(r.get("hint"), str | None):
+        return False
+    spans = r.get("spans") or []
+    return isinstance(spans, list) and all(_span_ok(sp) for sp in spans)

@@ -25,8 +25,8 @@ import numpy as np
 
 from ..analysis import sync
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, passed, rule, skipped
-from .fac import runs
+from ..registry import Param, Params, failed, passed, rule, skipped
+from ..spans import Span, runs
 
 
 def _in_span(f: Any, span: Span) -> np.ndarray:

@@ -92,33 +92,10 @@ def decode_pass(
     errors: list[str] = list(getattr(container, "damage", None) or [])
     n_errors = len(errors)
     truncated = bool(errors)
-    total = media.duration_s or 0.0
-    last_report = -1.0
-
     try:
-        packets = container.demux(*streams)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as e:  # demuxer gave up: truncated or corrupt container
-                n_errors += 1
-                truncated = True
-                errors.append(f"demux: {_short(e)}")
-                break
-            try:
-                if video and packet.stream is vstream:
-                    video.packet(packet)
-                elif audio and packet.stream is astream:
-                    audio.packet(packet)
-            except (av.error.FFmpegError, DamagedAudioFrame) as e:
-                n_errors += 1
-                if len(errors) < 20:
-                    errors.append(f"{packet.stream.type} at {_pts_s(packet)}: {_short(e)}")
-            if progress and total and video and video.last_t - last_report >= 1.0:
-                last_report = video.last_t
-                progress("decode", min(1.0, video.last_t / total))
+        n_errors, truncated = _demux(
+            container, streams, video, audio, errors, n_errors, truncated, media, progress
+        )
         if video and truncated:
             # The demuxer stopped before its end-of-stream packet: the frames still inside the
             # decoder (frame threads, B-frame delay) are flushed here, or they go uncounted.
@@ -135,19 +112,7 @@ def decode_pass(
     finally:
         container.close()
 
-    stats = StreamStats(
-        video_pts_s=np.array(sorted(video.pts), dtype=np.float64) if video else np.zeros(0),
-        video_packet_bytes=np.array(video.packet_bytes, dtype=np.int64)
-        if video
-        else np.zeros(0, np.int64),
-        video_keyframe_pts_s=np.array(sorted(video.key_pts), dtype=np.float64)
-        if video
-        else np.zeros(0),
-        decode_errors=n_errors,
-        error_messages=errors,
-        truncated=truncated,
-        corrupt_frames=(video.corrupt + video.corrupt_packets) if video else 0,
-    )
+    stats = _stream_stats(video, n_errors, errors, truncated)
     if video:
         video.finalise(media, stats)
     audio_data = None
@@ -159,6 +124,71 @@ def decode_pass(
     if stats.video_decoded_s > MAX_ANALYSIS_S:
         stats.analysis_cut_s = MAX_ANALYSIS_S
     return stats, audio_data
+
+
+def _demux(
+    container: Any,
+    streams: list[Any],
+    video: _VideoSide | None,
+    audio: _AudioSide | None,
+    errors: list[str],
+    n_errors: int,
+    truncated: bool,
+    media: MediaInfo,
+    progress: ProgressFn | None,
+) -> tuple[int, bool]:
+    """Every packet to its side's decoder; damage counted into `errors`.  Returns the error
+    count and whether the demuxer stopped early."""
+    total = media.duration_s or 0.0
+    last_report = -1.0
+    packets = container.demux(*streams)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as e:  # demuxer gave up: truncated or corrupt container
+            n_errors += 1
+            truncated = True
+            errors.append(f"demux: {_short(e)}")
+            break
+        try:
+            if video and packet.stream is video.stream:
+                video.packet(packet)
+            elif audio and packet.stream is audio.stream:
+                audio.packet(packet)
+        except (av.error.FFmpegError, DamagedAudioFrame) as e:
+            n_errors += 1
+            if len(errors) < 20:
+                errors.append(f"{packet.stream.type} at {_pts_s(packet)}: {_short(e)}")
+        if progress and total and video and video.last_t - last_report >= 1.0:
+            last_report = video.last_t
+            progress("decode", min(1.0, video.last_t / total))
+    return n_errors, truncated
+
+
+def _stream_stats(
+    video: _VideoSide | None, n_errors: int, errors: list[str], truncated: bool
+) -> StreamStats:
+    if video is None:
+        return StreamStats(
+            video_pts_s=np.zeros(0),
+            video_packet_bytes=np.zeros(0, np.int64),
+            video_keyframe_pts_s=np.zeros(0),
+            decode_errors=n_errors,
+            error_messages=errors,
+            truncated=truncated,
+            corrupt_frames=0,
+        )
+    return StreamStats(
+        video_pts_s=np.array(sorted(video.pts), dtype=np.float64),
+        video_packet_bytes=np.array(video.packet_bytes, dtype=np.int64),
+        video_keyframe_pts_s=np.array(sorted(video.key_pts), dtype=np.float64),
+        decode_errors=n_errors,
+        error_messages=errors,
+        truncated=truncated,
+        corrupt_frames=video.corrupt + video.corrupt_packets,
+    )
 
 
 def _start_s(stream: Any) -> float:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..registry import SEVERITY_RANK
-from ..report import Report
+from ..report import Report, Result
 from ..samples import sample_note
 from ..spans import Span
 from ..timeline import Lane, Timeline
@@ -235,7 +235,26 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
         f'role="img" aria-label="timeline of {_e(_name(report.path))}">'
     ]
     y = 0.0
-    # segments
+    svg.extend(_segment_row(report, x, y))
+    y += SEG_H + GAP
+    lanes_top = y
+    for lane in lanes:
+        svg.extend(_lane(lane, y, x, _thresholds(report, lane)))
+        y += LANE_H + GAP
+    lanes_bottom = y
+    svg.extend(_fail_bands(failing, x, duration, lanes_bottom))
+    for r in failing:
+        svg.extend(_fail_row(r, stills.get(r.rule, ()), x, y))
+        y += FAIL_H + 2
+    svg.extend(_axis(duration, x, y, lanes_top))
+    svg.append("</svg>")
+    notes = _timeline_notes(report, tl)
+    return "\n".join(svg) + "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+
+
+def _segment_row(report: Report, x: Any, y: float) -> list[str]:
+    """The speaking / listening segments row."""
+    svg: list[str] = []
     svg.append(f'<text x="6" y="{y + 17}">segments</text>')
     svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{SEG_H}" fill="#f4f6f8"/>')
     seg = report.segments or {}
@@ -257,13 +276,12 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             f'<text class="small" x="{GUTTER + 6}" y="{y + 17}">speaking/listening segments not '
             "detected (voice analysis did not run or found none)</text>"
         )
-    y += SEG_H + GAP
-    lanes_top = y
-    for lane in lanes:
-        svg.extend(_lane(lane, y, x, _thresholds(report, lane)))
-        y += LANE_H + GAP
-    lanes_bottom = y
-    # failing spans: bands across every lane, then one row per rule
+    return svg
+
+
+def _fail_bands(failing: list[Result], x: Any, duration: float, lanes_bottom: float) -> list[str]:
+    """Failing spans as bands across every lane (or their edges, for a long finding)."""
+    svg: list[str] = []
     # Bands fainter as more rules overlap, so the lanes stay readable; a span covering most of
     # the clip says nothing about *where* and is shown on its rule's row only.
     opacity = 0.16 / math.sqrt(max(1, len(failing)))
@@ -289,26 +307,33 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
                         f'<line class="failedge" x1="{xe:.1f}" y1="0" x2="{xe:.1f}" y2="{lanes_bottom:.1f}" '
                         f'stroke="{colour}" stroke-opacity="0.6" stroke-dasharray="4 3">{title}</line>'
                     )
-    for r in failing:
-        colour = COLOURS.get(r.severity, "#555")
-        svg.append(_label(f"{r.rule} {r.name}", y + 13, colour))
+    return svg
+
+
+def _fail_row(r: Result, stills: Sequence[float], x: Any, y: float) -> list[str]:
+    """One failing rule's row: its spans, and where its thumbnails were taken."""
+    svg: list[str] = []
+    colour = COLOURS.get(r.severity, "#555")
+    svg.append(_label(f"{r.rule} {r.name}", y + 13, colour))
+    svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#f4f6f8"/>')
+    for s in r.spans:
+        x0, x1 = x(s.start_s), x(s.end_s)
         svg.append(
-            f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#f4f6f8"/>'
+            f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
+            f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
+            f"</title></rect>"
         )
-        for s in r.spans:
-            x0, x1 = x(s.start_s), x(s.end_s)
-            svg.append(
-                f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
-                f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
-                f"</title></rect>"
-            )
-        for still in stills.get(r.rule, ()):  # where the thumbnail below was taken
-            svg.append(
-                f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
-                f'stroke-width="1.5"><title>frame shown below: {clock(still)}</title></circle>'
-            )
-        y += FAIL_H + 2
-    # time axis
+    for still in stills:  # where the thumbnail below was taken
+        svg.append(
+            f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
+            f'stroke-width="1.5"><title>frame shown below: {clock(still)}</title></circle>'
+        )
+    return svg
+
+
+def _axis(duration: float, x: Any, y: float, lanes_top: float) -> list[str]:
+    """The time axis, with a faint grid line per tick."""
+    svg: list[str] = []
     step = _tick_step(duration)
     svg.append(
         f'<line x1="{GUTTER}" y1="{y + 1}" x2="{GUTTER + PLOT_W}" y2="{y + 1}" stroke="#888"/>'
@@ -324,7 +349,11 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             f'<text class="small" x="{xt:.1f}" y="{y + 17}" text-anchor="middle">{clock(t, short=True)}</text>'
         )
         t += step
-    svg.append("</svg>")
+    return svg
+
+
+def _timeline_notes(report: Report, tl: Timeline | None) -> list[str]:
+    """What the timeline cannot show, and why."""
     notes = []
     if tl is None:
         notes.append(
@@ -341,7 +370,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             + ", ".join(f"{r.rule} {r.name}" for r in spanless)
             + "."
         )
-    return "\n".join(svg) + "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+    return notes
 
 
 def _covered(spans: Sequence[Span]) -> float:
