@@ -273,6 +273,8 @@ def _timed_sink(
 
 def _plan(needed: set[str]) -> list[AnalyserSpec]:
     """Analysers providing `needed`, plus what they require, in dependency order."""
+    if needed <= set(BASE_EVIDENCE):
+        return []  # the decode pass alone (`--select MED`): no analyser module, no cv2 import
     registry = load_analysers()
     order: list[AnalyserSpec] = []
     seen: set[str] = set()
