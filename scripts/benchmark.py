@@ -1,6 +1,7 @@
 """Benchmark: what a user waits for, as ratios to a plain PyAV decode of the same file.
 
     python scripts/benchmark.py [CLIP] [--repeat N] [--folder-clips N] [--no-phone] [--extras]
+                                [--inline] [--against OLD_TREE]
 
 Every figure is a whole process, start to exit (interpreter start, imports, model loading
 included), and every ratio compares two processes timed in the same run, alternating with each
@@ -87,12 +88,20 @@ def check(*args: str) -> list[str]:
     return [PY, "-m", "validator", "check", "--no-cache", *args]
 
 
-def alternate(cmds: dict[str, list[str]], repeat: int) -> dict[str, dict[str, float]]:
-    """Run each command `repeat` times, interleaved; median wall and CPU, max RSS."""
+def env_with(**kv: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(kv)
+    return env
+
+
+def alternate(cmds: dict[str, object], repeat: int) -> dict[str, dict[str, float]]:
+    """Run each command `repeat` times, interleaved; median wall and CPU, max RSS.  A command is
+    an argv list, or (argv, environment)."""
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in cmds}
     for _ in range(repeat):
         for k, cmd in cmds.items():
-            runs[k].append(run_process(cmd))
+            argv, env = cmd if isinstance(cmd, tuple) else (cmd, None)
+            runs[k].append(run_process(argv, env))
     out = {}
     for k, rs in runs.items():
         out[k] = {
@@ -199,6 +208,16 @@ def main() -> int:
     ap.add_argument("--no-phone", action="store_true", help="skip the phone-like clip")
     ap.add_argument("--no-bframes", action="store_true", help="skip the B-frame clip")
     ap.add_argument("--extras", action="store_true", help="also run scripts/bench_*.py")
+    ap.add_argument(
+        "--inline",
+        action="store_true",
+        help="also time every rule with the analysers in the decode loop (VALIDATOR_FRAME_THREAD=0)",
+    )
+    ap.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also time another source tree's validator (e.g. an older commit: git archive)",
+    )
     args = ap.parse_args()
     src = Path(args.clip).resolve()
     st = src.stat()
@@ -216,16 +235,33 @@ def main() -> int:
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     stages = {}
     for name, clip in clips.items():
-        res = alternate(
-            {
-                "plain": plain(clip),
-                "all": check(str(clip), "--format", "json"),
-                "med": check(str(clip), "--select", "MED", "--format", "json"),
-            },
-            args.repeat,
-        )
+        cmds: dict[str, object] = {
+            "plain": plain(clip),
+            "all": check(str(clip), "--format", "json"),
+            "med": check(str(clip), "--select", "MED", "--format", "json"),
+        }
+        if args.inline:
+            cmds["inline"] = (
+                check(str(clip), "--format", "json"),
+                env_with(VALIDATOR_FRAME_THREAD="0"),
+            )
+        if args.against:
+            other = env_with(PYTHONPATH=str(Path(args.against).resolve()))
+            cmds["before-all"] = (check(str(clip), "--format", "json"), other)
+            cmds["before-med"] = (check(str(clip), "--select", "MED", "--format", "json"), other)
+        res = alternate(cmds, args.repeat)
         print(row(f"{name}, every rule", res["all"], res["plain"]))
+        if args.inline:
+            print(
+                row(
+                    f"{name}, every rule, analysers in the decode loop", res["inline"], res["plain"]
+                )
+            )
+        if args.against:
+            print(row(f"{name}, every rule, {args.against}", res["before-all"], res["plain"]))
         print(row(f"{name}, `--select MED`", res["med"], res["plain"]))
+        if args.against:
+            print(row(f"{name}, `--select MED`, {args.against}", res["before-med"], res["plain"]))
         try:
             stages[name] = json.loads(res["all"]["stdout"])["timings_s"]
         except (ValueError, KeyError):
