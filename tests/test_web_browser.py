@@ -7,9 +7,8 @@ through the file input.  The server runs with the relaxed MED rules the generate
 made for (clipgen.RELAX_MED_ARGS); the page shows that selection.  Every request the page
 makes is intercepted and must go to the local server.
 
-The photo: on this branch `validate("photo.jpg")` judges it with the MED rules (it fails
-MED008/MED009); with the photo path it is a report of kind "photo".  The test asserts only what
-holds for both: a card with a verdict and exactly the failing rule IDs of the server's report.
+The photo: `validate("photo.jpg")` takes the photo path, a report of kind "photo" judged by the
+PHO rules; its card shows a verdict and exactly the failing rule IDs of the server's report.
 """
 
 from __future__ import annotations
@@ -162,7 +161,8 @@ def test_dropped_files_show_live_progress_then_verdicts_and_rule_ids(portal, fil
         seen = card.get_attribute("data-states").split()
         assert seen[-1] == "done" and "running" in seen[:-1], (name, seen)
         stages = card.locator(".stage").evaluate_all("els => els.map(e => e.dataset.stage)")
-        assert stages[:2] == ["upload", "decode"], stages
+        first = "photo" if name == photo else "decode"
+        assert stages[:2] == ["upload", first], stages
     assert portal.card(good).locator(".verdict").inner_text() == "PASS"
     assert portal.card(bad).locator(".verdict").inner_text() == "FAIL"
     assert portal.shown_rules(bad) == ["MED002"]
@@ -170,6 +170,11 @@ def test_dropped_files_show_live_progress_then_verdicts_and_rule_ids(portal, fil
     assert (
         portal.card(photo).locator(".fix-button").count() == 0
     )  # a photo is not a clip to prepare
+    # The photo goes the photo path: a report of kind "photo", judged by no clip rule (the
+    # server here selects the MED family, so no PHO rule runs either).
+    photo_report = portal.server_job(photo)["report"]
+    assert photo_report["kind"] == "photo"
+    assert all(r["rule"].startswith("PHO") for r in photo_report["results"])
     stages = (
         portal.card(good).locator(".stage").evaluate_all("els => els.map(e => e.dataset.stage)")
     )

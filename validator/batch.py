@@ -155,6 +155,8 @@ def _settings_kwargs(s: Settings) -> dict[str, Any]:
         "sample_fps": s.sample_fps,
         "analysis_short_side_px": s.analysis_short_side_px,
         "config_file": s.config_file,
+        "consent": s.consent,
+        "consent_name": s.consent_name,
         "params": {k: dict(v) for k, v in s.params.items()},
     }
 

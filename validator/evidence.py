@@ -206,6 +206,7 @@ class Evidence:
     image: Any = None
     continuity: Any = None
     thumbnails: Any = None
+    consent: Any = None  # analysis/consent.py (only when consent checking is on)
     open_error: str | None = None  # why the file could not be opened as media (MED001)
     missing: dict[str, str] = field(default_factory=dict)
     settings: Settings | None = None

@@ -34,6 +34,8 @@ from .settings import Settings
 ProgressFn = Callable[[str, float], None]
 # Evidence produced by the decode pass itself rather than by an analyser module.
 BASE_EVIDENCE = ("media", "stream", "audio")
+# Structure rule families that do not apply to a separate consent video (`consent = "separate"`).
+SEPARATE_SKIPS = ("SEG", "MTH")
 
 
 def validate(
@@ -197,8 +199,12 @@ def validate(
 
 def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
     missing = [n for n in r.needs if getattr(ev, n) is None]
-    if missing:
-        out: Outcome = skipped(f"not evaluated: {ev.why_missing(missing[0])}")
+    if settings.consent == "separate" and r.family in SEPARATE_SKIPS:
+        out: Outcome = skipped(
+            "not evaluated: --consent separate: the file is a consent video, not a training clip"
+        )
+    elif missing:
+        out = skipped(f"not evaluated: {ev.why_missing(missing[0])}")
     else:
         out = r.check(ev, settings.resolve(r))
     out = clip_spans(out, _clip_duration(ev))

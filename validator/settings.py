@@ -51,8 +51,13 @@ class Settings:
     # The config file these settings were read from (None: code defaults and flags only).  Not a
     # config key; reported so that a gate says which settings judged the clip.
     config_file: str | None = None
+    # Consent statement (CON rules): "none" (off), "start" (opens the training clip) or
+    # "separate" (the file is a consent video); the full name the statement should say.
+    consent: str = "none"
+    consent_name: str | None = None
 
     def __post_init__(self) -> None:
+        _check_consent(self.consent, self.consent_name)
         if self.profile not in PROFILES:
             raise SettingsError(
                 f"profile: unknown profile {self.profile!r} (allowed: {', '.join(PROFILES)})"
@@ -119,6 +124,12 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         """The settings that judged a report, including every resolved rule parameter."""
         rules = load_all()
+        # Consent keys only when consent checking is on (reports without it keep their shape).
+        consent = (
+            {"consent": self.consent, "consent_name": self.consent_name}
+            if self.consent != "none"
+            else {}
+        )
         return {
             "profile": self.profile,
             "fail_on": self.fail_on,
@@ -127,12 +138,23 @@ class Settings:
             "sample_fps": self.sample_fps,
             "analysis_short_side_px": self.analysis_short_side_px,
             "config_file": self.config_file,
+            **consent,
             "rule_params": {
                 rid: self.resolve(r).as_dict()
                 for rid, r in rules.items()
                 if r.params and self.is_selected(rid)
             },
         }
+
+
+CONSENT_MODES = ("none", "start", "separate")
+
+
+def _check_consent(mode: object, name: object) -> None:
+    if mode not in CONSENT_MODES:
+        raise SettingsError(f"consent: {mode!r} is not one of {', '.join(CONSENT_MODES)}")
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
+        raise SettingsError(f"consent-name: expected a non-empty name, got {name!r}")
 
 
 def _ids(key: str, value: Sequence[str] | str) -> tuple[str, ...]:

@@ -43,6 +43,15 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--sample-fps", type=float, metavar="FPS", help="frames per second analysed (default 5)"
     )
+    g.add_argument(
+        "--consent",
+        choices=["none", "start", "separate"],
+        help="check the spoken consent statement: at the start of the clip, or the file is a "
+        "separate consent video (CON rules; default none)",
+    )
+    g.add_argument(
+        "--consent-name", metavar="NAME", help='full name the consent statement says ("Jane Doe")'
+    )
     g.add_argument("--config", metavar="FILE", help="read [tool.validator] from this TOML file")
     g.add_argument("--no-config", action="store_true", help="ignore pyproject.toml configuration")
 
@@ -68,6 +77,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         kwargs["fail_on"] = args.fail_on
     if args.sample_fps is not None:
         kwargs["sample_fps"] = args.sample_fps
+    if getattr(args, "consent", None):
+        kwargs["consent"] = args.consent
+    if getattr(args, "consent_name", None) is not None:
+        kwargs["consent_name"] = args.consent_name
     params: dict[str, dict[str, Any]] = {
         k: dict(v) for k, v in dict(kwargs.pop("params", {})).items()
     }

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..batch import _settings_kwargs as settings_kwargs
 from ..cache import ReportCache, Timeline, cache_key
 from ..fsutil import atomic_write
 from ..render import html as html_render
@@ -43,19 +44,6 @@ MAX_WORKERS = 4  # each worker holds one decode and the face models: bound the m
 
 def default_workers() -> int:
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
-
-
-def settings_kwargs(s: Settings) -> dict[str, Any]:
-    """Settings as plain data (its mapping proxies do not pickle into worker processes)."""
-    return {
-        "profile": s.profile,
-        "fail_on": s.fail_on,
-        "select": tuple(s.select),
-        "ignore": tuple(s.ignore),
-        "sample_fps": s.sample_fps,
-        "analysis_short_side_px": s.analysis_short_side_px,
-        "params": {k: dict(v) for k, v in s.params.items()},
-    }
 
 
 @dataclass
