@@ -23,7 +23,7 @@ threads on, nothing else):
   minute;
 - with --extras, any `scripts/bench_*.py` module's `run(clip, baseline_s)` (prepare).
 
-Peak memory is each process's maximum resident set (wait4's ru_maxrss).  CPU is user + system
+Peak memory is each process's maximum resident set (VmHWM, polled every 50 ms).  CPU is user + system
 seconds of the process and its children.  Not a test: absolute timings depend on the machine
 (and on what else it runs); the ratios are what to compare between changes.
 """
@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -66,7 +67,26 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, 
     p = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT, text=True
     )
+    hwm = [0]
+
+    def poll() -> None:
+        # VmHWM of the process's own memory map (its peak RSS since exec).  wait4's ru_maxrss
+        # would start from this benchmark's own RSS, which a forked child inherits as a floor.
+        while True:  # until the process is a zombie (no memory map left) or gone
+            try:
+                with open(f"/proc/{p.pid}/status") as f:
+                    kb = [int(x.split()[1]) for x in f if x.startswith("VmHWM:")]
+            except OSError:
+                return
+            if not kb:
+                return
+            hwm[0] = max(hwm[0], kb[0])
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
     out = p.stdout.read() if p.stdout else ""
+    watcher.join()
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -75,7 +95,7 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, 
     return {
         "wall": wall,
         "cpu": ru.ru_utime + ru.ru_stime,
-        "rss_mb": ru.ru_maxrss / 1024,
+        "rss_mb": (hwm[0] or ru.ru_maxrss) / 1024,
         "stdout": out,
     }
 
