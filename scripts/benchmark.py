@@ -45,6 +45,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
+# Not the repository: `python -m` puts the working folder first on sys.path, which would shadow
+# --against's PYTHONPATH.  The installed (editable) package is found from anywhere.
+CWD = tempfile.gettempdir()
 
 PLAIN = r"""
 import sys, av
@@ -65,7 +68,7 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, 
     """Wall seconds, CPU seconds and peak RSS (MB) of one whole process."""
     t0 = time.perf_counter()
     p = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT, text=True
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=CWD, text=True
     )
     hwm = [0]
 
