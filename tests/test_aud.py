@@ -143,6 +143,18 @@ def test_aud005_knock_fails():
     assert r.spans[0].start_s == pytest.approx(50.0, abs=W)
 
 
+def test_aud005_a_loud_moment_silero_calls_speech_is_not_a_knock():
+    """The speaker's voice for a syllable in the listening part (0.15 s: too short for a speech
+    run, Silero 0.95): speech, SEG004's to report, not "a loud sound (knock, typing)"."""
+    v = voice_from_spans(61.0, [*SPEECH, (45.0, 45.15)])
+    assert not v.speech[v.mask_between(45.0, 45.15)].any()  # no speech run: a transient
+    r = check("AUD005", v)
+    assert r.status == "pass", r.message
+    # The same level with a knock's Silero probability is still a knock.
+    knock = voice_from_spans(61.0, SPEECH, sounds=[(45.0, 45.15, -20.0, 10.0)])
+    assert check("AUD005", knock).status == "fail"
+
+
 def test_aud005_background_voice_fails_and_own_voice_does_not():
     quiet = voice_from_spans(61.0, [*SPEECH, (41.5, 43.5, -45.0)])
     loud = voice_from_spans(61.0, [*SPEECH, (41.5, 43.5, -20.0)])

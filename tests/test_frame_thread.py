@@ -23,11 +23,15 @@ def test_sinks_see_every_frame_in_order_off_the_calling_thread():
         lambda f: seen.append(("a", f, threading.current_thread().name)),
         lambda f: seen.append(("b", f, threading.current_thread().name)),
     ]
-    ft = FrameThread(sinks, maxsize=2)
+    between = [lambda f: seen.append(("between", f, threading.current_thread().name))]
+    ft = FrameThread([sinks, between], maxsize=2)
+    sample, other = ft.putter(0), ft.putter(1)
     for i in range(50):
-        ft.put(i)
+        (sample if i % 5 == 0 else other)(i)
     ft.close()
-    assert [(s, i) for s, i, _ in seen] == [(s, i) for i in range(50) for s in "ab"]
+    assert [(s, i) for s, i, _ in seen] == [
+        (s, i) for i in range(50) for s in ("ab" if i % 5 == 0 else ("between",))
+    ]
     assert {name for _, _, name in seen} == {"frame-analysis"}
 
 
@@ -36,10 +40,11 @@ def test_a_sink_exception_reaches_the_caller():
         if f == 3:
             raise ValueError("bad frame")
 
-    ft = FrameThread([sink], maxsize=1)
+    ft = FrameThread([[sink]], maxsize=1)
+    put = ft.putter(0)
     with pytest.raises(ValueError, match="bad frame"):
         for i in range(1000):  # stops early: put() raises once the sink has failed
-            ft.put(i)
+            put(i)
         ft.close()
 
 

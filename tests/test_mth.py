@@ -95,11 +95,14 @@ def _syllables(seconds: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return t, env
 
 
-def _av_evidence(lag_s: float = 0.0, audio_seed: int | None = None, seconds: float = 30.0):
-    """Mouth opening sampled at 5/s from one envelope; speech-band noise whose level follows the
-    same envelope shifted by `lag_s` (positive: audio late), or another envelope."""
+def _av_evidence(
+    lag_s: float = 0.0, audio_seed: int | None = None, seconds: float = 30.0, fps: float = 25.0
+):
+    """Mouth opening at `fps` (the face analyser's mouth track runs at the native frame rate)
+    from one envelope; speech-band noise whose level follows the same envelope shifted by
+    `lag_s` (positive: audio late), or another envelope."""
     t, env = _syllables(seconds, 1)
-    ts = np.arange(int(seconds * 5)) / 5
+    ts = np.arange(int(seconds * fps)) / fps
     mouth = 0.02 + 0.3 * np.interp(ts, t, env)
     if audio_seed is not None:
         t, env = _syllables(seconds, audio_seed)
@@ -115,7 +118,7 @@ def _av_evidence(lag_s: float = 0.0, audio_seed: int | None = None, seconds: flo
         channel_peak=(0.5,),
         lr_correlation=None,
     )
-    return face_evidence(len(ts), mouth_open=mouth), audio
+    return face_evidence(len(ts), fps=fps, mouth_open=mouth), audio
 
 
 SPEAK = voice(Span(0.5, 29.5), None)  # a 30 s speaking segment, as the profile asks
@@ -139,11 +142,46 @@ def test_mth003_audio_late_and_early_fail_with_offset():
     assert run("MTH003", f, SPEAK, a).status == "pass"
 
 
-@pytest.mark.parametrize("seed", [7, 8, 11])
-def test_mth003_unrelated_voice_fails(seed):
-    f, a = _av_evidence(0.0, audio_seed=seed)
-    r = run("MTH003", f, SPEAK, a)
-    assert r.status == "fail" and "does not follow" in r.message
+def test_mth003_unrelated_voice_fails():
+    """Mouth and voice from unrelated syllable envelopes over 30 s: never in sync; a mismatch
+    in nearly every seed (the rest abstain: a chance correlation between the limits)."""
+    status = []
+    for seed in range(2, 32):
+        f, a = _av_evidence(0.0, audio_seed=seed)
+        r = run("MTH003", f, SPEAK, a)
+        status.append(r.status)
+        assert r.status != "pass", (seed, r.message)
+        if r.status == "fail":
+            assert "does not follow" in r.message or "against the mouth" in r.message
+    assert status.count("fail") >= 27, status
+
+
+def test_mth003_at_five_samples_per_second_still_judges():
+    """Without a mouth track (hand-built evidence, 5 samples/s) the sampled frames are used."""
+    f, a = _av_evidence(0.0, fps=5.0)
+    assert run("MTH003", f, SPEAK, a).status == "pass"
+    f, a = _av_evidence(0.5, fps=5.0)
+    assert run("MTH003", f, SPEAK, a).status == "fail"
+
+
+def test_mth003_confidence_grows_with_speech():
+    """The same true sync: confirmed on 30 s of speech, abstains or confirms on 6 s, never
+    fails; an unrelated voice on 6 s abstains instead of failing (too little to tell)."""
+    f, a = _av_evidence(0.0, seconds=30.0)
+    z30 = run("MTH003", f, SPEAK, a).measured
+    f, a = _av_evidence(0.0, seconds=6.0)
+    short = run("MTH003", f, voice(Span(0.2, 5.9)), a)
+    assert short.status != "fail"
+    if short.status == "pass":
+        assert short.measured < z30
+    for seed in (3, 4, 5):
+        f, a = _av_evidence(0.0, audio_seed=seed, seconds=6.0)
+        r = run("MTH003", f, voice(Span(0.2, 5.9)), a)
+        assert r.status == "skip" and "inconclusive on 6 s of speech" in r.message, r.message
+    # Too little speech at all: not judged.
+    f, a = _av_evidence(0.0, seconds=6.0)
+    r = run("MTH003", f, voice(Span(0.2, 3.0)), a)
+    assert r.status == "skip" and "needs 5 s" in r.message
 
 
 def test_mth003_skips_short_speech_and_missing_audio():
@@ -185,5 +223,7 @@ def test_grid_av_composites(av_reports):
     late = res["late400"]["MTH003"]
     assert late.status == "fail" and "late" in late.message
     assert 300 <= late.measured <= 500
+    # 12 s of another person's speech: never confirmed as in sync; with this little speech the
+    # rule may abstain (tests/test_real_footage.py fails dubs over 30 s and more).
     dub = res["dubbed"]["MTH003"]
-    assert dub.status == "fail" and "does not follow" in dub.message
+    assert dub.status in ("fail", "skip"), dub.message

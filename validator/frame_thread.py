@@ -1,5 +1,6 @@
-"""The frame analysers beside the decoder: sampled frames go through a short queue to one
-analysis thread, which runs every frame sink on each frame in order.
+"""The frame analysers beside the decoder: sampled frames (and the frames between samples, for
+the sinks that follow those too) go through a short queue to one analysis thread, which runs
+each frame's sinks in the order the decoder produced the frames.
 
 The decode pass keeps feeding FFmpeg's frame threads while the face models (cv2.dnn), numpy and
 OpenCV's image code, which release the GIL, work on the frames already sampled, so the two cores
@@ -28,9 +29,15 @@ def enabled() -> bool:
     return os.environ.get("VALIDATOR_FRAME_THREAD", "1") != "0"
 
 
+Sink = Callable[[Any], None]
+
+
 class FrameThread:
-    def __init__(self, sinks: Sequence[Callable[[Any], None]], maxsize: int = MAX_QUEUED):
-        self._sinks = list(sinks)
+    """`groups[k]` are the sinks of the frames handed to `putter(k)` (0: sampled frames, 1: the
+    frames between samples); all groups share one queue, so their order is kept."""
+
+    def __init__(self, groups: Sequence[Sequence[Sink]], maxsize: int = MAX_QUEUED):
+        self._groups = [list(g) for g in groups]
         self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="frame-analysis", daemon=True)
@@ -43,16 +50,20 @@ class FrameThread:
                 return
             if self._error is not None:
                 continue  # failed: drain what the decoder still hands over
+            group, frame = item
             try:
-                for sink in self._sinks:
-                    sink(item)
+                for sink in self._groups[group]:
+                    sink(frame)
             except BaseException as e:  # re-raised in the decoding thread
                 self._error = e
 
-    def put(self, frame: Any) -> None:
-        if self._error is not None:
-            self._raise()
-        self._q.put(frame)
+    def putter(self, group: int) -> Sink:
+        def put(frame: Any) -> None:
+            if self._error is not None:
+                self._raise()
+            self._q.put((group, frame))
+
+        return put
 
     def close(self) -> None:
         """Wait for every queued frame to be analysed; raise a sink's exception."""

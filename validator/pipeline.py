@@ -109,6 +109,12 @@ def validate(
             for s, a in analysers
             if getattr(a, "wants_frames", False)
         ]
+        # Analysers that also follow the frames between samples (faces: the mouth track).
+        between = [
+            _timed_sink(s.provides, a.on_between_frame, timings)
+            for s, a in analysers
+            if getattr(a, "wants_frames", False) and hasattr(a, "on_between_frame")
+        ]
         if not media.has_video:
             ev.missing.update(
                 {
@@ -117,7 +123,7 @@ def validate(
                 }
             )
         t1 = time.perf_counter()
-        beside = FrameThread(sinks) if sinks and frame_thread_enabled() else None
+        beside = FrameThread([sinks, between]) if sinks and frame_thread_enabled() else None
         try:
             try:
                 stats, audio = decode_pass(
@@ -125,7 +131,8 @@ def validate(
                     media,
                     sample_fps=settings.sample_fps,
                     short_side_px=settings.analysis_short_side_px,
-                    frame_sinks=[beside.put] if beside else sinks,
+                    frame_sinks=[beside.putter(0)] if beside else sinks,
+                    between_sinks=([beside.putter(1)] if between else []) if beside else between,
                     progress=progress,
                 )
             except BaseException:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.voice import VoiceEvidence
+from ..analysis.voice import SILERO_ONSET, VoiceEvidence
 from ..evidence import Evidence
 from ..registry import Param, Params, Span, failed, format_spans, merge_spans, passed, rule, skipped
 
@@ -372,7 +372,9 @@ def non_speech_sound(ev: Evidence, p: Params):
     - tonal sound (music, tones, beeps, ringing): tonality >= `min_tonality_db` at a level
       of at least `min_tonal_level_dbfs`, lasting `min_tonal_s` or longer;
     - loud transients (knocks, typing, doors): level `transient_db` above the listening
-      segment's median and no more than `max_below_speech_db` below the speaker's level;
+      segment's median and no more than `max_below_speech_db` below the speaker's level, and
+      not speech to Silero (probability under 0.5 throughout: a knock reads 0.02-0.1; the
+      speaker's own voice resuming for a moment read 0.997 and was once called a knock);
     - another voice: speech runs at least `background_voice_db` below the speaker's level.
 
     Why it matters: the listening part must be the room's silence; the platform reports music
@@ -427,6 +429,13 @@ def non_speech_sound(ev: Evidence, p: Params):
             & (v.level_dbfs >= ref_speech - p.max_below_speech_db)
         )
         for s in merge_spans(v.runs(loud), MERGE_GAP_S):
+            # A loud moment that Silero calls speech is speech (the speaker's voice resuming
+            # for a syllable, too short to make a speech run): not a knock.  In the listening
+            # segment it is SEG004's to report.
+            if float(np.max(v.silero_prob[v.mask_between(s.start_s, s.end_s)], initial=0.0)) >= (
+                SILERO_ONSET
+            ):
+                continue
             if not any(
                 k.startswith("tonal") and s.start_s < t.end_s and t.start_s < s.end_s
                 for k, t in found

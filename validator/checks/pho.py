@@ -193,7 +193,7 @@ def multiple_faces(ev: Any, p: Params):
     its own mirror image (1620x1080): 2 faces (scores 0.93-0.96), ratio 1.0, fails.  Every
     15th frame of the 29 real clips: the background of lp_src_s18 (plants and shelves) yields
     two boxes the mesh confirms (frames 225 and 240: detector 0.55 and 0.52, mesh 0.55 and
-    0.83), while the real audience faces of fr_short_hamilton score 0.65-0.83: hence 0.6.
+    0.83), while the real audience faces of fr_short_hamilton_clip score 0.65-0.83: hence 0.6.
     A small face far behind (under 0.3 of the main face's height) is reported, not failed.
 
     Example: `PHO004 fail: 2 faces (the second is 100% of the main face's height)`.
@@ -532,7 +532,7 @@ def poor_lighting(ev: Any, p: Params):
     portrait: 0.51, 0, 0.81; darkened to 20% and 10% of its light: 0.25, 0.18: fail, to 35%:
     0.32: passes; tripled: 17% clipped: fails; left half at 20% of the light: cheek ratio 0.39:
     fails, at 40%: 0.54: passes.  Every 15th frame of the 29 real clips: luma under 0.3 only
-    in fr_short_hamilton (dim stage, 4 of 15, 0.16-) and lp_d3 (2 of 24 at 0.29); cheek ratio
+    in fr_short_hamilton_clip (dim stage, 4 of 15, 0.16-) and lp_d3 (2 of 24 at 0.29); cheek ratio
     never under 0.51; clipped share at most 0.02.
 
     Example: `PHO010 fail: the face is dark (mean luma 0.25, needs 0.3)`.

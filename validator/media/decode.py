@@ -16,6 +16,7 @@ only buffer that grows is the 16 kHz PCM (64 KB/s), and it stops at `MAX_ANALYSI
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 import av
@@ -64,6 +65,7 @@ def decode_pass(
     sample_fps: float,
     short_side_px: int,
     frame_sinks: Sequence[FrameSink] = (),
+    between_sinks: Sequence[FrameSink] = (),
     want_audio: bool = True,
     progress: ProgressFn | None = None,
 ) -> tuple[StreamStats, AudioData | None]:
@@ -79,7 +81,7 @@ def decode_pass(
     starts = {id(s): _start_s(s) for s in streams}
     origin = min(starts.values(), default=0.0)
     video = (
-        _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin)
+        _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin, between_sinks)
         if vstream
         else None
     )
@@ -186,9 +188,13 @@ class _VideoSide:
         short_side_px: int,
         sinks: Sequence[FrameSink],
         origin_s: float,
+        between_sinks: Sequence[FrameSink] = (),
     ):
         self.stream = stream
         self.sinks = list(sinks)
+        # Sinks that also want the decoded frames between samples (the mouth track for lip
+        # sync); they get the same analysis-size image, with index -1.
+        self.between_sinks = list(between_sinks)
         self.interval = 1.0 / sample_fps
         self.short_side_px = short_side_px
         self.next_sample_t = 0.0
@@ -234,7 +240,13 @@ class _VideoSide:
             self.rotation = right_angle(getattr(frame, "rotation", 0))
             self.frame_pix_fmt = frame.format.name
             self.color_trc = getattr(frame, "color_trc", None)
-        if not self.sinks or t + 1e-6 < self.next_sample_t or t > MAX_ANALYSIS_S:
+        if not self.sinks or t > MAX_ANALYSIS_S:
+            return
+        if t + 1e-6 < self.next_sample_t:
+            if self.between_sinks:
+                between = _BetweenFrame(t, lambda: self._image(frame), self.scale, frame)
+                for sink in self.between_sinks:
+                    sink(between)
             return
         while self.next_sample_t <= t + 1e-6:
             self.next_sample_t += self.interval
@@ -298,6 +310,23 @@ def right_angle(rotation: Any) -> int:
     if abs(a - 90.0 * k) > 2.0:
         return 0
     return int(90 * k) % 360
+
+
+class _BetweenFrame(Frame):
+    """A frame between two samples (index -1): its analysis image is only made if a sink
+    looks at it (the mouth track skips frames past ~30/s and frames after losing the face)."""
+
+    def __init__(self, t_s: float, make: Callable[[], np.ndarray], scale: float, av_frame: Any):
+        self.index = -1
+        self.t_s = t_s
+        self.scale = scale
+        self.av_frame = av_frame
+        self.notes: dict[str, Any] = {}
+        self._make = make
+
+    @cached_property
+    def image(self) -> np.ndarray:  # type: ignore[override]
+        return self._make()
 
 
 def display_rotation_cw(frame_rotation_ccw: int) -> int:
