@@ -280,8 +280,11 @@ def run_batch(
     keep_evidence: bool = False,
     extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> list[Outcome]:
-    """Validate every path; outcomes in the order of `paths`."""
+    """Validate every path; outcomes in the order of `paths`.  With `scheduler`
+    ("tcp://HOST:PORT" or "local:N"), the clips the cache does not answer run on a Dask
+    cluster (`dask_executor.py`) instead of local worker processes."""
     spaths = [os.fspath(p) for p in paths]
     jobs = default_jobs(len(spaths)) if jobs is None else jobs
     if jobs < 1:
@@ -298,7 +301,23 @@ def run_batch(
         if cache is not None and i in keys:
             cache.put(keys[i], report, tl)
 
-    if todo and (jobs == 1 or len(todo) == 1):
+    if todo and scheduler is not None:
+        from .dask_executor import run_on_cluster
+
+        def finish(i: int, res: dict[str, Any]) -> None:
+            outcomes[i] = _outcome_from_result(spaths[i], res, lambda r, t: store(i, r, t))
+            prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
+
+        run_on_cluster(
+            scheduler,
+            todo,
+            spaths,
+            _settings_kwargs(settings),
+            timeline,
+            tuple(extra_evidence),
+            finish,
+        )
+    elif todo and (jobs == 1 or len(todo) == 1):
         for i in todo:
             t0 = time.perf_counter()
             prog.start(spaths[i])
@@ -527,6 +546,27 @@ def _from_worker(
     report.timeline = tl
     store(i, report, tl)
     return Outcome(path, report, exit_code=_code(report), seconds=res["seconds"])
+
+
+def _outcome_from_result(
+    path: str, res: dict[str, Any], store: Callable[[Report, Timeline | None], None]
+) -> Outcome:
+    """An Outcome from what `_worker` returned (a report as plain data, or an error)."""
+    if "report" in res:
+        report = Report.from_dict(res["report"])
+        report.path = path
+        tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
+        report.evidence = tl
+        store(report, tl)
+        return Outcome(path, report, exit_code=_code(report), seconds=res["seconds"])
+    return Outcome(
+        path,
+        None,
+        res["error"],
+        res["exit_code"],
+        seconds=res["seconds"],
+        traceback=res.get("traceback"),
+    )
 
 
 def _death(procs: list[Any]) -> str:

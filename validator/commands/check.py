@@ -69,6 +69,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "else min(2, CPU count))",
     )
     p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="run the clips on a Dask cluster: tcp://HOST:8786, or local:N for N local worker "
+        "processes (needs the dask extra; workers must see the clips at the same path)",
+    )
+    p.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the report cache"
     )
     p.add_argument(
@@ -84,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None:
+        from ..dask_executor import parse_scheduler
+
+        parse_scheduler(scheduler)  # a bad address is a usage error before any work starts
+        if args.jobs is not None:
+            raise UsageError("--jobs and --scheduler cannot be combined (local:N sets N)")
     paths = expand_inputs(args.clips)  # every input checked before any work starts
     if args.stats and len(paths) != 1:
         raise UsageError("--stats takes exactly one clip")
@@ -98,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         timeline=args.format in TIMELINE_FORMATS,
         keep_evidence=bool(args.stats),
         progress=progress,
+        scheduler=scheduler,
     )
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [

@@ -20,7 +20,6 @@ from functools import cached_property
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 
 from ..evidence import AudioData, Frame, MediaInfo, StreamStats
@@ -365,6 +364,9 @@ def display_rotation_cw(frame_rotation_ccw: int) -> int:
 
 def rotate_for_display(image: np.ndarray, frame_rotation_ccw: int) -> np.ndarray:
     cw = display_rotation_cw(frame_rotation_ccw)
+    if cw in (90, 180, 270):
+        import cv2  # here, not at the top: `--select MED` never imports OpenCV
+
     if cw == 90:
         return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
     if cw == 180:
