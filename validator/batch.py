@@ -309,6 +309,7 @@ def run_batch(
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
 
         run_on_cluster(
+            _worker,
             scheduler,
             todo,
             spaths,

@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .errors import UsageError
+from .errors import EXIT_TOOL, UsageError
 
 _TCP = re.compile(r"^(tcp|tls)://[^\s/:]+(:\d{1,5})?$")
 _LOCAL = re.compile(r"^local:(\d{1,3})$")
@@ -73,22 +73,26 @@ def _import_distributed() -> Any:
 
 
 def _clip_task(
-    path: str, settings_kwargs: dict[str, Any], timeline: bool, extra: tuple[str, ...]
+    work: Callable[..., dict[str, Any]],
+    path: str,
+    settings_kwargs: dict[str, Any],
+    timeline: bool,
+    extra: tuple[str, ...],
 ) -> dict[str, Any]:
-    """Runs on a worker: the local per-clip function, after checking the worker sees the file."""
-    from . import batch
-
+    """Runs on a worker: the local per-clip function `work` (`batch._worker`, passed in so that
+    this module does not import batch), after checking the worker sees the file."""
     if not os.path.exists(path):
         return {
             "error": f"{path}: not visible on worker {socket.gethostname()}: every worker must "
             "see the clips at the same absolute path as the client (a shared file system)",
-            "exit_code": batch.EXIT_TOOL,
+            "exit_code": EXIT_TOOL,
             "seconds": 0.0,
         }
-    return batch._worker(path, settings_kwargs, timeline, extra)
+    return work(path, settings_kwargs, timeline, extra)
 
 
 def run_on_cluster(
+    work: Callable[..., dict[str, Any]],
     spec: str,
     todo: list[int],
     spaths: list[str],
@@ -121,7 +125,7 @@ def run_on_cluster(
                 client = distributed.Client(arg, timeout=30)
             except (OSError, TimeoutError) as e:
                 raise UsageError(f"--scheduler {arg}: cannot reach the scheduler: {e}") from None
-        _run(client, distributed, todo, spaths, settings_kwargs, timeline, extra, finish)
+        _run(client, distributed, work, todo, spaths, settings_kwargs, timeline, extra, finish)
     finally:
         if cluster is not None:
             try:
@@ -136,6 +140,7 @@ def run_on_cluster(
 def _run(
     client: Any,
     distributed: Any,
+    work: Callable[..., dict[str, Any]],
     todo: list[int],
     spaths: list[str],
     settings_kwargs: dict[str, Any],
@@ -143,14 +148,13 @@ def _run(
     extra: tuple[str, ...],
     finish: Callable[[int, dict[str, Any]], None],
 ) -> None:
-    from . import batch
-
     run = uuid.uuid4().hex[:12]
     futures = {}
     for i in todo:
         absolute = os.path.abspath(spaths[i])
         fut = client.submit(
             _clip_task,
+            work,
             absolute,
             settings_kwargs,
             timeline,
@@ -170,13 +174,13 @@ def _run(
                     "error": f"{absolute}: the worker processing this clip died, and again on "
                     "the retry: the file is probably damaged in a way the decoder cannot "
                     "survive (or the workers run out of memory)",
-                    "exit_code": batch.EXIT_TOOL,
+                    "exit_code": EXIT_TOOL,
                     "seconds": time.perf_counter() - t0[fut],
                 }
             except Exception as e:  # the task itself failed (unpicklable result, lost worker)
                 res = {
                     "error": f"{absolute}: cluster task failed: {type(e).__name__}: {e}",
-                    "exit_code": batch.EXIT_TOOL,
+                    "exit_code": EXIT_TOOL,
                     "seconds": time.perf_counter() - t0[fut],
                 }
             if res.get("error") and absolute != spaths[i]:
