@@ -460,3 +460,38 @@ def test_voice_analysis_memory_is_flat_in_clip_length():
     # Per-window results grow (~0.2 MB for 200 s); temporaries must not.
     assert peaks[200] < peaks[40] + 10, peaks
     assert peaks[200] < 100, peaks
+
+
+def test_pyav_index_error_on_a_damaged_frame_is_damage_but_an_analysers_is_not(
+    tmp_path, monkeypatch
+):
+    """A bit-flipped MPEG-TS once made PyAV raise IndexError while reading a frame: that is the
+    file's damage (MED011), while the same exception from an analyser is never passed off as
+    damage: it leaves the decode pass as itself (the pipeline makes it a tool error, exit 3)."""
+    from validator.media import decode
+    from validator.media.probe import open_media
+
+    clip = make_clip(tmp_path / "c.mp4", size=(160, 120), duration_s=1.0)
+    real_packet = decode._AudioSide.packet
+    calls = {"n": 0}
+
+    def flaky(self, packet):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise IndexError("list index out of range")
+        return real_packet(self, packet)
+
+    monkeypatch.setattr(decode._AudioSide, "packet", flaky)
+    r = validate(clip, Settings(select=("MED",)))
+    med011 = next(x for x in r.results if x.rule == "MED011")
+    assert med011.status == "fail" and "list index out of range" in med011.message
+    monkeypatch.setattr(decode._AudioSide, "packet", real_packet)
+
+    def broken_sink(frame):
+        raise IndexError("an analyser bug")
+
+    container, media = open_media(clip)
+    with pytest.raises(IndexError, match="an analyser bug"):
+        decode.decode_pass(
+            container, media, sample_fps=5, short_side_px=120, frame_sinks=[broken_sink]
+        )

@@ -100,6 +100,8 @@ def decode_pass(
             # decoder (frame threads, B-frame delay) are flushed here, or they go uncounted.
             try:
                 video.flush()
+            except SinkFailure as e:
+                raise e.__cause__ from None  # type: ignore[misc]
             except av.error.FFmpegError as e:
                 n_errors += 1
                 errors.append(f"video flush: {_short(e)}")
@@ -156,7 +158,11 @@ def _demux(
                 video.packet(packet)
             elif audio and packet.stream is audio.stream:
                 audio.packet(packet)
-        except (av.error.FFmpegError, DamagedAudioFrame) as e:
+        except SinkFailure as e:  # an analyser's exception, not the file's: a tool failure
+            raise e.__cause__ from None  # type: ignore[misc]
+        except (av.error.FFmpegError, DamagedAudioFrame, IndexError) as e:
+            # IndexError: PyAV reading a damaged frame's planes or side data (seen on bit-flipped
+            # MPEG-TS); the analysers' own exceptions arrive as SinkFailure above.
             n_errors += 1
             if len(errors) < 20:
                 errors.append(f"{packet.stream.type} at {_pts_s(packet)}: {_short(e)}")
@@ -272,16 +278,14 @@ class _VideoSide:
         if t + 1e-6 < self.next_sample_t:
             if self.between_sinks:
                 between = _BetweenFrame(t, lambda: self._image(frame), self.scale, frame)
-                for sink in self.between_sinks:
-                    sink(between)
+                _feed(self.between_sinks, between)
             return
         while self.next_sample_t <= t + 1e-6:
             self.next_sample_t += self.interval
         image = self._image(frame)
         f = Frame(self.sample_index, t, image, self.scale, frame)
         self.sample_index += 1
-        for sink in self.sinks:
-            sink(f)
+        _feed(self.sinks, f)
 
     def _image(self, frame: Any) -> np.ndarray:
         if self.target is None:
@@ -499,6 +503,19 @@ class _AudioSide:
             clipped_per_10ms=clipped,
             samples_per_10ms=int(self.spw),
         )
+
+
+class SinkFailure(Exception):
+    """A frame sink (an analyser) raised: carried out of the packet loop as itself, never
+    counted as damage of the file."""
+
+
+def _feed(sinks: Sequence[FrameSink], frame: Any) -> None:
+    for sink in sinks:
+        try:
+            sink(frame)
+        except Exception as e:
+            raise SinkFailure() from e
 
 
 class DamagedAudioFrame(ValueError):
