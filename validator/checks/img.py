@@ -393,6 +393,9 @@ def face_overexposed(ev: Evidence, p: Params):
 # -- IMG004 -----------------------------------------------------------------------------------
 
 
+SIDE_MAX_IQR_STOPS = 1.0  # IMG004: largest spread of the mirrored-patch light to judge it
+
+
 @rule(
     "IMG004",
     "uneven-face-lighting",
@@ -403,9 +406,26 @@ def face_overexposed(ev: Evidence, p: Params):
     needs=("image",),
     params=[
         Param(
+            "max_side_light_stops",
+            1.5,
+            "largest median difference of the light on mirrored skin patches of the two sides "
+            "of a frontal face, stops in linear light (2 stops = the dark side gets a quarter)",
+            minimum=0,
+            maximum=10,
+        ),
+        Param(
+            "min_side_samples",
+            10,
+            "fewest frontal face samples with landmarks needed to judge the mirrored patches "
+            "(else only the left/right halves are judged)",
+            minimum=1,
+            maximum=1000,
+        ),
+        Param(
             "max_side_stops",
             1.0,
-            "largest median left/right brightness difference on the face, stops (1 stop = 2x)",
+            "largest median left/right brightness difference of the face box halves, stops of "
+            "code value (1 stop = 2x)",
             minimum=0,
             maximum=10,
         ),
@@ -419,26 +439,30 @@ def face_overexposed(ev: Evidence, p: Params):
     ],
 )
 def uneven_face_lighting(ev: Evidence, p: Params):
-    """What it does: splits the inner face box (the outer 15% on each side and 10% at top and
-    bottom are dropped: hair and background) into left/right and top/bottom halves and takes
-    log2 of the ratio of their mean brightness in every face sample.  Fails when the median over
-    the clip exceeds `max_side_stops` (left/right) or `max_vertical_stops` (top/bottom; larger,
-    because brows, eyes and a beard darken the halves unevenly on their own).  Needs real face
-    boxes; skipped when no face was found.
+    """What it does: two measures of a one-sided light.  (1) The light itself: on every sample
+    where the head is frontal (yaw within about 15 degrees) and the 468-point mesh is known, the
+    image analyser compares the median linear-light luminance of six mirrored skin patches
+    (cheekbones, under the eyes, beside the nose, lower cheeks, forehead, temples; not the jaw,
+    chin or face outline, where beard, hair and background are) and takes the median of the six
+    log2 ratios.  Mirrored patches have mirrored surface normals, so the ratio is the ratio of
+    the light falling on the two sides, and the median over pairs and over the clip ignores a
+    strand of hair, a hand or a blink.  Fails when the clip's median exceeds
+    `max_side_light_stops` (needs `min_side_samples` judged samples).  (2) The face box: splits
+    the inner box (outer 15% on each side and 10% at top and bottom dropped) into left/right and
+    top/bottom halves and takes log2 of the ratio of their mean code value; fails when the
+    median exceeds `max_side_stops` (left/right; this still judges a turned head or a face
+    without landmarks) or `max_vertical_stops` (top/bottom; larger, because brows, eyes and a
+    beard darken the halves unevenly on their own).  Skipped when no face was found.
 
     Why it matters: the platform asks for even, frontal light; a half-shadowed face bakes the
     shadow into the replica.
 
     How to fix: face the light source, or fill the dark side with a second light or reflector.
 
-    Calibration: real clips measure |median| left/right 0.01-0.38 stops (lp_src_s18 0.38,
-    hamilton 0.34, lp_d20 0.33, lp_d11 0.31, GRID at most 0.13; lp_src_s13, a full-body dancer
-    with a tiny face, 0.63) and top/bottom at most 0.35 stops (lp_d20).  s18 lit from the left
-    only (a ramp down to 25% across the face) measures 1.16 stops, the synthetic scene 1.23.  A
-    1-stop side difference is a face where one half gets half the light.
+    Calibration: CALIBRATION_PLACEHOLDER
 
-    Example: `IMG004 fail: the face is 1.6 stops brighter on the left of the picture than on the
-    right (at most 1)`.
+    Example: `IMG004 fail: the light on the face falls 2.1 stops (to 23%) from the left of the
+    picture to the right (at most 1.5)`.
     """
     im = ev.image
     if not im.has_face.any():
@@ -448,6 +472,29 @@ def uneven_face_lighting(ev: Evidence, p: Params):
     if math.isnan(lr) or math.isnan(tb):
         return skipped("not evaluated: face lighting could not be measured")
     dt = im.sample_interval_s
+    side_sel = im.has_face & np.isfinite(im.side_stops)
+    q1, q3 = np.percentile(im.side_stops[side_sel], (25, 75)) if side_sel.any() else (0, 0)
+    # A light is steady: when the middle half of the samples spans more than a stop, the
+    # patches are reading something else (a dim or cutting clip) and the halves decide.
+    if int(side_sel.sum()) >= p.min_side_samples and q3 - q1 <= SIDE_MAX_IQR_STOPS:
+        light = float(np.median(im.side_stops[side_sel]))
+        if abs(light) > p.max_side_light_stops:
+            side = ("left", "right") if light > 0 else ("right", "left")
+            bad = side_sel & (np.abs(im.side_stops) > p.max_side_light_stops)
+            return failed(
+                f"the light on the face falls {abs(light):.1f} stops (to "
+                f"{_pct(2.0 ** -abs(light))}) from the {side[0]} of the picture to the "
+                f"{side[1]} (at most {p.max_side_light_stops:g})",
+                measured=round(abs(light), 2),
+                limit=p.max_side_light_stops,
+                unit="stops",
+                spans=runs(bad, im.t_s, dt),
+            )
+        light_note = f"light left/right {abs(light):.2f} stops, "
+        measured, limit = abs(light), p.max_side_light_stops
+    else:
+        light_note = ""
+        measured, limit = abs(lr), p.max_side_stops
     if abs(lr) > p.max_side_stops:
         side = ("left", "right") if lr > 0 else ("right", "left")
         bad = im.has_face & (np.abs(im.lr_stops) > p.max_side_stops)
@@ -471,9 +518,10 @@ def uneven_face_lighting(ev: Evidence, p: Params):
             spans=runs(bad, im.t_s, dt),
         )
     return passed(
-        f"even face lighting (left/right {abs(lr):.2f} stops, top/bottom {abs(tb):.2f} stops)",
-        measured=round(abs(lr), 2),
-        limit=p.max_side_stops,
+        f"even face lighting ({light_note}halves left/right {abs(lr):.2f} stops, "
+        f"top/bottom {abs(tb):.2f} stops)",
+        measured=round(measured, 2),
+        limit=limit,
         unit="stops",
     )
 
