@@ -459,7 +459,28 @@ def uneven_face_lighting(ev: Evidence, p: Params):
 
     How to fix: face the light source, or fill the dark side with a second light or reflector.
 
-    Calibration: CALIBRATION_PLACEHOLDER
+    Calibration (mirrored patches): the 28 real clips of ../shared/media/real all pass (false
+    fails 0/28).  24 are judged on the patches: |median| 0.06-0.50 stops on the GRID studio
+    faces, 0.08 dfrf_french, 0.14-0.72 on the LivePortrait and SadTalker faces, 0.69 kim, and
+    1.26 on lp_d11 (a child lit about 2:1 from her left, visibly but mildly: cheek code values
+    103 vs 139), the highest: 0.24 stops of margin.  The middle half of each real clip's
+    samples spans at most 0.50 stops.  Not judged on the patches (the halves decide): lp_src_s18
+    and lp_d20 (head turned beyond the limit in nearly every sample), lp_src_s13 (a 63 px face
+    in a full-body shot; it reads 1.58), the dim stage clip (3 judgeable samples, +-6 stops
+    apart).  Generated one-sided light (tests/degrade.py side_shadow: in linear light, full on
+    the near cheekbone falling to `low` on the far one) on 7 real faces of 138-343 px:
+    `low` 0.25 (a quarter) reads 1.71-2.08 on the 5 faces with near-even light of their own and
+    2.61 on lp_d13 (its own light leans the same way) -- all fail; w2lgfpgan_kim, whose own light
+    leans 0.72 stops the other way, reads 1.22 and passes (net, its far cheek gets 43%): 6 of 7
+    detected.  `low` 0.35 is detected on 3 of 7 (1.22-1.59 on the even faces), 0.5 on 1 of 7
+    (lp_d13).  The face-box halves read 0.41-0.65 stops on the quarter shadows (limit 1): they
+    caught none, as the code-value ratio compresses the light ratio about 2.2x and the box holds
+    hair and background.
+
+    Calibration (halves): real clips measure |median| left/right 0.01-0.38 stops (lp_src_s18
+    0.38, hamilton 0.34, lp_d20 0.33, lp_d11 0.31, GRID at most 0.13; lp_src_s13 0.63) and
+    top/bottom at most 0.35 stops (lp_d20).  s18 lit from the left only (a steep step to 25% of
+    the code value at the face's centre, tests/degrade.py side_lit) measures 1.16 stops.
 
     Example: `IMG004 fail: the light on the face falls 2.1 stops (to 23%) from the left of the
     picture to the right (at most 1.5)`.
