@@ -50,7 +50,8 @@ NOISE_INTERVAL_S = 1.0
 SIDE_PAIRS = ((50, 280), (117, 346), (205, 425), (187, 411), (104, 333), (69, 299))
 SIDE_PATCH_R = 0.05
 # Head turn proxy: where the nose tip (landmark 1) sits between the face's outline points 234
-# and 454 (0.5 = frontal).  Beyond this distance from 0.5 (about 15 degrees of yaw) the sample
+# and 454 (0.5 = frontal).  Beyond this distance from 0.5 (roughly 15 degrees of yaw, by the
+# geometry of an average head; not measured against the pose) the sample
 # is not judged.
 SIDE_MAX_TURN = 0.1
 # Fewest pixels between the face's outline points for the patches to be judged: a smaller face

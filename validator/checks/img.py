@@ -440,15 +440,17 @@ SIDE_MAX_IQR_STOPS = 1.0  # IMG004: largest spread of the mirrored-patch light t
 )
 def uneven_face_lighting(ev: Evidence, p: Params):
     """What it does: two measures of a one-sided light.  (1) The light itself: on every sample
-    where the head is frontal (yaw within about 15 degrees) and the 468-point mesh is known, the
-    image analyser compares the median linear-light luminance of six mirrored skin patches
-    (cheekbones, under the eyes, beside the nose, lower cheeks, forehead, temples; not the jaw,
-    chin or face outline, where beard, hair and background are) and takes the median of the six
-    log2 ratios.  Mirrored patches have mirrored surface normals, so the ratio is the ratio of
-    the light falling on the two sides, and the median over pairs and over the clip ignores a
-    strand of hair, a hand or a blink.  Fails when the clip's median exceeds
-    `max_side_light_stops` (needs `min_side_samples` judged samples).  (2) The face box: splits
-    the inner box (outer 15% on each side and 10% at top and bottom dropped) into left/right and
+    where the head is frontal (the nose tip within 10% of the face's width of its middle,
+    roughly 15 degrees of yaw) and the 468-point mesh is known, the image analyser compares the
+    median linear-light luminance of six mirrored skin patches (cheekbones, under the eyes,
+    beside the nose, lower cheeks, forehead, temples; not the jaw, chin or face outline, where
+    beard, hair and background are) and takes the median of the six log2 ratios.  Mirrored
+    patches have mirrored surface normals, so the ratio is the ratio of the light falling on the
+    two sides, and the median over pairs and over the clip ignores a strand of hair, a hand or a
+    blink.  Fails when the clip's median exceeds `max_side_light_stops` (needs
+    `min_side_samples` judged samples whose middle half spans at most SIDE_MAX_IQR_STOPS; a
+    turned head is not mirror-corrected, it is left out).  (2) The face box: splits the inner
+    box (outer 15% on each side and 10% at top and bottom dropped) into left/right and
     top/bottom halves and takes log2 of the ratio of their mean code value; fails when the
     median exceeds `max_side_stops` (left/right; this still judges a turned head or a face
     without landmarks) or `max_vertical_stops` (top/bottom; larger, because brows, eyes and a
