@@ -195,8 +195,8 @@ def test_timeline_analyser_failure_does_not_fail_the_clip(folder, monkeypatch):
     monkeypatch.setattr(pipeline, "validate", no_faces)
     (o,) = run_batch([folder / "good.mp4"], MED, timeline=True)
     assert o.report is not None and o.exit_code == 1  # judged as usual (fails MED007/MED008)
-    assert "face_landmark.tflite" in o.report.evidence.missing["timeline"]
-    assert o.report.evidence.stills  # the thumbnails still came
+    assert "face_landmark.tflite" in o.report.timeline.missing["timeline"]
+    assert o.report.timeline.stills  # the thumbnails still came
 
 
 def test_json_lists_clips_that_could_not_be_processed(folder, monkeypatch, capsys):
@@ -223,3 +223,23 @@ def test_json_lists_clips_that_could_not_be_processed(folder, monkeypatch, capsy
         }
     ]
     assert "boom" in out.err
+
+
+def test_settings_reach_workers_whole_and_picklable():
+    import dataclasses
+    import pickle
+
+    from validator.batch import _settings_kwargs
+
+    s = Settings(fail_on="warning", select=("MED",), params={"MED011": {"max_decode_errors": 3}})
+    kw = pickle.loads(pickle.dumps(_settings_kwargs(s)))
+    assert set(kw) == {f.name for f in dataclasses.fields(Settings) if f.init}
+    assert Settings(**kw) == s
+
+
+def test_exit_codes_are_defined_once():
+    from validator import batch, cli, errors
+
+    assert (cli.EXIT_TOOL, batch.EXIT_TOOL) == (errors.EXIT_TOOL, errors.EXIT_TOOL)
+    assert errors.ToolError.exit_code == errors.EXIT_TOOL
+    assert errors.UsageError.exit_code == errors.EXIT_USAGE

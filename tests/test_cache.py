@@ -106,8 +106,8 @@ def test_html_timeline_is_stored_and_survives(clips, tmp_path, counted):
         [clips / "a.mp4"], MED, cache=cache, timeline=True, extra_evidence=("thumbnails",)
     )
     assert hit.cached and counted == ["a.mp4", "a.mp4"]
-    assert hit.report.evidence is not None and len(hit.report.evidence.stills) >= 1
-    assert hit.report.evidence.to_dict() == o.report.evidence.to_dict()
+    assert hit.report.timeline is not None and len(hit.report.timeline.stills) >= 1
+    assert hit.report.timeline.to_dict() == o.report.timeline.to_dict()
 
 
 def test_damaged_entry_is_a_miss(clips, tmp_path, counted):

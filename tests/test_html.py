@@ -16,11 +16,11 @@ import pytest
 from clipgen import make_clip
 
 from validator.analysis.thumbnails import ThumbnailAnalyser
-from validator.cache import Timeline
 from validator.evidence import Evidence, Frame, MediaInfo
 from validator.registry import Span
 from validator.render import render
 from validator.report import Report, Result
+from validator.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_media" / "sample.mp4"
@@ -218,7 +218,7 @@ def test_stored_timeline_renders_the_same_page():
     rep = _report(_evidence())
     live = render("html", [rep])
     stored = Report.from_dict(rep.to_dict())
-    stored.evidence = Timeline.from_dict(
+    stored.timeline = Timeline.from_dict(
         Timeline.from_evidence(rep.evidence, rep.results).to_dict()
     )
     strip = re.compile(r"generated [^.]*\.")

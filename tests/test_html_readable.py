@@ -10,12 +10,12 @@ import numpy as np
 from test_html import EXTERNAL, _evidence, _report
 
 from validator.analysis.thumbnails import ThumbnailAnalyser
-from validator.cache import Still, Timeline
 from validator.evidence import Frame
 from validator.registry import Span
 from validator.render import render
 from validator.report import Result
 from validator.settings import Settings
+from validator.timeline import Still, Timeline
 
 
 def _with(report, *results):
@@ -74,14 +74,14 @@ def test_frames_that_matter_outline_the_face_and_enlarge_the_mouth():
         )
         for s in tl.stills
     )
-    rep.evidence = Timeline(tl.duration_s, tl.lanes, stills, tl.missing)
+    rep.timeline = Timeline(tl.duration_s, tl.lanes, stills, tl.missing)
     page = render("html", [rep])
     assert page.count('class="facebox"') == 3  # FAC003, MED010 and MTH001 frames
     assert page.count('<img class="mouth"') == 1  # only for the mouth rule
     assert "mouth opening" in page.split("Frames that matter")[1].split("Filmstrip")[0]
     assert not EXTERNAL.search(page)
     # the face box and mouth survive the cache
-    again = Timeline.from_dict(rep.evidence.to_dict())
+    again = Timeline.from_dict(rep.timeline.to_dict())
     assert again.stills[0].face_box == (0.3, 0.2, 0.7, 0.8)
     assert any(s.mouth_jpeg == mouth for s in again.stills)
 

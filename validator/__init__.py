@@ -5,12 +5,11 @@ report = validate("clip.mp4", settings=Settings(profile="phoenix-3"))
 report.passed, report.results, report.to_dict()
 """
 
-__version__ = "0.1.0"
-
 from .errors import ModelError, SettingsError, ToolError, UsageError, ValidatorError  # noqa: E402
 from .pipeline import validate  # noqa: E402
 from .report import Report, Result  # noqa: E402
 from .settings import Settings  # noqa: E402
+from .version import __version__
 
 __all__ = [
     "validate",

@@ -9,30 +9,40 @@
   worker processes ("spawn": no fork of a threaded parent).  Results come back in input order.
   A clip that could not be processed at all (a tool error, an analyser bug) becomes an
   `Outcome` with an error and exit code 3 instead of stopping the other clips.
-- `summary_table()` and `worst_exit_code()` (3 > 2 > 1 > 0, as in cli.py).
+- `summary_table()` and `worst_exit_code()` (3 > 2 > 1 > 0, the codes of `errors.py`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import pipeline
-from .cache import ReportCache, Timeline, cache_key, file_sha256
-from .errors import ToolError, UsageError, ValidatorError
+from .cache import ReportCache, cache_key, file_sha256
+from .errors import (
+    EXIT_FAIL,
+    EXIT_PASS,
+    EXIT_TOOL,
+    EXIT_USAGE,
+    ToolError,
+    UsageError,
+    ValidatorError,
+)
 from .fsutil import printable
 from .progress import Progress
 from .report import Report
 from .settings import Settings
+from .timeline import TIMELINE_EVIDENCE, Timeline
 
 # Not ".ts": in a repository that is far more often TypeScript than an MPEG transport stream
 # (a .ts clip named explicitly is still checked).
@@ -60,9 +70,7 @@ VIDEO_EXTENSIONS = frozenset(
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff", ".gif", ".bmp"}
 )
-# What the HTML timeline draws besides what the selected rules need.
-TIMELINE_EVIDENCE = ("voice", "faces", "image", "thumbnails")
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
+__all__ = ["EXIT_FAIL", "EXIT_PASS", "EXIT_TOOL", "EXIT_USAGE", "Outcome", "run_batch"]
 
 
 @dataclass
@@ -81,7 +89,7 @@ class Outcome:
     def verdict(self) -> str:
         if self.report is None:
             return "ERROR"
-        return "PASS" if self.report.passed else "FAIL"
+        return self.report.verdict
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -145,20 +153,37 @@ def default_jobs(n_files: int) -> int:
 # --- one clip -------------------------------------------------------------------------------
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _settings_kwargs(s: Settings) -> dict[str, Any]:
-    """Settings as plain data: its mapping proxies do not pickle into worker processes."""
-    return {
-        "profile": s.profile,
-        "fail_on": s.fail_on,
-        "select": tuple(s.select),
-        "ignore": tuple(s.ignore),
-        "sample_fps": s.sample_fps,
-        "analysis_short_side_px": s.analysis_short_side_px,
-        "config_file": s.config_file,
-        "consent": s.consent,
-        "consent_name": s.consent_name,
-        "params": {k: dict(v) for k, v in s.params.items()},
-    }
+    """Settings as plain data, every field: its mapping proxies do not pickle into workers."""
+    return {f.name: _plain(getattr(s, f.name)) for f in dataclasses.fields(s) if f.init}
+
+
+def _failure(e: BaseException, seconds: float) -> dict[str, Any]:
+    """The one mapping of an exception to an outcome: a ValidatorError keeps its message and
+    exit code; anything else is an internal error (exit 3) that must not stop the other clips."""
+    if isinstance(e, ValidatorError):
+        error, code = str(e), e.exit_code
+    else:
+        error, code = f"internal error: {type(e).__name__}: {e}", EXIT_TOOL
+    tb = "".join(traceback.format_exception(e))
+    return {"error": error, "exit_code": code, "seconds": seconds, "traceback": tb}
+
+
+def _error_outcome(path: str, res: dict[str, Any]) -> Outcome:
+    return Outcome(
+        path,
+        None,
+        res["error"],
+        res["exit_code"],
+        seconds=res["seconds"],
+        traceback=res.get("traceback"),
+    )
 
 
 def check_one(
@@ -192,8 +217,9 @@ def check_one(
             tl = Timeline.from_evidence(report.evidence, report.results)
     else:
         report = pipeline.validate(path, settings, progress=progress)
+    report.timeline = tl
     if not keep_evidence:
-        report.evidence = tl  # drop decoded audio, thumbnails...: only what renderers draw stays
+        report.evidence = None  # drop decoded audio, thumbnails...: only what renderers draw stays
     return report, tl
 
 
@@ -231,20 +257,8 @@ def _worker(
             extra_evidence=extra_evidence,
             progress=progress if (q is not None and _PROGRESS) else None,
         )
-    except ValidatorError as e:
-        return {
-            "error": str(e),
-            "exit_code": e.exit_code,
-            "seconds": time.perf_counter() - t0,
-            "traceback": traceback.format_exc(),
-        }
     except Exception as e:  # a bug must not take the other clips down with it
-        return {
-            "error": f"internal error: {type(e).__name__}: {e}",
-            "exit_code": EXIT_TOOL,
-            "seconds": time.perf_counter() - t0,
-            "traceback": traceback.format_exc(),
-        }
+        return _failure(e, time.perf_counter() - t0)
     return {
         "report": report.to_dict(),
         "timeline": tl.to_dict() if tl else None,
@@ -266,8 +280,11 @@ def run_batch(
     keep_evidence: bool = False,
     extra_evidence: Sequence[str] = TIMELINE_EVIDENCE,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> list[Outcome]:
-    """Validate every path; outcomes in the order of `paths`."""
+    """Validate every path; outcomes in the order of `paths`.  With `scheduler`
+    ("tcp://HOST:PORT" or "local:N"), the clips the cache does not answer run on a Dask
+    cluster (`dask_executor.py`) instead of local worker processes."""
     spaths = [os.fspath(p) for p in paths]
     jobs = default_jobs(len(spaths)) if jobs is None else jobs
     if jobs < 1:
@@ -275,33 +292,8 @@ def run_batch(
     prog = progress or Progress(len(spaths), enabled=False)
     outcomes: dict[int, Outcome] = {}
     keys: dict[int, str] = {}
-
     if cache is not None:
-
-        def lookup(i: int) -> tuple[int, str | None, str | None]:
-            try:
-                sha = file_sha256(spaths[i])  # refuses FIFOs and devices (no hang)
-            except OSError:
-                return i, None, None  # unreadable: validate() says why
-            return i, sha, cache_key(sha, settings)
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for i, sha, key in pool.map(lookup, range(len(spaths))):
-                if key is None:
-                    continue
-                keys[i] = key
-                if read_cache:
-                    hit = cache.get(
-                        key,
-                        spaths[i],
-                        need_timeline=timeline,
-                        content_sha256=sha,
-                        settings=settings,
-                    )
-                    if hit is not None:
-                        rep = hit.report
-                        outcomes[i] = Outcome(spaths[i], rep, exit_code=_code(rep), cached=True)
-                        prog.finish(spaths[i], outcomes[i].verdict, cached=True)
+        _from_cache(cache, spaths, settings, jobs, read_cache, timeline, prog, outcomes, keys)
 
     todo = [i for i in range(len(spaths)) if i not in outcomes]
 
@@ -309,7 +301,24 @@ def run_batch(
         if cache is not None and i in keys:
             cache.put(keys[i], report, tl)
 
-    if todo and (jobs == 1 or len(todo) == 1):
+    if todo and scheduler is not None:
+        from .dask_executor import run_on_cluster
+
+        def finish(i: int, res: dict[str, Any]) -> None:
+            outcomes[i] = _outcome_from_result(spaths[i], res, lambda r, t: store(i, r, t))
+            prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
+
+        run_on_cluster(
+            _worker,
+            scheduler,
+            todo,
+            spaths,
+            _settings_kwargs(settings),
+            timeline,
+            tuple(extra_evidence),
+            finish,
+        )
+    elif todo and (jobs == 1 or len(todo) == 1):
         for i in todo:
             t0 = time.perf_counter()
             prog.start(spaths[i])
@@ -326,24 +335,8 @@ def run_batch(
                     extra_evidence=extra_evidence,
                     progress=cb if prog.enabled else None,
                 )
-            except ValidatorError as e:
-                outcomes[i] = Outcome(
-                    spaths[i],
-                    None,
-                    str(e),
-                    e.exit_code,
-                    seconds=time.perf_counter() - t0,
-                    traceback=traceback.format_exc(),
-                )
             except Exception as e:  # one bad clip's bug must not hide the others' reports
-                outcomes[i] = Outcome(
-                    spaths[i],
-                    None,
-                    f"internal error: {type(e).__name__}: {e}",
-                    EXIT_TOOL,
-                    seconds=time.perf_counter() - t0,
-                    traceback=traceback.format_exc(),
-                )
+                outcomes[i] = _error_outcome(spaths[i], _failure(e, time.perf_counter() - t0))
             else:
                 store(i, report, tl)
                 outcomes[i] = Outcome(
@@ -364,6 +357,42 @@ def run_batch(
         )
     prog.close()
     return [outcomes[i] for i in range(len(spaths))]
+
+
+def _from_cache(
+    cache: ReportCache,
+    spaths: list[str],
+    settings: Settings,
+    jobs: int,
+    read_cache: bool,
+    timeline: bool,
+    prog: Progress,
+    outcomes: dict[int, Outcome],
+    keys: dict[int, str],
+) -> None:
+    """Each clip's cache key (content hashes on threads) into `keys`; hits into `outcomes`."""
+
+    def lookup(i: int) -> tuple[int, str | None, str | None]:
+        try:
+            sha = file_sha256(spaths[i])  # refuses FIFOs and devices (no hang)
+        except OSError:
+            return i, None, None  # unreadable: validate() says why
+        return i, sha, cache_key(sha, settings)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for i, sha, key in pool.map(lookup, range(len(spaths))):
+            if key is None:
+                continue
+            keys[i] = key
+            if not read_cache:
+                continue
+            hit = cache.get(
+                key, spaths[i], need_timeline=timeline, content_sha256=sha, settings=settings
+            )
+            if hit is not None:
+                rep = hit.report
+                outcomes[i] = Outcome(spaths[i], rep, exit_code=_code(rep), cached=True)
+                prog.finish(spaths[i], outcomes[i].verdict, cached=True)
 
 
 def _run_pool(
@@ -427,6 +456,65 @@ def _pool_round(
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     started: set[str] = set()
+    listener = _listen(queue, prog, started)
+    kwargs = _settings_kwargs(settings)
+    others = set(mp.active_children())  # the workers are the children this pool adds
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(queue, prog.enabled),
+    )
+    broken: list[int] = []
+    procs: list[Any] = []
+    try:
+        futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
+        procs = [p for p in mp.active_children() if p not in others]  # spawned on submit
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                if not alone:
+                    broken.append(i)
+                    continue
+                res = {
+                    "error": "the worker process reading this clip died"
+                    + _death(procs)
+                    + ": the file is probably damaged in a way the decoder cannot survive",
+                    "exit_code": EXIT_TOOL,
+                    "seconds": 0.0,
+                }
+            except Exception as e:  # the call itself failed (unpicklable result, ...)
+                res = {
+                    "error": f"worker failed: {type(e).__name__}: {e}",
+                    "exit_code": EXIT_TOOL,
+                    "seconds": 0.0,
+                }
+            outcomes[i] = _from_worker(i, spaths[i], res, store)
+            prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
+    except BaseException:
+        # Ctrl-C (workers ignore SIGINT: the parent decides): stop the workers now rather than
+        # letting them finish the clips already queued to them.
+        for proc in procs or [p for p in mp.active_children() if p not in others]:
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        try:
+            queue.put(None)  # stops the listener once every earlier message is read
+        except OSError:
+            pass
+        listener.join(timeout=2)
+        queue.close()
+    return started, [i for i in todo if i in broken]
+
+
+def _listen(queue: Any, prog: Progress, started: set[str]) -> threading.Thread:
+    """A thread reading the workers' notes: the clips they start (into `started`) and their
+    progress; it ends at a None message or when the queue closes."""
 
     def listen() -> None:
         while True:
@@ -444,76 +532,42 @@ def _pool_round(
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    kwargs = _settings_kwargs(settings)
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(queue, prog.enabled),
+    return listener
+
+
+def _from_worker(
+    i: int, path: str, res: dict[str, Any], store: Callable[[int, Report, Timeline | None], None]
+) -> Outcome:
+    """A worker's plain-data result as an Outcome (its report stored in the cache)."""
+    if "report" not in res:
+        return _error_outcome(path, res)
+    report = Report.from_dict(res["report"])
+    report.path = path
+    tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
+    report.timeline = tl
+    store(i, report, tl)
+    return Outcome(path, report, exit_code=_code(report), seconds=res["seconds"])
+
+
+def _outcome_from_result(
+    path: str, res: dict[str, Any], store: Callable[[Report, Timeline | None], None]
+) -> Outcome:
+    """An Outcome from what `_worker` returned (a report as plain data, or an error)."""
+    if "report" in res:
+        report = Report.from_dict(res["report"])
+        report.path = path
+        tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
+        report.evidence = tl
+        store(report, tl)
+        return Outcome(path, report, exit_code=_code(report), seconds=res["seconds"])
+    return Outcome(
+        path,
+        None,
+        res["error"],
+        res["exit_code"],
+        seconds=res["seconds"],
+        traceback=res.get("traceback"),
     )
-    broken: list[int] = []
-    procs: list[Any] = []
-    try:
-        futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
-        procs = list((getattr(pool, "_processes", None) or {}).values())
-        for fut in as_completed(futures):
-            i = futures[fut]
-            try:
-                res = fut.result()
-            except BrokenProcessPool:
-                procs = procs or list((getattr(pool, "_processes", None) or {}).values())
-                if not alone:
-                    broken.append(i)
-                    continue
-                res = {
-                    "error": "the worker process reading this clip died"
-                    + _death(procs)
-                    + ": the file is probably damaged in a way the decoder cannot survive",
-                    "exit_code": EXIT_TOOL,
-                    "seconds": 0.0,
-                }
-            except Exception as e:  # the call itself failed (unpicklable result, ...)
-                res = {
-                    "error": f"worker failed: {type(e).__name__}: {e}",
-                    "exit_code": EXIT_TOOL,
-                    "seconds": 0.0,
-                }
-            if "report" in res:
-                report = Report.from_dict(res["report"])
-                report.path = spaths[i]
-                tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
-                report.evidence = tl
-                store(i, report, tl)
-                outcomes[i] = Outcome(
-                    spaths[i], report, exit_code=_code(report), seconds=res["seconds"]
-                )
-            else:
-                outcomes[i] = Outcome(
-                    spaths[i],
-                    None,
-                    res["error"],
-                    res["exit_code"],
-                    seconds=res["seconds"],
-                    traceback=res.get("traceback"),
-                )
-            prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
-    except BaseException:
-        # Ctrl-C (workers ignore SIGINT: the parent decides): stop the workers now rather than
-        # letting them finish the clips already queued to them.
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        try:
-            queue.put(None)  # stops the listener once every earlier message is read
-        except OSError:
-            pass
-        listener.join(timeout=2)
-        queue.close()
-    return started, [i for i in todo if i in broken]
 
 
 def _death(procs: list[Any]) -> str:
@@ -553,9 +607,8 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
             err = err[len(o.path) :].lstrip(": ") if err.startswith(o.path) else err
             rows.append((o.verdict, "-", "-", f"{o.seconds:.1f}s", printable(f"{o.path}: {err}")))
             continue
-        fails = o.report.failures
-        n_err = sum(r.severity == "error" for r in fails)
-        n_warn = sum(r.severity == "warning" for r in fails)
+        counts = o.report.counts()
+        n_err, n_warn = counts["error"], counts["warning"]
         rows.append(
             (
                 o.verdict,

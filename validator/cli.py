@@ -17,9 +17,9 @@ import traceback
 from collections.abc import Sequence
 
 from . import __version__, commands
-from .errors import ValidatorError
+from .errors import EXIT_FAIL, EXIT_PASS, EXIT_TOOL, EXIT_USAGE, ValidatorError
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
+__all__ = ["EXIT_FAIL", "EXIT_PASS", "EXIT_TOOL", "EXIT_USAGE", "main"]
 PROG = "validator"
 
 

@@ -7,11 +7,14 @@ failing report.  Each error carries the CLI exit code it maps to.
 
 from __future__ import annotations
 
+# The exit codes, defined once (cli.py, batch.py and the commands import them).
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TOOL = 0, 1, 2, 3
+
 
 class ValidatorError(Exception):
     """Base class of every error this package raises on purpose."""
 
-    exit_code = 3
+    exit_code = EXIT_TOOL
 
 
 class UsageError(ValidatorError):

@@ -18,7 +18,7 @@ user can read ("the file has no audio stream").  Checks that need it are skipped
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +27,12 @@ import numpy as np
 if TYPE_CHECKING:
     import av
 
+    from .analysis.consent import ConsentEvidence
+    from .analysis.continuity import ContinuityEvidence
+    from .analysis.faces import FaceEvidence
+    from .analysis.image import ImageEvidence
+    from .analysis.thumbnails import Thumbnails
+    from .analysis.voice import VoiceEvidence
     from .settings import Settings
 
 
@@ -201,12 +207,13 @@ class Evidence:
     media: MediaInfo | None = None
     stream: StreamStats | None = None
     audio: AudioData | None = None
-    voice: Any = None
-    faces: Any = None
-    image: Any = None
-    continuity: Any = None
-    thumbnails: Any = None
-    consent: Any = None  # analysis/consent.py (only when consent checking is on)
+    # One field per analyser (`AnalyserSpec.provides`), typed by what its finish() returns.
+    voice: VoiceEvidence | None = None
+    faces: FaceEvidence | None = None
+    image: ImageEvidence | None = None
+    continuity: ContinuityEvidence | None = None
+    thumbnails: Thumbnails | None = None
+    consent: ConsentEvidence | None = None  # only when consent checking is on
     open_error: str | None = None  # why the file could not be opened as media (MED001)
     missing: dict[str, str] = field(default_factory=dict)
     settings: Settings | None = None
@@ -219,9 +226,11 @@ class Evidence:
         contributes rows with a `t_s` and a `stream` ("audio" or "video") column."""
         # Analysers of the same stream sample the same instants: their rows for one instant are
         # merged into one row, so a CSV line holds everything measured at that time.
+        # Every evidence field whose value has stats_rows(), in field order (a new analyser's
+        # evidence is included by having the method).
         merged: dict[tuple[float, str], dict[str, Any]] = {}
-        for name in ("voice", "faces", "image", "continuity"):
-            obj = getattr(self, name)
+        for f in fields(self):
+            obj = getattr(self, f.name)
             if obj is not None and hasattr(obj, "stats_rows"):
                 for row in obj.stats_rows():
                     key = (round(float(row.get("t_s", 0.0)), 4), str(row.get("stream", "")))

@@ -15,25 +15,25 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .analysis import load_all as load_analysers
 from .errors import ToolError, UsageError, ValidatorError
 from .evidence import AnalyserSpec, Evidence
+from .frame_thread import FrameThread
+from .frame_thread import enabled as frame_thread_enabled
+from .judge import SEPARATE_SKIPS, clip_spans, run_check  # noqa: F401  (re-exported)
 from .media.decode import decode_pass, degenerate_frames
 from .media.probe import MediaOpenError, open_media
 from .media.source import check_regular, open_regular
-from .registry import Outcome, Rule, Span, load_all, skipped
-from .report import Report, Result
+from .registry import load_all
+from .report import Report
 from .settings import Settings
 
 ProgressFn = Callable[[str, float], None]
 # Evidence produced by the decode pass itself rather than by an analyser module.
 BASE_EVIDENCE = ("media", "stream", "audio")
-# Structure rule families that do not apply to a separate consent video (`consent = "separate"`).
-SEPARATE_SKIPS = ("SEG", "MTH")
 
 
 def validate(
@@ -45,22 +45,12 @@ def validate(
     extra_evidence: tuple[str, ...] = (),
 ) -> Report:
     """Validate one clip.  `extra_evidence` asks for analysers no selected rule needs (renderers
-    that draw timelines ask for "voice", "faces", "thumbnails", ...)."""
-    settings = settings or Settings()
-    if not isinstance(settings, Settings):
-        raise UsageError("settings must be a validator.Settings")
-    p = Path(os.fspath(path))
-    if not p.exists():
-        raise UsageError(f"{p}: no such file")
-    if p.is_dir():
-        raise UsageError(f"{p}: is a directory, not a clip")
-    try:
-        check_regular(p)  # a FIFO or a device is refused before a byte is read (no hang)
-    except OSError as e:
-        raise UsageError(f"{p}: {e.strerror or 'not a regular file'}") from None
-    if not os.access(p, os.R_OK):
-        raise UsageError(f"{p}: permission denied")
+    that draw timelines ask for "voice", "faces", "thumbnails", ...).
 
+    Three stages: `_open()` (the call's checks and the photo dispatch), `measure()` (probe,
+    the decode pass and the analysers, into `Evidence`) and `judge` (`run_check` per rule)."""
+    settings = settings or Settings()
+    p = _open(path, settings)
     from .photo import sniff_kind
 
     if sniff_kind(p) == "photo":  # decided by the file's first bytes, never by its name
@@ -79,105 +69,14 @@ def validate(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     rules = [r for r in load_all().values() if settings.is_selected(r.id) and r.family != "PHO"]
-    ev = Evidence(path=str(p), size_bytes=p.stat().st_size, settings=settings)
-    hasher = _Sha256(p)
-
-    try:
-        container, media = open_media(p)
-    except MediaOpenError as e:
-        ev.open_error = str(e)
-        container = None
-    except OSError as e:
-        raise UsageError(f"{p}: cannot read ({e.strerror or e})") from None
-    timings["probe"] = time.perf_counter() - t0
-
-    if container is not None:
-        ev.media = media
-        needed = {n for r in rules for n in r.needs} | set(extra_evidence)
-        specs = _plan(needed)
-        analysers = [(s, _start(s, settings, media, p)) for s in specs]
-        degenerate = degenerate_frames(media)  # 8000x8: no face model is run on such frames
-        if degenerate:
-            for s, a in analysers:
-                if getattr(a, "wants_frames", False):
-                    ev.missing[s.provides] = degenerate
-            analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
-        sinks = [
-            _timed_sink(s.provides, a.on_frame, timings)
-            for s, a in analysers
-            if getattr(a, "wants_frames", False)
-        ]
-        # Analysers that also follow the frames between samples (faces: the mouth track).
-        between = [
-            _timed_sink(s.provides, a.on_between_frame, timings)
-            for s, a in analysers
-            if getattr(a, "wants_frames", False) and hasattr(a, "on_between_frame")
-        ]
-        if not media.has_video:
-            ev.missing.update(
-                {
-                    n: "the file has no video stream"
-                    for n in ("faces", "image", "continuity", "thumbnails")
-                }
-            )
-        t1 = time.perf_counter()
-        try:
-            stats, audio = decode_pass(
-                container,
-                media,
-                sample_fps=settings.sample_fps,
-                short_side_px=settings.analysis_short_side_px,
-                frame_sinks=sinks,
-                between_sinks=between,
-                progress=progress,
-            )
-        except ValidatorError:
-            raise
-        except MemoryError:
-            raise ToolError(f"{p}: out of memory while decoding") from None
-        except Exception as e:  # a frame analyser's bug (or a library's) is a tool failure
-            raise ToolError(f"{p}: analysis failed: {type(e).__name__}: {e}") from e
-        ev.stream, ev.audio = stats, audio
-        if audio is None:
-            ev.missing["audio"] = "the file has no audio stream"
-        elif len(audio.pcm16k) == 0:
-            ev.audio = None
-            ev.missing["audio"] = "the audio stream decodes to nothing"
-        # The decode stage excludes what the frame analysers spent inside it.
-        timings["decode"] = (
-            time.perf_counter() - t1 - sum(v for k, v in timings.items() if k.endswith("_frames"))
-        )
-        for spec, analyser in analysers:
-            if any(getattr(ev, r) is None for r in spec.requires):
-                ev.missing[spec.provides] = next(
-                    ev.why_missing(r) for r in spec.requires if getattr(ev, r) is None
-                )
-                continue
-            t2 = time.perf_counter()
-            if progress:
-                progress(spec.provides, 0.0)
-            try:
-                setattr(ev, spec.provides, analyser.finish(ev))
-            except ValidatorError:
-                raise
-            except Exception as e:  # an analyser bug must not pass for a clip defect
-                raise ToolError(
-                    f"{p}: {spec.provides} analysis failed: {type(e).__name__}: {e}"
-                ) from e
-            timings[spec.provides] = timings.get(spec.provides, 0.0) + time.perf_counter() - t2
-            if getattr(ev, spec.provides) is None and spec.provides not in ev.missing:
-                ev.missing[spec.provides] = f"{spec.provides} could not be measured"
-    else:
-        for n in ("media", "stream", "audio", "voice", "faces", "image", "continuity"):
-            ev.missing[n] = f"the file could not be read: {ev.open_error}"
-
-    ev.sha256 = hasher.result()
+    needed = {n for r in rules for n in r.needs} | set(extra_evidence)
+    ev = measure(p, settings, needed, timings, progress)
     t3 = time.perf_counter()
     results = [run_check(r, ev, settings) for r in rules]
     timings["checks"] = time.perf_counter() - t3
     timings["total"] = time.perf_counter() - t0
 
-    report = Report(
+    return Report(
         path=str(path),
         size_bytes=ev.size_bytes,
         sha256=ev.sha256,
@@ -190,32 +89,150 @@ def validate(
         settings=settings.to_dict(),
         evidence=ev if keep_evidence else None,
     )
-    return report
 
 
-def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
-    missing = [n for n in r.needs if getattr(ev, n) is None]
-    if settings.consent == "separate" and r.family in SEPARATE_SKIPS:
-        out: Outcome = skipped(
-            "not evaluated: --consent separate: the file is a consent video, not a training clip"
-        )
-    elif missing:
-        out = skipped(f"not evaluated: {ev.why_missing(missing[0])}")
+def _open(path: str | os.PathLike[str], settings: Any) -> Path:
+    """The call's own checks: a UsageError for what is not a readable regular file."""
+    if not isinstance(settings, Settings):
+        raise UsageError("settings must be a validator.Settings")
+    p = Path(os.fspath(path))
+    if not p.exists():
+        raise UsageError(f"{p}: no such file")
+    if p.is_dir():
+        raise UsageError(f"{p}: is a directory, not a clip")
+    try:
+        check_regular(p)  # a FIFO or a device is refused before a byte is read (no hang)
+    except OSError as e:
+        raise UsageError(f"{p}: {e.strerror or 'not a regular file'}") from None
+    if not os.access(p, os.R_OK):
+        raise UsageError(f"{p}: permission denied")
+    return p
+
+
+def measure(
+    p: Path,
+    settings: Settings,
+    needed: set[str],
+    timings: dict[str, float],
+    progress: ProgressFn | None = None,
+) -> Evidence:
+    """Probe, one decode pass, the analysers providing `needed` (and what they require)."""
+    t0 = time.perf_counter()
+    ev = Evidence(path=str(p), size_bytes=p.stat().st_size, settings=settings)
+    hasher = _Sha256(p)
+    try:
+        container, media = open_media(p)
+    except MediaOpenError as e:
+        ev.open_error = str(e)
+        container = None
+    except OSError as e:
+        raise UsageError(f"{p}: cannot read ({e.strerror or e})") from None
+    timings["probe"] = time.perf_counter() - t0
+    if container is None:
+        # Every kind of evidence, named by the analysers' specs (a new one is covered too).
+        for n in (*BASE_EVIDENCE, *load_analysers()):
+            ev.missing[n] = f"the file could not be read: {ev.open_error}"
     else:
-        out = r.check(ev, settings.resolve(r))
-    out = clip_spans(out, _clip_duration(ev))
-    return Result(
-        rule=r.id,
-        name=r.name,
-        severity=out.severity or r.severity,
-        status=out.status,
-        message=out.message,
-        measured=out.measured,
-        limit=out.limit,
-        unit=out.unit,
-        hint=(out.hint or r.hint) if out.status == "fail" else None,
-        spans=out.spans,
-    )
+        ev.media = media
+        analysers = [(s, _start(s, settings, media, p)) for s in _plan(needed)]
+        analysers = _decode(container, media, ev, analysers, settings, timings, progress)
+        _finish_analysers(p, ev, analysers, timings, progress)
+    ev.sha256 = hasher.result()
+    return ev
+
+
+def _decode(
+    container: Any,
+    media: Any,
+    ev: Evidence,
+    analysers: list[tuple[AnalyserSpec, Any]],
+    settings: Settings,
+    timings: dict[str, float],
+    progress: ProgressFn | None,
+) -> list[tuple[AnalyserSpec, Any]]:
+    """The decode pass, frames handed to the frame analysers; returns the analysers to finish."""
+    p = ev.path
+    degenerate = degenerate_frames(media)  # 8000x8: no face model is run on such frames
+    if degenerate:
+        for s, a in analysers:
+            if getattr(a, "wants_frames", False):
+                ev.missing[s.provides] = degenerate
+        analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
+    frame_analysers = [(s, a) for s, a in analysers if getattr(a, "wants_frames", False)]
+    sinks = [_timed_sink(s.provides, a.on_frame, timings) for s, a in frame_analysers]
+    # Analysers that also follow the frames between samples (faces: the mouth track).
+    between = [
+        _timed_sink(s.provides, a.on_between_frame, timings)
+        for s, a in frame_analysers
+        if hasattr(a, "on_between_frame")
+    ]
+    if not media.has_video:
+        ev.missing.update({s.provides: "the file has no video stream" for s, _ in frame_analysers})
+    t1 = time.perf_counter()
+    beside = FrameThread([sinks, between]) if sinks and frame_thread_enabled() else None
+    try:
+        try:
+            stats, audio = decode_pass(
+                container,
+                media,
+                sample_fps=settings.sample_fps,
+                short_side_px=settings.analysis_short_side_px,
+                frame_sinks=[beside.putter(0)] if beside else sinks,
+                between_sinks=([beside.putter(1)] if between else []) if beside else between,
+                progress=progress,
+            )
+        except BaseException:
+            if beside:
+                beside.abort()
+            raise
+        if beside:
+            beside.close()  # the last frames' analysis; a sink's exception is raised here
+    except ValidatorError:
+        raise
+    except MemoryError:
+        raise ToolError(f"{p}: out of memory while decoding") from None
+    except Exception as e:  # a frame analyser's bug (or a library's) is a tool failure
+        raise ToolError(f"{p}: analysis failed: {type(e).__name__}: {e}") from e
+    ev.stream, ev.audio = stats, audio
+    if audio is None:
+        ev.missing["audio"] = "the file has no audio stream"
+    elif len(audio.pcm16k) == 0:
+        ev.audio = None
+        ev.missing["audio"] = "the audio stream decodes to nothing"
+    # The decode stage excludes what the frame analysers spent inside it (beside it, in the
+    # analysis thread, the two overlap: then it is the pass's wall time).
+    timings["decode"] = time.perf_counter() - t1
+    if not beside:
+        timings["decode"] -= sum(v for k, v in timings.items() if k.endswith("_frames"))
+    return analysers
+
+
+def _finish_analysers(
+    p: Path,
+    ev: Evidence,
+    analysers: list[tuple[AnalyserSpec, Any]],
+    timings: dict[str, float],
+    progress: ProgressFn | None,
+) -> None:
+    """Each analyser's `finish()`, in dependency order, into `Evidence.<provides>`."""
+    for spec, analyser in analysers:
+        if any(getattr(ev, r) is None for r in spec.requires):
+            ev.missing[spec.provides] = next(
+                ev.why_missing(r) for r in spec.requires if getattr(ev, r) is None
+            )
+            continue
+        t2 = time.perf_counter()
+        if progress:
+            progress(spec.provides, 0.0)
+        try:
+            setattr(ev, spec.provides, analyser.finish(ev))
+        except ValidatorError:
+            raise
+        except Exception as e:  # an analyser bug must not pass for a clip defect
+            raise ToolError(f"{p}: {spec.provides} analysis failed: {type(e).__name__}: {e}") from e
+        timings[spec.provides] = timings.get(spec.provides, 0.0) + time.perf_counter() - t2
+        if getattr(ev, spec.provides) is None and spec.provides not in ev.missing:
+            ev.missing[spec.provides] = f"{spec.provides} could not be measured"
 
 
 def _start(spec: AnalyserSpec, settings: Settings, media: Any, p: Path) -> Any:
@@ -229,33 +246,6 @@ def _start(spec: AnalyserSpec, settings: Settings, media: Any, p: Path) -> Any:
         raise ToolError(
             f"{p}: {spec.provides} analysis could not start: {type(e).__name__}: {e}"
         ) from e
-
-
-def _clip_duration(ev: Evidence) -> float | None:
-    m = getattr(ev, "media", None)
-    if m is None:
-        return None
-    if m.duration_s:  # the container's duration: what the report and a player show
-        return m.duration_s
-    durations = [d for d in (m.video_duration_s, m.audio_duration_s) if d]
-    return max(durations) if durations else None
-
-
-def clip_spans(out: Outcome, duration_s: float | None) -> Outcome:
-    """Spans end at the clip's end: a sample's width must not put a finding at 64.4 s in a
-    64.333 s clip.  The message's own "a-b s" text for a clipped span is corrected with it."""
-    if not duration_s or not out.spans:
-        return out
-    spans, message = [], out.message
-    for sp in out.spans:
-        a, b = max(0.0, sp.start_s), min(duration_s, sp.end_s)
-        if (a, b) != (sp.start_s, sp.end_s):
-            for nd in (1, 2):
-                message = message.replace(
-                    f"{sp.start_s:.{nd}f}-{sp.end_s:.{nd}f} s", f"{a:.{nd}f}-{b:.{nd}f} s"
-                )
-        spans.append(Span(a, max(a, b)))
-    return replace(out, spans=tuple(spans), message=message)
 
 
 def _timed_sink(
@@ -275,6 +265,8 @@ def _timed_sink(
 
 def _plan(needed: set[str]) -> list[AnalyserSpec]:
     """Analysers providing `needed`, plus what they require, in dependency order."""
+    if needed <= set(BASE_EVIDENCE):
+        return []  # the decode pass alone (`--select MED`): no analyser module, no cv2 import
     registry = load_analysers()
     order: list[AnalyserSpec] = []
     seen: set[str] = set()

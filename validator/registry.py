@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .spans import Span, format_spans, merge_spans  # noqa: F401  (re-exported)
+
 if TYPE_CHECKING:
     from .evidence import Evidence
     from .profiles import Profile
 
 SEVERITIES = ("info", "warning", "error")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-STATUSES = ("pass", "fail", "skip")
 
 ParamValue = float | int | bool | str
 
@@ -81,15 +82,6 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Span:
-    start_s: float
-    end_s: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)}
-
-
-@dataclass(frozen=True)
 class Outcome:
     """What a check returns.  `severity=None` means the rule's declared severity."""
 
@@ -101,29 +93,6 @@ class Outcome:
     severity: str | None = None
     hint: str | None = None
     spans: tuple[Span, ...] = ()
-
-
-def format_spans(spans: Sequence[Span], limit: int = 3) -> str:
-    """ "41.5-43.0 s, 50.02-50.08 s and 2 more": short spans get two decimals, so a 60 ms knock
-    does not read "45.5-45.5 s"."""
-
-    def one(s: Span) -> str:
-        nd = 2 if s.end_s - s.start_s < 0.5 else 1
-        return f"{s.start_s:.{nd}f}-{s.end_s:.{nd}f} s"
-
-    text = ", ".join(one(s) for s in spans[:limit])
-    return text + (f" and {len(spans) - limit} more" if len(spans) > limit else "")
-
-
-def merge_spans(spans: Sequence[Span], gap_s: float) -> list[Span]:
-    """Sort and join spans whose gap is shorter than `gap_s` (overlapping ones always join)."""
-    out: list[Span] = []
-    for s in sorted(spans, key=lambda s: s.start_s):
-        if out and s.start_s - out[-1].end_s < gap_s:
-            out[-1] = Span(out[-1].start_s, max(out[-1].end_s, s.end_s))
-        else:
-            out.append(s)
-    return out
 
 
 def _spans(spans: Sequence[Span | tuple[float, float]] | None) -> tuple[Span, ...]:

@@ -2,22 +2,28 @@
 
 `Report.to_dict()` is the JSON report (schema 1.x); `Report.from_dict()` reads it back (used by
 the cache and by tools that post-process reports).  `Report.evidence` keeps the measurements
-for renderers that draw timelines; it is never serialised.
+for renderers that draw timelines, `Report.timeline` their portable form; neither is serialised.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .registry import Span
+from .spans import Span
+
+if TYPE_CHECKING:
+    from .evidence import Evidence
+    from .photo.validate import PhotoEvidence
+    from .timeline import Timeline
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "replica-clip-validator"
+COUNTED = ("error", "warning", "info")  # failure severities counted, in display order
 
 
 def tool_version() -> str:
-    from . import __version__
+    from .version import __version__
 
     return __version__
 
@@ -113,7 +119,10 @@ class Report:
         default_factory=lambda: {"name": TOOL_NAME, "version": tool_version()}
     )
     schema_version: str = SCHEMA_VERSION
-    evidence: Any = field(default=None, repr=False, compare=False)
+    # Live measurements of this run (kept for `--stats`, the timeline and prepare's planner);
+    # the portable `Timeline` is what a report from a worker or the cache carries instead.
+    evidence: Evidence | PhotoEvidence | None = field(default=None, repr=False, compare=False)
+    timeline: Timeline | None = field(default=None, repr=False, compare=False)
     kind: str = "video"  # "photo" for a still image (PHO rules, no segments)
 
     @property
@@ -127,6 +136,19 @@ class Report:
     @property
     def failures(self) -> list[Result]:
         return [r for r in self.results if r.failed]
+
+    @property
+    def verdict(self) -> str:
+        """ "PASS" or "FAIL": what every renderer prints for this report."""
+        return "PASS" if self.passed else "FAIL"
+
+    def counts(self) -> dict[str, int]:
+        """Failed rules per severity ("error", "warning", "info"), and the rules that "passed"
+        and were "skipped": the figures every renderer and the batch summary show."""
+        n = {s: sum(r.failed and r.severity == s for r in self.results) for s in COUNTED}
+        n["passed"] = sum(r.status == "pass" for r in self.results)
+        n["skipped"] = sum(r.status == "skip" for r in self.results)
+        return n
 
     def result(self, rule_id: str) -> Result | None:
         return next((r for r in self.results if r.rule == rule_id), None)

@@ -39,6 +39,21 @@ CRUSH_LEVEL = 0.03  # normalised code value counted as a crushed shadow
 # Per-pixel change (8-bit levels, on the blurred motion copy) that counts as "moved", added to
 # 4x the measured noise so grain alone is not counted as motion.
 MOTION_DIFF_LEVELS = 14.0
+# Motion copies are gain-equalised to this mean level (8-bit) before they are compared; a copy
+# darker than MOTION_MIN_MEAN is left alone (nothing to equalise, only noise to amplify).
+MOTION_TARGET_MEAN = 110.0
+MOTION_MIN_MEAN = 2.0
+# The person's region around the face box: widened by these fractions of the box (shoulders),
+# and extended to the bottom edge (the body).  Background under MOTION_MIN_BACKGROUND of the
+# copy is too little to judge.
+PERSON_WIDEN_X, PERSON_WIDEN_Y = 0.6, 0.4
+MOTION_MIN_BACKGROUND = 0.05
+# Camera shake: corners tracked by Lucas-Kanade (OpenCV's usual parameters for a 256-px copy);
+# fewer than MOTION_MIN_TRACKS tracked corners and the shift is not trusted.
+SHAKE_MAX_CORNERS, SHAKE_CORNER_QUALITY, SHAKE_CORNER_SPACING_PX = 120, 0.02, 6
+SHAKE_LK_WINDOW_PX, SHAKE_LK_LEVELS = 21, 3
+MOTION_MIN_TRACKS = 8
+MOTION_BORDER_PX = 4  # the borders a shift invents are ignored
 # Noise changes slowly (it follows the light and the camera gain), so it is measured once per
 # this many seconds and carried forward: one estimate costs ~5 ms on a 720p frame, more than
 # everything else this analyser does to a sample.
@@ -297,8 +312,8 @@ class ImageAnalyser:
         # Equalise the gain so a lighting change (IMG005) is not read as motion: LK tracking and
         # the difference image both assume constant brightness.
         mean = float(small.mean())
-        if mean > 2.0:
-            small = cv2.convertScaleAbs(small, alpha=110.0 / mean)
+        if mean > MOTION_MIN_MEAN:
+            small = cv2.convertScaleAbs(small, alpha=MOTION_TARGET_MEAN / mean)
         prev, prev_t = self.prev_small, self.prev_t
         self.prev_small, self.prev_t = small, frame.t_s
         if (
@@ -312,23 +327,32 @@ class ImageAnalyser:
         # fallback region is already wider than a face, so it is used as the person's column.
         x0, y0, x1, y1 = (int(v * s) for v in box)
         bw, bh = x1 - x0, y1 - y0
-        wx, wy = (0.6 * bw, 0.4 * bh) if has_face else (0.0, 0.0)
+        wx, wy = (PERSON_WIDEN_X * bw, PERSON_WIDEN_Y * bh) if has_face else (0.0, 0.0)
         mask = np.full(small.shape, 255, np.uint8)
         mask[max(0, y0 - int(wy)) :, max(0, x0 - int(wx)) : min(MOTION_WIDTH_PX, x1 + int(wx))] = 0
-        if (mask > 0).mean() < 0.05:
+        if (mask > 0).mean() < MOTION_MIN_BACKGROUND:
             return np.nan, np.nan  # the person fills the frame: no background to judge
         short = min(MOTION_WIDTH_PX, sh)
         pts = cv2.goodFeaturesToTrack(
-            prev, maxCorners=120, qualityLevel=0.02, minDistance=6, mask=mask
+            prev,
+            maxCorners=SHAKE_MAX_CORNERS,
+            qualityLevel=SHAKE_CORNER_QUALITY,
+            minDistance=SHAKE_CORNER_SPACING_PX,
+            mask=mask,
         )
         dx = dy = 0.0
         shake = np.nan
-        if pts is not None and len(pts) >= 8:
+        if pts is not None and len(pts) >= MOTION_MIN_TRACKS:
             nxt, st, _err = cv2.calcOpticalFlowPyrLK(
-                prev, small, pts, None, winSize=(21, 21), maxLevel=3
+                prev,
+                small,
+                pts,
+                None,
+                winSize=(SHAKE_LK_WINDOW_PX, SHAKE_LK_WINDOW_PX),
+                maxLevel=SHAKE_LK_LEVELS,
             )
             ok = st.reshape(-1) == 1
-            if ok.sum() >= 8:
+            if ok.sum() >= MOTION_MIN_TRACKS:
                 d = (nxt - pts).reshape(-1, 2)[ok]
                 dx, dy = (float(v) for v in np.median(d, axis=0))
                 shake = float(np.hypot(dx, dy) / short)
@@ -343,7 +367,7 @@ class ImageAnalyser:
         diff = cv2.absdiff(small, shifted)
         # Grain is averaged down ~sqrt(area ratio) in the small copy, then by the blur.
         thr = MOTION_DIFF_LEVELS + 4.0 * noise * s
-        m = 4  # ignore the borders that the shift invents
+        m = MOTION_BORDER_PX
         inner = mask[m:-m, m:-m] > 0
         changed = (diff[m:-m, m:-m] > thr) & inner
         bg_motion = float(changed.sum() / max(1, inner.sum()))

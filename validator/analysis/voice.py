@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..evidence import AnalyserSpec, AudioData
-from ..registry import Span
+from ..spans import Span
+from ..spans import index_runs as _runs
 from . import register
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class VoiceEvidence:
     - `tonality_db`     prominence of the strongest spectral peak over its neighbours, dB
     - `digital_silence` every sample is exactly zero at 16-bit precision (bool)
 
-    Scalars: `speaking`/`listening` (registry.Span or None), `onset_s` (first sustained
+    Scalars: `speaking`/`listening` (spans.Span or None), `onset_s` (first sustained
     speech), `boundary_s` (speech -> silence), `noise_floor_dbfs` (median level of non-speech
     windows away from speech, None if there are none), `speech_level_dbfs` (power mean over
     speech windows, None without speech), `speech_runs` (all speech runs as Spans).
@@ -335,13 +336,6 @@ def segment(speech: np.ndarray, density: float = SPEAKING_DENSITY) -> tuple[int,
         if run > best:
             best, best_a, best_b = run, a, i + 1
     return best_a, best_b
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    if len(mask) == 0:
-        return []
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.nonzero(d == 1)[0].tolist(), np.nonzero(d == -1)[0].tolist(), strict=True))
 
 
 def _dilate(mask: np.ndarray, by: int) -> np.ndarray:

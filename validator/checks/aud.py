@@ -20,7 +20,8 @@ import numpy as np
 
 from ..analysis.voice import SILERO_ONSET, VoiceEvidence
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, format_spans, merge_spans, passed, rule, skipped
+from ..registry import Param, Params, failed, passed, rule, skipped
+from ..spans import Span, format_spans, merge_spans
 
 GUARD_S = 0.25  # sound this close to speech belongs to it (tails, breaths, lip noise)
 MERGE_GAP_S = 0.25  # flagged windows closer than this form one event

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..evidence import Evidence
 from ..registry import Param, Params, failed, passed, rule, skipped
+from ..spans import join_touching
 
 
 def _times(spans: list[tuple[float, float]]) -> str:
@@ -227,17 +228,17 @@ def frozen_frames(ev: Evidence, p: Params):
                 k = e + 1
             else:
                 k += 1
-    spans = _merge(sorted(spans))
-    if spans:
-        total = sum(b - a for a, b in spans)
-        longest = max(spans, key=lambda s: s[1] - s[0])
+    frozen = join_touching(sorted(spans))
+    if frozen:
+        total = sum(s.end_s - s.start_s for s in frozen)
+        longest = max(frozen, key=lambda s: s.end_s - s.start_s)
         return failed(
-            f"the picture is frozen for {total:.1f} s (longest {longest[1] - longest[0]:.1f} s "
-            f"at {longest[0]:.1f} s)",
+            f"the picture is frozen for {total:.1f} s (longest {longest.end_s - longest.start_s:.1f} s "
+            f"at {longest.start_s:.1f} s)",
             measured=round(total, 2),
             limit=p.min_frozen_s,
             unit="s",
-            spans=spans,
+            spans=frozen,
         )
     lowest = float(np.nanmin(co.diff_peak)) if np.isfinite(co.diff_peak).any() else float("nan")
     return passed(
@@ -246,16 +247,6 @@ def frozen_frames(ev: Evidence, p: Params):
         limit=p.min_frozen_s,
         unit="s",
     )
-
-
-def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for a, b in spans:
-        if out and a <= out[-1][1] + 1e-6:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 @rule(

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, format_spans, passed, rule, skipped
+from ..registry import Param, Params, failed, passed, rule, skipped
+from ..spans import Span, format_spans, runs
 
 # FAC009 and FAC011 compare the face with itself over time; a turned or tilted head changes its
 # projected height and the lighting of the skin patches, and FAC007 judges turns.  So they only
@@ -40,23 +41,6 @@ FRONTAL_DEG = 20.0
 def frontal(f) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return f.present & (np.abs(f.yaw) <= FRONTAL_DEG) & (np.abs(f.pitch) <= FRONTAL_DEG)
-
-
-def runs(mask: np.ndarray, t_s: np.ndarray, dt_s: float, bridge_s: float = 0.0) -> list[Span]:
-    """Runs of True samples as time spans [first, last + dt).  Hits at most `bridge_s` apart
-    join into one run (a detector that fires every other sample still makes one event)."""
-    idx = np.flatnonzero(mask)
-    if len(idx) == 0:
-        return []
-    out: list[Span] = []
-    start = prev = idx[0]
-    for i in idx[1:]:
-        if t_s[i] - t_s[prev] > dt_s * 1.5 + bridge_s:
-            out.append(Span(float(t_s[start]), float(t_s[prev] + dt_s)))
-            start = i
-        prev = i
-    out.append(Span(float(t_s[start]), float(t_s[prev] + dt_s)))
-    return out
 
 
 def longest(spans: Sequence[Span]) -> float:

@@ -26,26 +26,10 @@ import numpy as np
 
 from ..evidence import Evidence
 from ..registry import RULES, Param, Params, failed, passed, rule, skipped
+from ..spans import interval_spans as _interval_spans
+from ..spans import sample_spans as runs
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def runs(mask: np.ndarray, t: np.ndarray, dt: float) -> list[tuple[float, float]]:
-    """Spans of consecutive True samples; each sample stands for [t, t + dt)."""
-    out: list[tuple[float, float]] = []
-    start = None
-    for i, m in enumerate(mask):
-        if m and start is None:
-            start = i
-        if start is not None and (not m or i == len(mask) - 1):
-            end = i if m else i - 1
-            a, b = float(t[start]), float(t[end]) + dt
-            if out and a <= out[-1][1] + 1e-6:
-                out[-1] = (out[-1][0], b)
-            else:
-                out.append((a, b))
-            start = None
-    return out
 
 
 def _cut_rule_params(ev: Evidence) -> dict[str, Any]:
@@ -791,18 +775,6 @@ def _interval_share(
     bad = np.zeros(len(t), bool)
     bad[measured] = limit_fn(values[measured], dt[measured])
     return bad, measured, dt
-
-
-def _interval_spans(bad: np.ndarray, t: np.ndarray) -> list[tuple[float, float]]:
-    """Interval i covers (t[i-1], t[i])."""
-    out: list[tuple[float, float]] = []
-    for i in np.nonzero(bad)[0]:
-        a, b = float(t[i - 1]), float(t[i])
-        if out and a <= out[-1][1] + 1e-6:
-            out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-    return out
 
 
 @rule(

@@ -2,7 +2,7 @@
 
 Reads `Evidence.faces` (per-sample `mouth_open` = inner-lip gap / mouth width, `teeth`) and
 `Evidence.voice` through one duck-typed interface, so these checks do not depend on the voice
-analyser's internals: `voice.speaking` and `voice.listening`, each a `registry.Span` or None
+analyser's internals: `voice.speaking` and `voice.listening`, each a `spans.Span` or None
 (tests use stand-in objects with just these two attributes).  When both are None (no speech in
 the whole clip) MTH001 judges the whole clip as listening.
 
@@ -25,8 +25,8 @@ import numpy as np
 
 from ..analysis import sync
 from ..evidence import Evidence
-from ..registry import Param, Params, Span, failed, passed, rule, skipped
-from .fac import runs
+from ..registry import Param, Params, failed, passed, rule, skipped
+from ..spans import Span, runs
 
 
 def _in_span(f: Any, span: Span) -> np.ndarray:

@@ -15,7 +15,8 @@ recording; and the audio of ../shared/media/real.
 from __future__ import annotations
 
 from ..evidence import Evidence
-from ..registry import Outcome, Param, Params, Span, failed, format_spans, passed, rule, skipped
+from ..registry import Outcome, Param, Params, failed, passed, rule, skipped
+from ..spans import Span, format_spans
 
 
 def _dur(span: Span | None) -> float:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import inspect
 import io
 import os
 import sys
@@ -70,6 +69,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "else min(2, CPU count))",
     )
     p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="run the clips on a Dask cluster: tcp://HOST:8786, or local:N for N local worker "
+        "processes (needs the dask extra; workers must see the clips at the same path)",
+    )
+    p.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the report cache"
     )
     p.add_argument(
@@ -85,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None:
+        from ..dask_executor import parse_scheduler
+
+        parse_scheduler(scheduler)  # a bad address is a usage error before any work starts
+        if args.jobs is not None:
+            raise UsageError("--jobs and --scheduler cannot be combined (local:N sets N)")
     paths = expand_inputs(args.clips)  # every input checked before any work starts
     if args.stats and len(paths) != 1:
         raise UsageError("--stats takes exactly one clip")
@@ -99,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         timeline=args.format in TIMELINE_FORMATS,
         keep_evidence=bool(args.stats),
         progress=progress,
+        scheduler=scheduler,
     )
     reports = [o.report for o in outcomes if o.report is not None]
     errors = [
@@ -114,18 +127,17 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(o.traceback)
         msg = o.error if o.error.startswith(o.path) else f"{o.path}: {o.error}"
         print(f"validator: error: {printable(msg)}", file=sys.stderr)
-    renderer = FORMATS[args.format]
-    accepts = inspect.signature(renderer).parameters
-    opts = {}
-    if "quiet" in accepts:
-        opts["quiet"] = bool(getattr(args, "quiet", False))
-    if "colour" in accepts:
-        opts["colour"] = args.output in (None, "-") and use_colour(sys.stdout)
-    if errors and "errors" in accepts:
-        # Formats that can say so (json, junit, html) list the clips that could not be processed.
-        write_output(renderer(reports, errors=errors, **opts), args.output)
-    elif reports:
-        write_output(renderer(reports, **opts), args.output)
+    if reports or errors:
+        # Formats that can say so (json, junit, html) list the clips that could not be processed;
+        # text renders nothing for them (they are on stderr above).
+        rendered = FORMATS[args.format](
+            reports,
+            errors,
+            quiet=bool(getattr(args, "quiet", False)),
+            colour=args.output in (None, "-") and use_colour(sys.stdout),
+        )
+        if rendered:
+            write_output(rendered, args.output)
     if args.output not in (None, "-") and (reports or errors):
         print(f"validator: wrote {args.output}: {verdict_text(outcomes)}", file=sys.stderr)
     if args.stats and reports:

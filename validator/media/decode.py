@@ -20,7 +20,6 @@ from functools import cached_property
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 
 from ..evidence import AudioData, Frame, MediaInfo, StreamStats
@@ -67,7 +66,6 @@ def decode_pass(
     short_side_px: int,
     frame_sinks: Sequence[FrameSink] = (),
     between_sinks: Sequence[FrameSink] = (),
-    want_audio: bool = True,
     progress: ProgressFn | None = None,
 ) -> tuple[StreamStats, AudioData | None]:
     vstream = container.streams[media.video_index] if media.video_index is not None else None
@@ -87,41 +85,16 @@ def decode_pass(
         else None
     )
     audio = (
-        _AudioSide(astream, lead_s=starts[id(astream)] - origin)
-        if (astream is not None and want_audio)
-        else None
+        _AudioSide(astream, lead_s=starts[id(astream)] - origin) if astream is not None else None
     )
     # Damage the probe found in the container itself (a box cut short by truncation).
     errors: list[str] = list(getattr(container, "damage", None) or [])
     n_errors = len(errors)
     truncated = bool(errors)
-    total = media.duration_s or 0.0
-    last_report = -1.0
-
     try:
-        packets = container.demux(*streams)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as e:  # demuxer gave up: truncated or corrupt container
-                n_errors += 1
-                truncated = True
-                errors.append(f"demux: {_short(e)}")
-                break
-            try:
-                if video and packet.stream is vstream:
-                    video.packet(packet)
-                elif audio and packet.stream is astream:
-                    audio.packet(packet)
-            except (av.error.FFmpegError, DamagedAudioFrame) as e:
-                n_errors += 1
-                if len(errors) < 20:
-                    errors.append(f"{packet.stream.type} at {_pts_s(packet)}: {_short(e)}")
-            if progress and total and video and video.last_t - last_report >= 1.0:
-                last_report = video.last_t
-                progress("decode", min(1.0, video.last_t / total))
+        n_errors, truncated = _demux(
+            container, streams, video, audio, errors, n_errors, truncated, media, progress
+        )
         if video and truncated:
             # The demuxer stopped before its end-of-stream packet: the frames still inside the
             # decoder (frame threads, B-frame delay) are flushed here, or they go uncounted.
@@ -138,19 +111,7 @@ def decode_pass(
     finally:
         container.close()
 
-    stats = StreamStats(
-        video_pts_s=np.array(sorted(video.pts), dtype=np.float64) if video else np.zeros(0),
-        video_packet_bytes=np.array(video.packet_bytes, dtype=np.int64)
-        if video
-        else np.zeros(0, np.int64),
-        video_keyframe_pts_s=np.array(sorted(video.key_pts), dtype=np.float64)
-        if video
-        else np.zeros(0),
-        decode_errors=n_errors,
-        error_messages=errors,
-        truncated=truncated,
-        corrupt_frames=(video.corrupt + video.corrupt_packets) if video else 0,
-    )
+    stats = _stream_stats(video, n_errors, errors, truncated)
     if video:
         video.finalise(media, stats)
     audio_data = None
@@ -162,6 +123,71 @@ def decode_pass(
     if stats.video_decoded_s > MAX_ANALYSIS_S:
         stats.analysis_cut_s = MAX_ANALYSIS_S
     return stats, audio_data
+
+
+def _demux(
+    container: Any,
+    streams: list[Any],
+    video: _VideoSide | None,
+    audio: _AudioSide | None,
+    errors: list[str],
+    n_errors: int,
+    truncated: bool,
+    media: MediaInfo,
+    progress: ProgressFn | None,
+) -> tuple[int, bool]:
+    """Every packet to its side's decoder; damage counted into `errors`.  Returns the error
+    count and whether the demuxer stopped early."""
+    total = media.duration_s or 0.0
+    last_report = -1.0
+    packets = container.demux(*streams)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as e:  # demuxer gave up: truncated or corrupt container
+            n_errors += 1
+            truncated = True
+            errors.append(f"demux: {_short(e)}")
+            break
+        try:
+            if video and packet.stream is video.stream:
+                video.packet(packet)
+            elif audio and packet.stream is audio.stream:
+                audio.packet(packet)
+        except (av.error.FFmpegError, DamagedAudioFrame) as e:
+            n_errors += 1
+            if len(errors) < 20:
+                errors.append(f"{packet.stream.type} at {_pts_s(packet)}: {_short(e)}")
+        if progress and total and video and video.last_t - last_report >= 1.0:
+            last_report = video.last_t
+            progress("decode", min(1.0, video.last_t / total))
+    return n_errors, truncated
+
+
+def _stream_stats(
+    video: _VideoSide | None, n_errors: int, errors: list[str], truncated: bool
+) -> StreamStats:
+    if video is None:
+        return StreamStats(
+            video_pts_s=np.zeros(0),
+            video_packet_bytes=np.zeros(0, np.int64),
+            video_keyframe_pts_s=np.zeros(0),
+            decode_errors=n_errors,
+            error_messages=errors,
+            truncated=truncated,
+            corrupt_frames=0,
+        )
+    return StreamStats(
+        video_pts_s=np.array(sorted(video.pts), dtype=np.float64),
+        video_packet_bytes=np.array(video.packet_bytes, dtype=np.int64),
+        video_keyframe_pts_s=np.array(sorted(video.key_pts), dtype=np.float64),
+        decode_errors=n_errors,
+        error_messages=errors,
+        truncated=truncated,
+        corrupt_frames=video.corrupt + video.corrupt_packets,
+    )
 
 
 def _start_s(stream: Any) -> float:
@@ -276,10 +302,10 @@ class _VideoSide:
         if media.rotation_deg in (90, 270) and media.coded_width and media.coded_height:
             media.width, media.height = media.coded_height, media.coded_width
         if self.frame_pix_fmt:
-            from .probe import _bit_depth
+            from .probe import bit_depth_of
 
             media.pix_fmt = self.frame_pix_fmt
-            media.bit_depth = _bit_depth(self.frame_pix_fmt)
+            media.bit_depth = bit_depth_of(self.frame_pix_fmt)
         pts = stats.video_pts_s
         if len(pts) >= 2:
             d = np.diff(pts)
@@ -338,6 +364,9 @@ def display_rotation_cw(frame_rotation_ccw: int) -> int:
 
 def rotate_for_display(image: np.ndarray, frame_rotation_ccw: int) -> np.ndarray:
     cw = display_rotation_cw(frame_rotation_ccw)
+    if cw in (90, 180, 270):
+        import cv2  # here, not at the top: `--select MED` never imports OpenCV
+
     if cw == 90:
         return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
     if cw == 180:

@@ -173,7 +173,7 @@ def _facts(container: Any, path: Path, size: int) -> MediaInfo:
         media.coded_height = cc.height or None
         media.width, media.height = media.coded_width, media.coded_height
         media.pix_fmt = cc.pix_fmt
-        media.bit_depth = _bit_depth(cc.pix_fmt)
+        media.bit_depth = bit_depth_of(cc.pix_fmt)
         rate = v.average_rate or v.guessed_rate
         media.fps = float(rate) if rate else None
         media.video_frames = v.frames or None
@@ -217,7 +217,8 @@ def _container_name(fmt: str, brand: str | None, path: Path, v: Any, a: Any) -> 
     return names[0] or "unknown"
 
 
-def _bit_depth(pix_fmt: str | None) -> int | None:
+def bit_depth_of(pix_fmt: str | None) -> int | None:
+    """Bits per component of an FFmpeg pixel format name (8 when the name says nothing)."""
     if not pix_fmt:
         return None
     for depth in (16, 14, 12, 10, 9):

@@ -74,7 +74,7 @@ def validate_photo(
     keep_evidence: bool = True,
     extra_evidence: tuple[str, ...] = (),
 ) -> Report:
-    from ..pipeline import run_check
+    from ..judge import run_check
 
     t0 = time.perf_counter()
     rules = [r for r in rules_for("photo") if settings.is_selected(r.id)]

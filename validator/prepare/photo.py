@@ -295,7 +295,8 @@ def prepare_photo(
     progress: Any = None,
 ) -> Any:
     from ..pipeline import validate
-    from . import PrepareResult, proof
+    from . import proof
+    from .result import PrepareResult
 
     out = (
         check_photo_paths(src, dst, overwrite=options.overwrite or dry_run)

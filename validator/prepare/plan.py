@@ -16,8 +16,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..profiles import PROFILES, Profile
-from ..registry import Span
 from ..report import Report
+from ..spans import Span
 
 # Documented upload limit (MED005); the encode aims 5% under it so the container overhead and
 # the VBV window can never push the file over.

@@ -393,15 +393,17 @@ def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
             ):
                 out.metadata[k] = v
     v_origin = float(vin.start_time * vin.time_base) if vin.start_time is not None else 0.0
-    # Trim times come from the voice segments, measured from the audio stream's own start; the
-    # cut is made on the video's timeline, so shift by the streams' start difference (usually 0,
-    # tens of milliseconds when a recorder starts the audio late).
+    # Trim times come from the report, on the decode pass's clock: measured from the earliest
+    # stream start (media/decode.py).  The cut is made on the video's timeline, so shift by that
+    # origin's distance from the video's start: 0 when the audio starts late (or there is none),
+    # negative when the audio starts first (a stage clip here starts its video 0.84 s in).
+    a_stream = inp.streams.audio[0] if inp.streams.audio else None
     a_origin = (
-        float(ain.start_time * ain.time_base)
-        if ain is not None and ain.start_time is not None
+        float(a_stream.start_time * a_stream.time_base)
+        if a_stream is not None and a_stream.start_time is not None
         else v_origin
     )
-    shift = a_origin - v_origin
+    shift = min(a_origin, v_origin) - v_origin
     trim_start = max(0.0, plan.trim.start_s + shift) if plan.trim else 0.0
     trim_end = plan.trim.end_s + shift if plan.trim and plan.trim.end_s is not None else None
 

@@ -9,27 +9,26 @@ page with a summary table linking to each clip's section.
 
 Self-contained by construction: inline CSS, inline SVG, thumbnails as `data:` URIs, no script,
 no font, no link to anything outside the file.  All text is escaped.  The measurements come
-from `cache.Timeline` (see there for which `stats_rows()` columns feed which lane); a lane whose
+from `timeline.Timeline` (see there for which `stats_rows()` columns feed which lane); a lane whose
 analyser did not run is left out and the page says why.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..cache import Lane, Timeline
-from ..registry import SEVERITY_RANK, Span
+from ..registry import SEVERITY_RANK
 from ..report import Report, Result
 from ..samples import sample_note
-from ..settings import severity_at_least
-from .text import ROOT_CAUSES, clock, media_line
-
-ROOT_ORDER = list(ROOT_CAUSES)  # root causes first, as in the text report
+from ..spans import Span
+from ..timeline import Lane, Timeline
+from .html_parts import _counts, _e, _num, _rules_table
+from .photo_html import photo_section
+from .text import clock, media_line
 
 FORMAT = "html"
 
@@ -106,7 +105,13 @@ a{color:#1565c0}
 """
 
 
-def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
+def render(
+    reports: Sequence[Report],
+    errors: Sequence[dict[str, Any]] = (),
+    *,
+    quiet: bool = False,
+    colour: bool = False,
+) -> str:
     """`errors`: clips that could not be processed at all ({"path", "message", "exit_code"})."""
     n_ok = sum(r.passed for r in reports)
     verdict = "PASS" if n_ok == len(reports) and not errors else "FAIL"
@@ -141,10 +146,9 @@ def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> 
 def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
     rows = []
     for i, r in enumerate(reports, 1):
-        v = "PASS" if r.passed else "FAIL"
-        f = r.failures
-        n_err = sum(x.severity == "error" for x in f)
-        n_warn = sum(x.severity == "warning" for x in f)
+        v = r.verdict
+        counts = r.counts()
+        n_err, n_warn = counts["error"], counts["warning"]
         rows.append(
             f'<tr><td><span class="verdict {v}" style="font-size:12px;padding:2px 8px">{v}</span></td>'
             f'<td><a href="#clip-{i}">{_e(r.path)}</a></td><td class="num">{n_err}</td>'
@@ -161,16 +165,14 @@ def _summary(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -
         f'<p class="counts">{n_ok} of {len(reports) + len(errors)} clips passed</p>'
         '<table class="summary"><tr><th>verdict</th><th>clip</th><th>errors</th><th>warnings</th></tr>'
         + "".join(rows)
-        + "</table><h3></h3>"
+        + "</table>"
     )
 
 
 def _clip(report: Report, index: int) -> str:
     if report.kind == "photo":
-        from .photo_html import photo_section
-
         return photo_section(report, index)
-    v = "PASS" if report.passed else "FAIL"
+    v = report.verdict
     tl = Timeline.of(report)
     out = [
         f'<section class="clip" id="clip-{index}">',
@@ -233,7 +235,26 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
         f'role="img" aria-label="timeline of {_e(_name(report.path))}">'
     ]
     y = 0.0
-    # segments
+    svg.extend(_segment_row(report, x, y))
+    y += SEG_H + GAP
+    lanes_top = y
+    for lane in lanes:
+        svg.extend(_lane(lane, y, x, _thresholds(report, lane)))
+        y += LANE_H + GAP
+    lanes_bottom = y
+    svg.extend(_fail_bands(failing, x, duration, lanes_bottom))
+    for r in failing:
+        svg.extend(_fail_row(r, stills.get(r.rule, ()), x, y))
+        y += FAIL_H + 2
+    svg.extend(_axis(duration, x, y, lanes_top))
+    svg.append("</svg>")
+    notes = _timeline_notes(report, tl)
+    return "\n".join(svg) + "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+
+
+def _segment_row(report: Report, x: Any, y: float) -> list[str]:
+    """The speaking / listening segments row."""
+    svg: list[str] = []
     svg.append(f'<text x="6" y="{y + 17}">segments</text>')
     svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{SEG_H}" fill="#f4f6f8"/>')
     seg = report.segments or {}
@@ -255,13 +276,12 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             f'<text class="small" x="{GUTTER + 6}" y="{y + 17}">speaking/listening segments not '
             "detected (voice analysis did not run or found none)</text>"
         )
-    y += SEG_H + GAP
-    lanes_top = y
-    for lane in lanes:
-        svg.extend(_lane(lane, y, x, _thresholds(report, lane)))
-        y += LANE_H + GAP
-    lanes_bottom = y
-    # failing spans: bands across every lane, then one row per rule
+    return svg
+
+
+def _fail_bands(failing: list[Result], x: Any, duration: float, lanes_bottom: float) -> list[str]:
+    """Failing spans as bands across every lane (or their edges, for a long finding)."""
+    svg: list[str] = []
     # Bands fainter as more rules overlap, so the lanes stay readable; a span covering most of
     # the clip says nothing about *where* and is shown on its rule's row only.
     opacity = 0.16 / math.sqrt(max(1, len(failing)))
@@ -287,26 +307,33 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
                         f'<line class="failedge" x1="{xe:.1f}" y1="0" x2="{xe:.1f}" y2="{lanes_bottom:.1f}" '
                         f'stroke="{colour}" stroke-opacity="0.6" stroke-dasharray="4 3">{title}</line>'
                     )
-    for r in failing:
-        colour = COLOURS.get(r.severity, "#555")
-        svg.append(_label(f"{r.rule} {r.name}", y + 13, colour))
+    return svg
+
+
+def _fail_row(r: Result, stills: Sequence[float], x: Any, y: float) -> list[str]:
+    """One failing rule's row: its spans, and where its thumbnails were taken."""
+    svg: list[str] = []
+    colour = COLOURS.get(r.severity, "#555")
+    svg.append(_label(f"{r.rule} {r.name}", y + 13, colour))
+    svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#f4f6f8"/>')
+    for s in r.spans:
+        x0, x1 = x(s.start_s), x(s.end_s)
         svg.append(
-            f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#f4f6f8"/>'
+            f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
+            f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
+            f"</title></rect>"
         )
-        for s in r.spans:
-            x0, x1 = x(s.start_s), x(s.end_s)
-            svg.append(
-                f'<rect class="failrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
-                f'height="{FAIL_H - 4}" fill="{colour}" rx="2"><title>{_e(r.rule)}: {_e(r.message)}'
-                f"</title></rect>"
-            )
-        for still in stills.get(r.rule, ()):  # where the thumbnail below was taken
-            svg.append(
-                f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
-                f'stroke-width="1.5"><title>frame shown below: {clock(still)}</title></circle>'
-            )
-        y += FAIL_H + 2
-    # time axis
+    for still in stills:  # where the thumbnail below was taken
+        svg.append(
+            f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
+            f'stroke-width="1.5"><title>frame shown below: {clock(still)}</title></circle>'
+        )
+    return svg
+
+
+def _axis(duration: float, x: Any, y: float, lanes_top: float) -> list[str]:
+    """The time axis, with a faint grid line per tick."""
+    svg: list[str] = []
     step = _tick_step(duration)
     svg.append(
         f'<line x1="{GUTTER}" y1="{y + 1}" x2="{GUTTER + PLOT_W}" y2="{y + 1}" stroke="#888"/>'
@@ -322,7 +349,11 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             f'<text class="small" x="{xt:.1f}" y="{y + 17}" text-anchor="middle">{clock(t, short=True)}</text>'
         )
         t += step
-    svg.append("</svg>")
+    return svg
+
+
+def _timeline_notes(report: Report, tl: Timeline | None) -> list[str]:
+    """What the timeline cannot show, and why."""
     notes = []
     if tl is None:
         notes.append(
@@ -339,7 +370,7 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
             + ", ".join(f"{r.rule} {r.name}" for r in spanless)
             + "."
         )
-    return "\n".join(svg) + "".join(f'<p class="note">{_e(n)}</p>' for n in notes)
+    return notes
 
 
 def _covered(spans: Sequence[Span]) -> float:
@@ -430,61 +461,6 @@ def _lane(lane: Lane, y: float, x: Any, thresholds: Sequence[tuple[float, str]] 
     return out
 
 
-def _rules_table(report: Report) -> str:
-    def order(r: Result) -> tuple[int, int, int, str]:
-        group = (
-            0
-            if r.failed and severity_at_least(r.severity, report.fail_on)
-            else 1
-            if r.failed
-            else 2
-            if r.status == "skip"
-            else 3
-        )
-        cause = ROOT_ORDER.index(r.rule) if r.failed and r.rule in ROOT_ORDER else len(ROOT_ORDER)
-        return group, cause, -SEVERITY_RANK.get(r.severity, 0), r.rule
-
-    head = (
-        '<table class="rules"><tr><th>status</th><th>rule</th><th>severity</th>'
-        "<th>measured / limit</th><th>finding and how to fix</th><th>where</th></tr>"
-    )
-    rows, passes = [], []
-    skipped: dict[str, list[Result]] = {}
-    for r in sorted(report.results, key=order):
-        if r.status == "skip":
-            skipped.setdefault(r.message, []).append(r)
-            continue
-        (passes if r.status == "pass" else rows).append(_rule_row(r))
-    for reason, rs in skipped.items():  # one row per reason, however many rules it stopped
-        badge = '<span class="badge skip">SKIP</span>'
-        ids = " ".join(r.rule for r in rs)
-        rows.append(
-            f'<tr class="skip"><td>{badge}</td><td><b>{_e(ids)}</b></td><td></td><td></td>'
-            f'<td>{_e(reason)}</td><td class="where">{len(rs)} rule{"s" if len(rs) != 1 else ""}</td></tr>'
-        )
-    out = head + "".join(rows) + "</table>" if rows else ""
-    if passes:
-        out += (
-            f'<details class="passes"><summary>{len(passes)} rule{"s" if len(passes) != 1 else ""} '
-            "passed (show)</summary>" + head + "".join(passes) + "</table></details>"
-        )
-    return out
-
-
-def _rule_row(r: Result) -> str:
-    status = r.status
-    badge = f'<span class="badge {_e(status)} {_e(r.severity)}">{_e(r.status.upper())}</span>'
-    where = ", ".join(f"{clock(s.start_s)}-{clock(s.end_s)}" for s in r.spans[:3])
-    if len(r.spans) > 3:
-        where += f" and {len(r.spans) - 3} more"
-    fix = f'<div class="hint">Fix: {_e(r.hint)}</div>' if r.hint and r.failed else ""
-    return (
-        f'<tr class="{_e(status)}"><td>{badge}</td><td><b>{_e(r.rule)}</b><br>{_e(r.name)}</td>'
-        f'<td>{_e(r.severity)}</td><td class="num">{_e(_measured(r))}</td>'
-        f'<td>{_e(r.message)}{fix}</td><td class="where">{_e(where)}</td></tr>'
-    )
-
-
 def _still(s: Any, severity: str, tl: Timeline | None) -> str:
     """A failing rule's frame: the thumbnail with the face outlined, the mouth enlarged for the
     mouth rules, and the lane values at that moment, so the finding can be checked by eye."""
@@ -549,10 +525,6 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 # --- formatting -----------------------------------------------------------------------------
 
 
-def _e(s: Any) -> str:
-    return html.escape(str(s), quote=True)
-
-
 def _name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -568,29 +540,6 @@ def _tick_step(duration: float) -> float:
     return 1200.0
 
 
-def _num(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "n/a"
-        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}" if abs(v) >= 10000 else str(v)
-    if isinstance(v, list | tuple):
-        return ", ".join(_num(x) for x in v)
-    return str(v)
-
-
-def _measured(r: Result) -> str:
-    if r.measured is None and r.limit is None:
-        return ""
-    unit = f" {r.unit}" if r.unit else ""
-    if r.limit is None:
-        return f"{_num(r.measured)}{unit}"
-    return f"{_num(r.measured)} / {_num(r.limit)}{unit}"
-
-
 def _duration(report: Report, tl: Timeline | None) -> float | None:
     cands = []
     if tl is not None and tl.duration_s:
@@ -603,15 +552,3 @@ def _duration(report: Report, tl: Timeline | None) -> float | None:
         if ends:
             cands.append(max(ends))
     return max(cands) if cands else None
-
-
-def _counts(report: Report) -> str:
-    f = report.failures
-    n = {s: sum(r.severity == s for r in f) for s in ("error", "warning", "info")}
-    bits = [f"{n[s]} {s}{'s' if n[s] != 1 else ''}" for s in ("error", "warning", "info") if n[s]]
-    skipped = sum(r.status == "skip" for r in report.results)
-    passed = sum(r.status == "pass" for r in report.results)
-    bits.append(f"{passed} passed")
-    if skipped:
-        bits.append(f"{skipped} skipped")
-    return ", ".join(bits)

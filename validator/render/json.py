@@ -14,7 +14,13 @@ from ..report import SCHEMA_VERSION, Report
 FORMAT = "json"
 
 
-def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> str:
+def render(
+    reports: Sequence[Report],
+    errors: Sequence[dict[str, Any]] = (),
+    *,
+    quiet: bool = False,
+    colour: bool = False,
+) -> str:
     if len(reports) == 1 and not errors:
         doc = reports[0].to_dict()
     else:

@@ -22,7 +22,13 @@ from ..settings import severity_at_least
 FORMAT = "junit"
 
 
-def render(reports: Sequence[Report], errors: Sequence[dict[str, Any]] = ()) -> bytes:
+def render(
+    reports: Sequence[Report],
+    errors: Sequence[dict[str, Any]] = (),
+    *,
+    quiet: bool = False,
+    colour: bool = False,
+) -> bytes:
     root = ET.Element("testsuites", name="replica-clip-validator")
     totals = {"tests": 0, "failures": 0, "skipped": 0, "errors": 0}
     time_total = 0.0

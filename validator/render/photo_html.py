@@ -6,8 +6,9 @@ stills (so a cached report shows it too)."""
 
 from __future__ import annotations
 
-from ..cache import Timeline
 from ..report import Report
+from ..timeline import Timeline
+from .html_parts import _counts, _e, _rules_table
 from .text import media_line
 
 LEGEND = (
@@ -22,9 +23,7 @@ FACTS = tuple(f"PHO{i:03d}" for i in range(2, 13))
 
 
 def photo_section(report: Report, index: int) -> str:
-    from .html import _counts, _e, _rules_table
-
-    v = "PASS" if report.passed else "FAIL"
+    v = report.verdict
     out = [
         f'<section class="clip photo" id="clip-{index}">',
         f'<div class="head"><div class="verdict {v}">{v}</div><div><h2>{_e(report.path)}</h2>'
@@ -60,8 +59,6 @@ def photo_section(report: Report, index: int) -> str:
 
 
 def _facts(report: Report) -> str:
-    from .html import _e
-
     rows = []
     for rid in FACTS:
         r = report.result(rid)

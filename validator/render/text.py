@@ -10,11 +10,13 @@ messages use; a place already named in a message is not repeated.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from ..registry import SEVERITY_RANK, Span, format_spans
-from ..report import Report, Result
+from ..registry import SEVERITY_RANK
+from ..report import COUNTED, Report, Result
 from ..samples import sample_note
 from ..settings import severity_at_least
+from ..spans import Span, format_spans
 
 FORMAT = "text"
 
@@ -32,7 +34,14 @@ _ANSI = {"red": "\x1b[31;1m", "green": "\x1b[32;1m", "yellow": "\x1b[33m", "dim"
 _RESET = "\x1b[0m"
 
 
-def render(reports: Sequence[Report], quiet: bool = False, colour: bool = False) -> str:
+def render(
+    reports: Sequence[Report],
+    errors: Sequence[dict[str, Any]] = (),
+    *,
+    quiet: bool = False,
+    colour: bool = False,
+) -> str:
+    """`errors` are not listed here: `validator check` prints each on stderr."""
     paint = _painter(colour)
     if quiet:
         parts = [render_line(r, paint) for r in reports]
@@ -52,7 +61,7 @@ def _painter(colour: bool):
 
 
 def _verdict(report: Report, paint) -> str:
-    return paint("PASS", "green") if report.passed else paint("FAIL", "red")
+    return paint(report.verdict, "green" if report.passed else "red")
 
 
 def render_line(report: Report, paint=None) -> str:
@@ -74,7 +83,7 @@ def render_one(report: Report, paint=None) -> str:
     lines.append(f"{_verdict(report, paint)}  {report.path}")
     lines.append(f"      {media_line(report)}")
     lines.append(f"      {config_line(report)}")
-    counts = _counts(failing)
+    counts = _counts(report)
     if counts:
         lines.append(
             f"      {counts}"
@@ -175,9 +184,9 @@ def _wrap(text: str, indent: str, first: str, width: int = 96) -> list[str]:
     return out
 
 
-def _counts(failing: list[Result]) -> str:
-    n = {s: sum(r.severity == s for r in failing) for s in ("error", "warning", "info")}
-    bits = [f"{n[s]} {s}{'s' if n[s] != 1 else ''}" for s in ("error", "warning", "info") if n[s]]
+def _counts(report: Report) -> str:
+    n = report.counts()
+    bits = [f"{n[s]} {s}{'s' if n[s] != 1 else ''}" for s in COUNTED if n[s]]
     return ", ".join(bits)
 
 

@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from ..batch import _settings_kwargs as settings_kwargs
-from ..cache import ReportCache, Timeline, cache_key
+from ..cache import ReportCache, cache_key
 from ..fsutil import atomic_write
 from ..render import html as html_render
 from ..report import Report
 from ..settings import Settings
+from ..timeline import Timeline
 from . import worker
 
 HISTORY_FILE = "web-history.json"
@@ -301,7 +302,7 @@ class JobManager:
 
     def _finish(self, job: Job, report: Report, tl: Timeline | None, cached: bool) -> None:
         report.path = job.name  # the report names the user's file, not the upload copy
-        report.evidence = tl
+        report.timeline = tl
         job.report = report.to_dict()
         job.html = html_render.render([report])
         job.state, job.stage, job.fraction, job.cached = "done", None, 1.0, cached

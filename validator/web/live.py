@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from ..evidence import AudioData, Evidence, Frame, MediaInfo
-from ..registry import Span, load_all
+from ..registry import load_all
 from ..settings import Settings
+from ..spans import Span
 
 LIVE_FPS = 3.0  # frames the page sends per second (the analysers' sample rate for live use)
 WINDOW = 3  # samples: the last second
@@ -98,7 +99,7 @@ def _session(sid: str, settings: Settings, w: int, h: int) -> dict[str, Any]:
 
 
 def _results(ids: tuple[str, ...], ev: Evidence, settings: Settings) -> list[dict[str, Any]]:
-    from ..pipeline import run_check
+    from ..judge import run_check
 
     rules = load_all()
     out = []

@@ -1,0 +1,85 @@
+"""The frame analysers beside the decoder: sampled frames (and the frames between samples, for
+the sinks that follow those too) go through a short queue to one analysis thread, which runs
+each frame's sinks in the order the decoder produced the frames.
+
+The decode pass keeps feeding FFmpeg's frame threads while the face models (cv2.dnn), numpy and
+OpenCV's image code, which release the GIL, work on the frames already sampled, so the two cores
+are not idle in turn.  The sinks see exactly the frames, in exactly the order, of a call in the
+decode loop (one thread, first in first out), so every measurement is the same; only when they
+run changes.  The queue holds at most `MAX_QUEUED` frames (a few MB), so memory stays flat.
+
+An exception in a sink stops the analysis: the next `put()` (or `close()`) raises it in the
+decoding thread, as the direct call did.  `VALIDATOR_FRAME_THREAD=0` runs the sinks in the
+decode loop instead (for benchmarks: `scripts/benchmark.py` compares the two).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+MAX_QUEUED = 4
+_STOP = object()
+
+
+def enabled() -> bool:
+    return os.environ.get("VALIDATOR_FRAME_THREAD", "1") != "0"
+
+
+Sink = Callable[[Any], None]
+
+
+class FrameThread:
+    """`groups[k]` are the sinks of the frames handed to `putter(k)` (0: sampled frames, 1: the
+    frames between samples); all groups share one queue, so their order is kept."""
+
+    def __init__(self, groups: Sequence[Sequence[Sink]], maxsize: int = MAX_QUEUED):
+        self._groups = [list(g) for g in groups]
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="frame-analysis", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is _STOP:
+                return
+            if self._error is not None:
+                continue  # failed: drain what the decoder still hands over
+            group, frame = item
+            try:
+                for sink in self._groups[group]:
+                    sink(frame)
+            except BaseException as e:  # re-raised in the decoding thread
+                self._error = e
+
+    def putter(self, group: int) -> Sink:
+        def put(frame: Any) -> None:
+            if self._error is not None:
+                self._raise()
+            self._q.put((group, frame))
+
+        return put
+
+    def close(self) -> None:
+        """Wait for every queued frame to be analysed; raise a sink's exception."""
+        self._q.put(_STOP)
+        self._thread.join()
+        if self._error is not None:
+            self._raise()
+
+    def abort(self) -> None:
+        """The decode pass failed: stop without analysing what is still queued."""
+        if self._thread.is_alive():
+            self._error = self._error or RuntimeError("aborted")
+            self._q.put(_STOP)
+            self._thread.join()
+
+    def _raise(self) -> None:
+        err = self._error
+        assert err is not None
+        raise err.with_traceback(err.__traceback__)

@@ -1,0 +1,71 @@
+"""Judge: the selected rules over the measured evidence, one `Result` each.
+
+`run_check()` is the one place a rule's check is called: a rule whose evidence is missing is
+skipped with the analyser's reason, its resolved parameters are passed in, and its spans are
+clipped to the clip's end.  Used by `pipeline.validate()` (clips) and `photo/validate.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .evidence import Evidence
+from .registry import Outcome, Rule, skipped
+from .report import Result
+from .settings import Settings
+from .spans import Span
+
+# Structure rule families that do not apply to a separate consent video (`consent = "separate"`).
+SEPARATE_SKIPS = ("SEG", "MTH")
+
+
+def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
+    missing = [n for n in r.needs if getattr(ev, n) is None]
+    if settings.consent == "separate" and r.family in SEPARATE_SKIPS:
+        out: Outcome = skipped(
+            "not evaluated: --consent separate: the file is a consent video, not a training clip"
+        )
+    elif missing:
+        out = skipped(f"not evaluated: {ev.why_missing(missing[0])}")
+    else:
+        out = r.check(ev, settings.resolve(r))
+    out = clip_spans(out, _clip_duration(ev))
+    return Result(
+        rule=r.id,
+        name=r.name,
+        severity=out.severity or r.severity,
+        status=out.status,
+        message=out.message,
+        measured=out.measured,
+        limit=out.limit,
+        unit=out.unit,
+        hint=(out.hint or r.hint) if out.status == "fail" else None,
+        spans=out.spans,
+    )
+
+
+def _clip_duration(ev: Evidence) -> float | None:
+    m = getattr(ev, "media", None)
+    if m is None:
+        return None
+    if m.duration_s:  # the container's duration: what the report and a player show
+        return m.duration_s
+    durations = [d for d in (m.video_duration_s, m.audio_duration_s) if d]
+    return max(durations) if durations else None
+
+
+def clip_spans(out: Outcome, duration_s: float | None) -> Outcome:
+    """Spans end at the clip's end: a sample's width must not put a finding at 64.4 s in a
+    64.333 s clip.  The message's own "a-b s" text for a clipped span is corrected with it."""
+    if not duration_s or not out.spans:
+        return out
+    spans, message = [], out.message
+    for sp in out.spans:
+        a, b = max(0.0, sp.start_s), min(duration_s, sp.end_s)
+        if (a, b) != (sp.start_s, sp.end_s):
+            for nd in (1, 2):
+                message = message.replace(
+                    f"{sp.start_s:.{nd}f}-{sp.end_s:.{nd}f} s", f"{a:.{nd}f}-{b:.{nd}f} s"
+                )
+        spans.append(Span(a, max(a, b)))
+    return replace(out, spans=tuple(spans), message=message)
