@@ -33,15 +33,17 @@ SIZE = (512, 288)  # w, h (lp_src_s18 is 1280x720)
 
 
 def read_frames(
-    path: str | Path, n: int, size: tuple[int, int] = SIZE, start: int = 0
+    path: str | Path, n: int, size: tuple[int, int] | None = SIZE, start: int = 0
 ) -> list[np.ndarray]:
-    """Up to `n` RGB frames from `path`, resized to `size`; loops the clip if it is short."""
+    """Up to `n` RGB frames from `path`, resized to `size` (None: as they are); loops the clip
+    if it is short."""
     out: list[np.ndarray] = []
     with open_input(path) as c:
         for i, f in enumerate(c.decode(video=0)):
             if i < start:
                 continue
-            out.append(cv2.resize(f.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA))
+            rgb = f.to_ndarray(format="rgb24")
+            out.append(rgb if size is None else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
             if len(out) >= n:
                 break
     while out and len(out) < n:  # ping-pong so a loop point is not a cut
@@ -239,3 +241,17 @@ def dissolved(
         mixed = frames[a + k].astype(np.float32) * (1 - w) + other[k].astype(np.float32) * w
         out.append(mixed.clip(0, 255).astype(np.uint8))
     return out
+
+
+def side_shadow(
+    frames: list[np.ndarray], x0_frac: float, x1_frac: float, low: float = 0.25
+) -> list[np.ndarray]:
+    """Light from the left only, in linear light: the light falling on the scene is full up to
+    `x0_frac` of the width, falls linearly to `low` of it at `x1_frac` (put the face between
+    the two) and stays there.  Code values are decoded with a 2.2 gamma, scaled, re-encoded, so
+    `low=0.25` is a face that gets a quarter of the light (2 stops) on its far side."""
+    h, w = frames[0].shape[:2]
+    x = np.arange(w, dtype=np.float32) / w
+    ramp = np.clip((x - x0_frac) / max(1e-6, x1_frac - x0_frac), 0, 1)
+    g = (1 - (1 - low) * ramp)[None, :, None] ** (1 / 2.2)
+    return [np.clip(f.astype(np.float32) * g, 0, 255).astype(np.uint8) for f in frames]

@@ -233,3 +233,31 @@ def test_changed_cells_tell_a_cut_from_something_leaving_a_corner():
     corr, cells = co.compare(1, 3)  # two steps apart: everything changed
     assert cells >= 0.75 and corr < 0.3
     assert co.thumbs.shape == (4, 48, 64) and co.thumbs.dtype == np.uint8
+
+
+def test_side_light_on_mirrored_patches_is_in_linear_light():
+    from validator.analysis.image import SIDE_PAIRS, _side_stops
+
+    code = np.full((300, 400), 160, np.uint8)
+    code[:, 200:] = 80  # half the code value on the right: 2^2.2 less light
+    lm = np.zeros((468, 2), np.float32)
+    lm[:, 1] = 150
+    lm[234, 0], lm[454, 0], lm[1, 0] = 100, 300, 200
+    for k, (a, b) in enumerate(SIDE_PAIRS):
+        lm[a] = (130 + 5 * k, 110 + 12 * k)
+        lm[b] = (270 - 5 * k, 110 + 12 * k)
+
+    def to_sdr(c):
+        return c.astype(np.float32) / 255.0
+
+    assert _side_stops(code, to_sdr, lm) == pytest.approx(2.2, abs=0.05)
+    assert _side_stops(code[:, ::-1].copy(), to_sdr, lm) == pytest.approx(-2.2, abs=0.05)
+    turned = lm.copy()
+    turned[1, 0] = 240  # nose 70% of the way across: head turned
+    assert np.isnan(_side_stops(code, to_sdr, turned))
+    assert np.isnan(_side_stops(code, to_sdr, None))
+    small = lm.copy()
+    small[:, 0] = 200 + (lm[:, 0] - 200) * 0.3  # a 60 px face
+    assert np.isnan(_side_stops(code, to_sdr, small))
+    dark = np.full((300, 400), 10, np.uint8)  # near black: no ratio
+    assert np.isnan(_side_stops(dark, to_sdr, lm))

@@ -58,6 +58,25 @@ MOTION_BORDER_PX = 4  # the borders a shift invents are ignored
 # this many seconds and carried forward: one estimate costs ~5 ms on a 720p frame, more than
 # everything else this analyser does to a sample.
 NOISE_INTERVAL_S = 1.0
+# Mirrored skin patches of the 468-point face mesh (picture-left index, picture-right index):
+# cheekbones, under the eyes, beside the nose, lower cheeks, forehead above the brows and at the
+# temples.  Not the jaw or chin (a beard), nor the brows, eyes, lips or the face outline (hair,
+# background).  Each patch is a disc of SIDE_PATCH_R face widths around the landmark.
+SIDE_PAIRS = ((50, 280), (117, 346), (205, 425), (187, 411), (104, 333), (69, 299))
+SIDE_PATCH_R = 0.05
+# Head turn proxy: where the nose tip (landmark 1) sits between the face's outline points 234
+# and 454 (0.5 = frontal).  Beyond this distance from 0.5 (roughly 15 degrees of yaw, by the
+# geometry of an average head; not measured against the pose) the sample
+# is not judged.
+SIDE_MAX_TURN = 0.1
+# Fewest pixels between the face's outline points for the patches to be judged: a smaller face
+# (a full-body shot) gives patches of a few pixels, made of compression blocks.
+SIDE_MIN_FACE_PX = 80
+# Patches darker than this (SDR code value) are not compared: near black, grain and compression
+# decide the ratio (a dim stage reads +-6 stops from one sample to the next).
+SIDE_MIN_CODE = 0.08
+# SDR code values -> linear light (the display gamma of BT.1886 / sRGB, close enough here).
+LINEAR_GAMMA = 2.2
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
@@ -73,6 +92,7 @@ METRICS = (
     "crushed",
     "lr_stops",
     "tb_stops",
+    "side_stops",
     "noise",
     "warmth",
     "shake",
@@ -94,6 +114,11 @@ class ImageEvidence:
     - `scene`: mean luma of the whole frame, same scale
     - `clipped`, `crushed`: share of face pixels at >= 0.98 / <= 0.03 of the native code range
     - `lr_stops`, `tb_stops`: log2 of left/right and top/bottom mean face luma (signed)
+    - `side_stops`: log2 of the light falling on the left vs the right of the face (signed,
+      left of the picture over right), in linear light, from mirrored skin patches on the
+      468-point mesh (median over SIDE_PAIRS); NaN without landmarks or when the head is turned
+      more than SIDE_MAX_TURN (a turned face is lit unevenly by a frontal light) or the face is
+      under SIDE_MIN_FACE_PX wide
     - `noise`: Immerkaer noise sigma over flat areas of the whole frame, 8-bit levels at the
       analysis resolution (measured once every NOISE_INTERVAL_S, carried forward in between)
     - `warmth`: log2(mean R / mean B) of the face region (colour temperature proxy)
@@ -114,6 +139,7 @@ class ImageEvidence:
     crushed: np.ndarray
     lr_stops: np.ndarray
     tb_stops: np.ndarray
+    side_stops: np.ndarray
     noise: np.ndarray
     warmth: np.ndarray
     shake: np.ndarray
@@ -242,6 +268,8 @@ class ImageAnalyser:
             np.log2((inner[:, : iw // 2].mean() + eps) / (inner[:, iw - iw // 2 :].mean() + eps))
         )
         tb = float(np.log2((inner[: ih // 2].mean() + eps) / (inner[ih - ih // 2 :].mean() + eps)))
+        lms = frame.notes.get("face_landmarks") if has_face else None
+        side = _side_stops(code, self._to_sdr, lms)
         b, _g, r, _a = cv2.mean(img[y0:y1, x0:x1])
         warmth = float(np.log2((r + 1.0) / (b + 1.0)))
         sharp = _sharpness(frame.gray[y0:y1, x0:x1])
@@ -265,6 +293,7 @@ class ImageAnalyser:
             crushed,
             lr,
             tb,
+            side,
             noise,
             warmth,
             shake,
@@ -374,6 +403,48 @@ def _face_box(box: Any, w: int, h: int) -> tuple[int, int, int, int] | None:
     if x1 - x0 < 12 or y1 - y0 < 12:
         return None
     return x0, y0, x1, y1
+
+
+def _side_stops(code: np.ndarray, to_sdr: Any, landmarks: Any) -> float:
+    """log2(light on the picture-left / picture-right of the face) in linear light: for each
+    mirrored pair of SIDE_PAIRS, the median linear luminance of a small disc around each
+    landmark (a median, so a strand of hair, a mole or a specular spot does not move it); the
+    median over the pairs (so one pair under hair or a hand does not decide).  NaN when the
+    landmarks are missing or the head is turned (see SIDE_MAX_TURN)."""
+    if landmarks is None:
+        return np.nan
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.ndim != 2 or lm.shape[0] < 468 or not np.isfinite(lm[:, :2]).all():
+        return np.nan
+    xl, xr = lm[234, 0], lm[454, 0]
+    width = abs(xr - xl)
+    if width < SIDE_MIN_FACE_PX:
+        return np.nan
+    if abs((lm[1, 0] - min(xl, xr)) / width - 0.5) > SIDE_MAX_TURN:
+        return np.nan
+    h, w = code.shape
+    r = max(1, int(round(SIDE_PATCH_R * width)))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    disc = (xx * xx + yy * yy) <= r * r
+
+    def patch(i: int) -> float:
+        cx, cy = int(round(lm[i, 0])), int(round(lm[i, 1]))
+        if cx - r < 0 or cy - r < 0 or cx + r >= w or cy + r >= h:
+            return np.nan
+        v = float(np.median(to_sdr(code[cy - r : cy + r + 1, cx - r : cx + r + 1])[disc]))
+        return v**LINEAR_GAMMA if v >= SIDE_MIN_CODE else np.nan
+
+    ratios = []
+    for a, b in SIDE_PAIRS:
+        la, lb = patch(a), patch(b)
+        if np.isfinite(la) and np.isfinite(lb):
+            # Landmark a is on the picture's left for a frontal face; the outline points say
+            # whether the picture is mirrored (it is not for a camera, but a flipped clip is).
+            left, right = (la, lb) if lm[a, 0] <= lm[b, 0] else (lb, la)
+            ratios.append(np.log2((left + 1e-4) / (right + 1e-4)))
+    if len(ratios) < 3:
+        return np.nan
+    return float(np.median(ratios))
 
 
 def _sharpness(crop: np.ndarray) -> float:
