@@ -34,7 +34,7 @@ from ..errors import ToolError, UsageError
 from ..report import Report
 from ..settings import Settings
 from .plan import Fix, PrepareOptions, Unfixable
-from .safety import TempOutput, _same_file
+from .safety import TempOutput, check_output
 
 OUTPUT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 MAX_LONG_SIDE = 4096
@@ -106,20 +106,13 @@ def check_photo_paths(src: Any, dst: Any, *, overwrite: bool = False) -> Path:
     s, d = Path(os.fspath(src)), Path(os.fspath(dst))
     if not s.exists():
         raise UsageError(f"{s}: no such file")
-    if _same_file(s, d):
-        raise UsageError(f"{d}: is the input file itself; prepare never overwrites its input")
-    if d.suffix.lower() not in OUTPUT_FORMATS:
-        raise UsageError(f"{d}: a prepared photo is a JPEG or PNG; give it a .jpg or .png name")
-    if d.is_dir():
-        raise UsageError(f"{d}: is a directory")
-    parent = d.parent if str(d.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"{d}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{d}: folder {parent} is not writable")
-    if (d.exists() or d.is_symlink()) and not overwrite:
-        raise UsageError(f"{d}: already exists (use --overwrite to replace it)")
-    return d
+    return check_output(
+        s,
+        d,
+        tuple(OUTPUT_FORMATS),
+        "a prepared photo is a JPEG or PNG; give it a .jpg or .png name",
+        overwrite=overwrite,
+    )
 
 
 def plan_photo(before: Report, fmt: str = "JPEG") -> PhotoPlan:

@@ -41,10 +41,21 @@ def check_paths(
         raise UsageError(f"{s}: no such file")
     if s.is_dir():
         raise UsageError(f"{s}: is a directory, not a clip")
+    return check_output(
+        s, d, (".mp4",), "the output is an MP4 file; give it a .mp4 name", overwrite=overwrite
+    )
+
+
+def check_output(
+    s: Path, d: Path, suffixes: tuple[str, ...], wrong_suffix: str, *, overwrite: bool
+) -> Path:
+    """The OUT checks shared by clip and photo prepare: not IN itself, a name ending in one of
+    `suffixes` (else `wrong_suffix`), not a folder, a writable folder, no file replaced unless
+    `overwrite`.  Returns OUT; raises UsageError."""
     if _same_file(s, d):
         raise UsageError(f"{d}: is the input file itself; prepare never overwrites its input")
-    if d.suffix.lower() != ".mp4":
-        raise UsageError(f"{d}: the output is an MP4 file; give it a .mp4 name")
+    if d.suffix.lower() not in suffixes:
+        raise UsageError(f"{d}: {wrong_suffix}")
     if d.is_dir():
         raise UsageError(f"{d}: is a directory")
     parent = d.parent if str(d.parent) else Path(".")
