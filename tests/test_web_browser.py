@@ -295,5 +295,12 @@ def test_reload_keeps_the_cards_and_clear_removes_them(portal):
     assert sorted(page.locator(".card .name").all_inner_texts()) == before
     page.click("#clear")
     page.wait_for_function("() => document.querySelectorAll('.card').length === 0")
+    # The cards go on the server's pushed event, the status line when the POST's answer is in:
+    # either may come first, so wait for the status (it must still say "Cleared ...").
+    page.wait_for_function(
+        "() => /^(Cleared |Nothing to clear|Could not clear)/"
+        ".test(document.querySelector('#status').textContent.trim())",
+        timeout=30000,
+    )
     assert page.locator("#status").inner_text().startswith("Cleared ")
     assert portal.server.jobs() == []
