@@ -31,6 +31,8 @@ CLIP_LEVEL = 0.999
 # More channels than 22.2 surround (24) in a frame is damage, not audio (a damaged AAC frame
 # can claim 62); such frames are counted as decode errors and never converted.
 MAX_AUDIO_CHANNELS = 24
+# Audio frames whose level statistics are counted together (one AAC frame is 1024 samples).
+STATS_BATCH_FRAMES = 64
 
 # Frames narrower than this, or more elongated than this ratio, are not pictures of a person
 # (8000x8 H.264 is valid): the frame analysers (face models) are not run on them, and their
@@ -85,7 +87,13 @@ def decode_pass(
         else None
     )
     audio = (
-        _AudioSide(astream, lead_s=starts[id(astream)] - origin) if astream is not None else None
+        _AudioSide(
+            astream,
+            lead_s=starts[id(astream)] - origin,
+            expected_s=media.audio_duration_s or media.duration_s or 0.0,
+        )
+        if astream is not None
+        else None
     )
     # Damage the probe found in the container itself (a box cut short by truncation).
     errors: list[str] = list(getattr(container, "damage", None) or [])
@@ -238,6 +246,9 @@ class _VideoSide:
         self.corrupt = 0
         self.corrupt_packets = 0
         self.time_base = stream.time_base
+        # pts * num / den in integers is what float(Fraction) gives, without a Fraction a frame.
+        tb = stream.time_base
+        self.tb_num, self.tb_den = (tb.numerator, tb.denominator) if tb else (0, 1)
         self.rate = float(stream.average_rate or stream.guessed_rate or 30)
         self.start = origin_s
         self.rotation: int | None = None
@@ -262,7 +273,7 @@ class _VideoSide:
         if frame.pts is None:  # no timestamp at all: assume the declared spacing
             t = self.last_t + (1.0 / self.rate if self.pts else 0.0)
         else:
-            t = float(frame.pts * self.time_base) - self.start
+            t = frame.pts * self.tb_num / self.tb_den - self.start
         self.pts.append(t)
         self.last_t = max(self.last_t, t)
         if frame.key_frame:
@@ -381,7 +392,7 @@ def rotate_for_display(image: np.ndarray, frame_rotation_ccw: int) -> np.ndarray
 
 
 class _AudioSide:
-    def __init__(self, stream: Any, lead_s: float = 0.0):
+    def __init__(self, stream: Any, lead_s: float = 0.0, expected_s: float = 0.0):
         self.stream = stream
         self.rate = stream.codec_context.sample_rate or stream.rate or 0
         self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
@@ -390,7 +401,15 @@ class _AudioSide:
         # claiming to start minutes late is damaged, and MED011 compares the durations).
         lead_s = min(max(0.0, lead_s), 10.0)
         lead = int(round(lead_s * AudioData.RATE))
-        self.chunks: list[np.ndarray] = [np.zeros(lead, np.float32)] if lead else []
+        # The 16 kHz PCM goes straight into one buffer sized from the declared duration (pages
+        # never written cost no memory), doubled if the stream runs longer: no list of pieces
+        # joined at the end, which would hold the PCM twice.
+        try:
+            expected = min(float(expected_s), MAX_ANALYSIS_S) if expected_s > 0 else 60.0
+        except (TypeError, ValueError):
+            expected = 60.0
+        self.pcm = np.empty(lead + int((expected + 2) * AudioData.RATE), np.float32)
+        self.pcm[:lead] = 0.0
         self.pcm_samples = lead
         self.native_lead = int(round(lead_s * self.rate))
         self.native_samples = self.native_lead  # position on the common clock, native rate
@@ -405,6 +424,10 @@ class _AudioSide:
         self.first_format: tuple[str, str, int] | None = None
         self.format_changes: list[str] = []
         self.frames_seen = 0
+        # Frames whose native-rate statistics are not yet counted (same shape, at most
+        # STATS_BATCH_FRAMES), and each one's position: counted a batch at a time.
+        self.pending: list[np.ndarray] = []
+        self.pending_pos: list[int] = []
 
     def packet(self, packet: Any) -> None:
         for frame in packet.decode():
@@ -413,6 +436,34 @@ class _AudioSide:
     def drain_resampler(self) -> None:
         for out in self.resampler.resample(None):
             self._pcm(out)
+
+    def _flush_stats(self) -> None:
+        """Count the pending frames into the native-rate statistics, with the same arithmetic
+        (and so the same floating-point results) as one frame at a time, in fewer numpy calls:
+        per-frame sums of squares (one einsum over the batch), added in frame order."""
+        xs, pos = self.pending, self.pending_pos
+        if not xs:
+            return
+        self.pending, self.pending_pos = [], []
+        assert self.sum_sq is not None and self.peak is not None
+        ch, n = xs[0].shape
+        k = len(xs)
+        x = np.concatenate(xs, axis=1) if k > 1 else xs[0]  # (ch, k * n)
+        x3 = x.reshape(ch, k, n)
+        per_frame = np.einsum("ikj,ikj->ik", x3, x3, dtype=np.float64)
+        acc = np.concatenate([self.sum_sq[:, None], per_frame], axis=1)
+        self.sum_sq = np.cumsum(acc, axis=1)[:, -1]  # cumsum adds strictly in order
+        mag = np.abs(x)
+        self.peak = np.maximum(self.peak, mag.max(axis=1))
+        if ch >= 2:
+            for f in xs:
+                self.sum_lr += float(np.dot(f[0].astype(np.float64), f[1]))
+        hot = np.nonzero((mag >= CLIP_LEVEL).any(axis=0))[0]
+        if len(hot):
+            at = np.asarray(pos, dtype=np.int64)[hot // n] + hot % n
+            windows = at // self.spw
+            for w, c in zip(*np.unique(windows, return_counts=True), strict=True):
+                self.clipped[int(w)] = self.clipped.get(int(w), 0) + int(c)
 
     def _format_of(self, frame: Any) -> tuple[str, str, int]:
         return (frame.format.name, frame.layout.name, int(frame.sample_rate))
@@ -429,6 +480,7 @@ class _AudioSide:
             self.format = fmt
             self.drain_resampler()
             self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+            self.pending, self.pending_pos = [], []  # counted from the settled format on
             self.sum_sq = self.peak = self.first_format = None
             self.sum_lr = 0.0
             self.rate = int(frame.sample_rate)
@@ -456,16 +508,13 @@ class _AudioSide:
             self.first_format = fmt
             self.sum_sq = np.zeros(self.channels)
             self.peak = np.zeros(self.channels)
-        if fmt == self.first_format:
-            self.sum_sq += np.einsum("ij,ij->i", x, x, dtype=np.float64)
-            self.peak = np.maximum(self.peak, np.abs(x).max(axis=1)) if n else self.peak
-            if self.channels >= 2:
-                self.sum_lr += float(np.dot(x[0].astype(np.float64), x[1]))
-            hot = np.nonzero((np.abs(x) >= CLIP_LEVEL).any(axis=0))[0]
-            if len(hot):
-                windows = (self.native_samples + hot) // self.spw
-                for w, c in zip(*np.unique(windows, return_counts=True), strict=True):
-                    self.clipped[int(w)] = self.clipped.get(int(w), 0) + int(c)
+        if fmt == self.first_format and x.shape[1]:
+            if self.pending and (
+                x.shape != self.pending[0].shape or len(self.pending) >= STATS_BATCH_FRAMES
+            ):
+                self._flush_stats()
+            self.pending.append(x)
+            self.pending_pos.append(self.native_samples)
         self.native_samples += n
         self.decoded_native += n
         if self.native_samples / max(self.rate, 1) <= MAX_ANALYSIS_S + 1:
@@ -473,13 +522,19 @@ class _AudioSide:
                 self._pcm(out)
 
     def _pcm(self, out: Any) -> None:
-        a = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-        self.chunks.append(a)
-        self.pcm_samples += len(a)
+        # The resampler's output is packed float32 mono: its one plane is the samples.
+        a = np.frombuffer(out.planes[0], np.float32, count=out.samples)
+        end = self.pcm_samples + len(a)
+        if end > len(self.pcm):
+            grown = np.empty(max(end, 2 * len(self.pcm)), np.float32)
+            grown[: self.pcm_samples] = self.pcm[: self.pcm_samples]
+            self.pcm = grown
+        self.pcm[self.pcm_samples : end] = a
+        self.pcm_samples = end
 
     def result(self) -> AudioData:
-        pcm = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
-        pcm = pcm[: int(MAX_ANALYSIS_S * AudioData.RATE)]
+        self._flush_stats()
+        pcm = self.pcm[: min(self.pcm_samples, int(MAX_ANALYSIS_S * AudioData.RATE))]
         n = max(self.decoded_native, 1)
         ch = self.channels or (self.stream.codec_context.channels or 1)
         sum_sq = self.sum_sq if self.sum_sq is not None else np.zeros(ch)
