@@ -610,6 +610,16 @@ def native_float(frame: Any) -> np.ndarray:
         outs = [*r.resample(frame), *r.resample(None)]
         parts = [o.to_ndarray().reshape(-1, ch).T for o in outs]
         return np.concatenate(parts, axis=1) if parts else np.zeros((ch, 0), np.float32)
+    if fmt.name in ("flt", "fltp"):
+        # The usual case (AAC, Opus decode to float): the planes as they are, without the
+        # copies of `to_ndarray` (the same values).
+        n = frame.samples
+        if fmt.is_planar:
+            planes = frame.planes
+            if ch == 1:
+                return np.frombuffer(planes[0], np.float32, count=n)[None, :]
+            return np.stack([np.frombuffer(p, np.float32, count=n) for p in planes[:ch]])
+        return np.frombuffer(frame.planes[0], np.float32, count=n * ch).reshape(-1, ch).T
     x = frame.to_ndarray()
     if not fmt.is_planar:
         x = x.reshape(-1, ch).T
