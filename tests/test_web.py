@@ -248,6 +248,65 @@ def test_temporary_uploads_are_gone_after_shutdown(tmp_path, small_clip, sig):
     assert "Traceback" not in s.stderr
 
 
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    from pathlib import Path
+
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_check_in_progress_does_not_hold_the_stop(tmp_path):
+    """Stopping ends the workers at once (a check in progress is abandoned, not waited for)
+    and no worker outlives the server.  The check here takes ~20 s alone (7.8 CPU-s measured):
+    a server that waited for it would take far longer than the 10 s allowed."""
+    if web_missing():
+        pytest.skip(web_missing())
+    import time
+
+    clip = make_clip(tmp_path / "long.mov", duration_s=30)
+    with Served(tmp_path / "home", "--workers", "1") as s:
+        status, job = s.upload(clip.read_bytes(), "long.mov")
+        assert status == 201
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = next(j for j in s.jobs() if j["id"] == job["id"])["state"]
+            if state != "queued":
+                break
+            time.sleep(0.1)
+        assert state == "running"
+        assert s.proc is not None
+        workers = _children(s.proc.pid)
+        assert len(workers) >= 2  # the check worker and the live-readout worker
+        t0 = time.monotonic()
+        code = s.stop(signal.SIGTERM)
+        took = time.monotonic() - t0
+    assert code == 0, s.stderr
+    assert took < 10, f"the stop took {took:.1f} s"
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)]
+
+
 def test_live_readout_endpoints_refuse_bad_input(srv):
     status, _, body = srv.request("POST", "/api/live/frame?session=s1&phase=idle", b"not a jpeg")
     assert status == 400 and b"not a JPEG" in body

@@ -8,6 +8,7 @@ Both functions are thin wrappers: `batch.check_one` + `prepare.make_plan` for a 
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from typing import Any
@@ -17,6 +18,13 @@ from ..errors import ValidatorError
 from ..settings import Settings
 
 _QUEUE: Any = None
+
+
+def tracked(pids: Any, init_fn: Any, *args: Any) -> None:
+    """Pool initializer: reports this worker's pid (so the server can stop the workers it
+    started, and only those), then runs `init_fn(*args)`."""
+    pids.put(os.getpid())
+    init_fn(*args)
 
 
 def init(queue: Any) -> None:
