@@ -323,3 +323,34 @@ def test_live_readout_endpoints_refuse_bad_input(srv):
     # Half a second of silence: too little to judge the room yet, and says nothing wrong.
     status, _, body = srv.request("POST", "/api/live/audio?session=s1", b"\0" * 16000)
     assert status == 200 and json.loads(body)["readouts"] == []
+
+
+def test_live_readout_times_are_the_frames_own():
+    """The live readouts' messages give the times the page took the frames at (from the
+    take's start during a take), not a nominal frame count: the page sends fewer frames than
+    `LIVE_FPS` when the machine is slow."""
+    import cv2
+    import numpy as np
+
+    from validator.batch import _settings_kwargs
+    from validator.settings import Settings
+    from validator.web import live
+
+    kw = _settings_kwargs(Settings())
+    ok, jpeg = cv2.imencode(".jpg", np.full((240, 320, 3), 128, np.uint8))  # nobody there
+    assert ok
+
+    def lost(t: float) -> str:
+        res = live.frame("times", jpeg.tobytes(), "listen", kw, t)
+        return next(r["message"] for r in res["readouts"] if r["rule"] == "FAC001")
+
+    try:
+        for t in (40.0, 40.5, 41.0):  # 2 frames a second, before the take
+            msg = lost(t)
+        # Each sample stands for the half second until the next (not a nominal 1/3 s).
+        assert "longest run 1.5 s" in msg and "at 40.0-41.5 s" in msg, msg
+        for t in (0.1, 0.6, 1.1):  # the take began: its own clock
+            msg = lost(t)
+        assert "at 0.1-1.6 s" in msg, msg
+    finally:
+        live.end("times")

@@ -389,10 +389,22 @@ async def _live_post(request: Request, fn: Any) -> Response:
         body += chunk
         if len(body) > LIVE_MAX_BYTES:
             return _json_error(413, "a live frame or sound chunk is at most 2 MB")
-    res = await st.manager.live(fn, sid, bytes(body), phase, settings_kwargs(settings))
+    args: tuple[Any, ...] = (sid, bytes(body), phase, settings_kwargs(settings))
+    if fn is live.frame:
+        args += (_frame_time(request.query_params.get("t")),)
+    res = await st.manager.live(fn, *args)
     if res is None:
         return JSONResponse({"busy": True}, status_code=503)
     return JSONResponse(res, status_code=400 if "error" in res else 200)
+
+
+def _frame_time(raw: str | None) -> float | None:
+    """The page's capture time of a frame (seconds, `t=`); None when absent or not a time."""
+    try:
+        t = float(raw) if raw else None
+    except ValueError:
+        return None
+    return t if t is not None and 0.0 <= t < 1e7 else None
 
 
 async def live_frame(request: Request) -> Response:
