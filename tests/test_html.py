@@ -5,7 +5,6 @@ and of a failing generated clip (skipped when chromium is not installed)."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from clipgen import make_clip
+from fakedevices import CHROMIUM, HEADLESS_ARGS
 
 from validator.analysis.thumbnails import ThumbnailAnalyser
 from validator.evidence import Evidence, Frame, MediaInfo
@@ -272,7 +272,6 @@ def test_thumbnail_memory_is_bounded_and_spread():
 
 # --- real browser ---------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The warning band over a lane: #e08600 at 16% over the lane background #f4f6f8.
 BAND_RGB = np.array([241, 228, 208])
 
@@ -280,13 +279,7 @@ BAND_RGB = np.array([241, 228, 208])
 def _screenshot(page: Path, out: Path, tmp: Path) -> np.ndarray:
     cmd = [
         CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *HEADLESS_ARGS,
         f"--user-data-dir={tmp / 'profile'}",
         f"--screenshot={out}",
         "--window-size=1200,1000",
