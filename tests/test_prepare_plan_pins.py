@@ -455,3 +455,16 @@ def test_plans_for_generated_clips_with_several_defects_are_pinned(tmp_path):
         plan, _ = plan_clip(src, settings, opts)
         got[name] = pinned(plan)
     _check("clips", got)
+
+
+def test_the_planner_names_only_rules_and_families_that_exist():
+    from validator.prepare import plan as plan_mod
+    from validator.registry import load_all
+
+    rules = load_all()
+    named = {rid for fixer in plan_mod.FIXERS for rid in fixer.rules} | set(
+        plan_mod._UNFIXABLE_RULE
+    )
+    assert named <= set(rules), named - set(rules)
+    clip_families = {r.family for r in rules.values()} - {"MED", "PHO"}  # PHO: the photo's plan
+    assert set(plan_mod._UNFIXABLE_FAMILY) == clip_families

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
+from ..evidence import Evidence, MediaInfo
 from ..profiles import PROFILES, Profile
 from ..report import Report, Result
 from ..spans import Span
@@ -326,8 +327,8 @@ class Draft:
 
     report: Report
     options: PrepareOptions
-    ev: Any  # the report's live Evidence
-    m: Any  # its MediaInfo
+    ev: Evidence  # the report's live evidence
+    m: MediaInfo  # its media facts
     failed: dict[str, Result]
     profile: Profile
     duration: float
@@ -643,9 +644,8 @@ FIXERS: tuple[Fixer, ...] = (
 
 def _draft(report: Report, options: PrepareOptions) -> Draft | None:
     """The empty draft, or None when nothing can be written (no readable video stream)."""
-    media = report.media or {}
-    ev = report.evidence
-    if not media or "MED001" in _failed(report) or not (ev and ev.media and ev.media.has_video):
+    media, ev, failed = report.media or {}, report.evidence, _failed(report)
+    if not media or "MED001" in failed or not (ev and ev.media and ev.media.has_video):
         return None
     m = ev.media
     return Draft(
@@ -653,7 +653,7 @@ def _draft(report: Report, options: PrepareOptions) -> Draft | None:
         options=options,
         ev=ev,
         m=m,
-        failed=_failed(report),
+        failed=failed,
         profile=PROFILES.get(report.profile) or next(iter(PROFILES.values())),
         duration=float(media.get("duration_s") or m.video_duration_s or 0.0),
         audio_bitrate=AUDIO_BITRATE_MONO if (m.channels or 1) == 1 else AUDIO_BITRATE_STEREO,
@@ -670,7 +670,8 @@ def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
 
     Reads the report's results (which rules failed, their findings, measured values, limits and
     SEG004's spans), `media`, `profile` and `settings` (MED005's size limit), and its live
-    `Evidence` (so the report must come from `validate()`, not from the cache): the media facts
+    `Evidence` (`validate()`'s report, or `check_one(keep_evidence=True)`'s; without it the plan
+    is "nothing can be written"): the media facts
     (`ev.media`), the video frame timestamps (`ev.stream`, for a variable rate's nominal rate),
     the voice segments and speech runs (`ev.voice`, for trimming; validated with the "voice"
     evidence when trimming is wanted) and the audio channel levels and 16 kHz signal
