@@ -22,11 +22,13 @@ from typing import Any
 import numpy as np
 import pytest
 from clipgen import make_clip, room_tone, tone
+from test_prepare import media
+from test_prepare import report as prepare_report
 
 from validator import Settings
-from validator.evidence import AudioData, Evidence, MediaInfo
+from validator.evidence import AudioData, MediaInfo
 from validator.prepare import PrepareOptions, make_plan, plan_clip
-from validator.report import Report, Result
+from validator.report import Report
 from validator.spans import Span
 
 PINS = Path(__file__).parent / "data" / "prepare_plans.json"
@@ -53,30 +55,6 @@ def pinned(plan: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ hand-built
 
 
-def media(**kw: Any) -> MediaInfo:
-    base: dict[str, Any] = dict(
-        container="mp4",
-        format_name="mov,mp4",
-        duration_s=60.0,
-        size_bytes=10_000_000,
-        has_video=True,
-        has_audio=True,
-        width=1920,
-        height=1080,
-        fps=30.0,
-        fps_from_timestamps=30.0,
-        video_codec="h264",
-        pix_fmt="yuv420p",
-        bit_depth=8,
-        audio_codec="aac",
-        sample_rate_hz=48000,
-        channels=2,
-        video_duration_s=60.0,
-    )
-    base.update(kw)
-    return MediaInfo(**base)
-
-
 def audio(rms: tuple[float, ...], *, rate: int = 48000, corr: float | None = None, level=0.05):
     rng = np.random.default_rng(3)
     return AudioData(
@@ -100,27 +78,11 @@ def report(
     settings: dict[str, Any] | None = None,
     profile: str = "phoenix-4",
 ) -> Report:
-    """fails: rule -> (message, measured, limit[, severity])."""
-    ev = Evidence(path="in.mp4", size_bytes=1, media=m, voice=voice, audio=aud)
-    if pts is not None:
-        ev.stream = SimpleNamespace(video_pts_s=pts)
-    results = []
-    for rid, spec in (fails or {}).items():
-        msg, measured, limit = spec[:3]
-        sev = spec[3] if len(spec) > 3 else "error"
-        sp = (spans or {}).get(rid, ())
-        results.append(Result(rid, rid.lower(), sev, "fail", msg, measured, limit, spans=sp))
-    return Report(
-        path="in.mp4",
-        size_bytes=1,
-        sha256=None,
-        profile=profile,
-        fail_on="error",
-        results=results,
-        media=m.to_dict() if m else None,
-        evidence=ev,
-        settings=settings,
-    )
+    """test_prepare's hand-built report, with findings' spans, settings and a profile."""
+    rep = prepare_report(m, fails, voice=voice, audio=aud, pts=pts)
+    rep.results = [dataclasses.replace(r, spans=(spans or {}).get(r.rule, ())) for r in rep.results]
+    rep.settings, rep.profile = settings, profile
+    return rep
 
 
 def _vfr_pts(slow_every: int, base: float = 1 / 30, slow: float = 1 / 20) -> np.ndarray:
