@@ -171,15 +171,12 @@ def test_pool_survives_a_dead_worker(tmp_path, clean):
     )
     assert p.returncode == 3, p.stderr
     doc = json.loads(p.stdout)
-    assert sorted(Path(r["input"]["path"]).name for r in doc["reports"]) == [
-        "a.mp4",
-        "b.mp4",
-        "c.mp4",
-        "d.mp4",
-    ]
-    assert all(r["passed"] for r in doc["reports"])
-    assert [Path(e["path"]).name for e in doc["errors"]] == ["crash.mp4"]
-    assert "SIGSEGV" in doc["errors"][0]["message"]
+    why = f"errors: {doc.get('errors')}\nstderr: {p.stderr.decode(errors='replace')[-2000:]}"
+    names = sorted(Path(r["input"]["path"]).name for r in doc["reports"])
+    assert names == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"], why
+    assert all(r["passed"] for r in doc["reports"]), why
+    assert [Path(e["path"]).name for e in doc["errors"]] == ["crash.mp4"], why
+    assert "SIGSEGV" in doc["errors"][0]["message"], why
 
 
 # --- damaged and odd audio (items 2, 3) ---------------------------------------------------------
