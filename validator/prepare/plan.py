@@ -538,6 +538,12 @@ def _duration(d: Draft) -> None:
         d.cannot("MED008", "a clip cannot be made longer: record the full take")
     elif d.options.trim == "none":
         d.cannot("MED008", "trimming is off (--trim none)")
+    elif d.trim is not None:
+        d.cannot(
+            "MED008",
+            f"the trim keeps {d.kept_s():.1f} s, still over the {float(r.limit or 0):.0f} s "
+            "limit: shorten the take (speak and listen for less time)",
+        )
     else:
         d.cannot(
             "MED008",
