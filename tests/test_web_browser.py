@@ -20,17 +20,11 @@ from pathlib import Path
 import pytest
 from clipgen import RELAX_MED_ARGS, make_clip
 from facecomp import DURATION_S, FPS, H, W, frame_fn, make_face_clip
-from webserver import Served, web_missing
+from fakedevices import BROWSER_MARKS, CHROMIUM, HEADLESS_ARGS, pw
+from webserver import Served
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *HEADLESS_ARGS,
     "--disable-default-apps",
     "--disable-domain-reliability",
     "--metrics-recording-only",
@@ -38,19 +32,7 @@ LAUNCH_ARGS = [
 PHOTO = "lp_s0.jpg"
 MAX_UPLOAD_MB = 5
 
-try:
-    import playwright.sync_api as pw
-except ImportError:  # pragma: no cover - depends on the environment
-    pw = None
-
-pytestmark = [
-    pytest.mark.realmedia,
-    pytest.mark.skipif(web_missing() is not None, reason=web_missing() or ""),
-    pytest.mark.skipif(pw is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

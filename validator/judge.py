@@ -7,11 +7,13 @@ clipped to the clip's end.  Used by `pipeline.validate()` (clips) and `photo/val
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from typing import Any
 
 from .evidence import Evidence
 from .registry import Outcome, Rule, skipped
-from .report import Result
+from .report import Report, Result
 from .settings import Settings
 from .spans import Span
 
@@ -41,6 +43,37 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
         unit=out.unit,
         hint=(out.hint or r.hint) if out.status == "fail" else None,
         spans=out.spans,
+    )
+
+
+def judge(
+    path: str,
+    ev: Any,
+    rules: list[Rule],
+    settings: Settings,
+    timings: dict[str, float],
+    t0: float,
+    keep_evidence: bool,
+    **fields: Any,
+) -> Report:
+    """The last stage for a clip and a photo alike: every rule's check over `ev`, into the
+    report (`fields`: its `media`, `segments`, `kind`).  `timings` gains "checks" and "total"
+    (since `t0`)."""
+    t1 = time.perf_counter()
+    results = [run_check(r, ev, settings) for r in rules]
+    timings["checks"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    return Report(
+        path=path,
+        size_bytes=ev.size_bytes,
+        sha256=ev.sha256,
+        profile=settings.profile,
+        fail_on=settings.fail_on,
+        results=results,
+        timings_s=timings,
+        settings=settings.to_dict(),
+        evidence=ev if keep_evidence else None,
+        **fields,
     )
 
 
