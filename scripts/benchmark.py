@@ -24,6 +24,9 @@ threads on, nothing else):
   minute;
 - with --extras, any `scripts/bench_*.py` module's `run(clip, baseline_s)` (prepare).
 
+The validator's byte code is compiled once before timing and the processes run without
+PYTHONDONTWRITEBYTECODE, as an installed package runs (pip compiles it at install).
+
 Peak memory is each process's maximum resident set (VmHWM, polled every 50 ms).  CPU is user + system
 seconds of the process and its children.  Not a test: absolute timings depend on the machine
 (and on what else it runs); the ratios are what to compare between changes.
