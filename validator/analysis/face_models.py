@@ -347,6 +347,14 @@ def roi_from_landmarks(lm: np.ndarray) -> Roi:
     return Roi(float(cx), float(cy), float(side), float(angle))
 
 
+def roi_bounds(roi: Roi, margin: float = 2.0) -> tuple[float, float, float, float]:
+    """x0, y0, x1, y1 of the rotated square's axis-aligned bounding box (plus `margin` pixels
+    for the bilinear warp's neighbours)."""
+    c, s = abs(math.cos(roi.angle)), abs(math.sin(roi.angle))
+    half = roi.size / 2 * (c + s) + margin
+    return roi.cx - half, roi.cy - half, roi.cx + half, roi.cy + half
+
+
 @dataclass(frozen=True)
 class MeshResult:
     landmarks: np.ndarray  # (468, 3): x, y in image pixels, z in the same pixel scale
@@ -369,11 +377,15 @@ class FaceMesh:
         t = np.array([roi.cx, roi.cy]) - a @ np.array([self.INPUT / 2, self.INPUT / 2])
         return np.hstack([a, t[:, None]])
 
-    def run(self, bgr: np.ndarray, roi: Roi) -> MeshResult:
+    def run(self, bgr: np.ndarray, roi: Roi, origin: tuple[int, int] = (0, 0)) -> MeshResult:
+        """Landmarks in image pixels; `bgr` may be a piece of the image whose top-left corner
+        is at `origin` (it must hold the ROI's bounding box, see `roi_bounds`)."""
         m = self._matrix(roi)
+        mw = m.copy()
+        mw[:, 2] -= origin
         crop = cv2.warpAffine(
             bgr,
-            m,
+            mw,
             (self.INPUT, self.INPUT),
             flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,

@@ -38,7 +38,13 @@ import numpy as np
 
 from ..evidence import AnalyserSpec, Frame
 from . import register
-from .face_models import MeshResult, load_models, roi_from_detection, roi_from_landmarks
+from .face_models import (
+    MeshResult,
+    load_models,
+    roi_bounds,
+    roi_from_detection,
+    roi_from_landmarks,
+)
 
 if TYPE_CHECKING:
     from ..evidence import Evidence, MediaInfo
@@ -331,9 +337,19 @@ class FaceAnalyser:
         if self.track_lm is None or frame.t_s - self.track_t < TRACK_MIN_DT_S:
             return
         t0 = time.perf_counter()
-        img = frame.image
-        h, w = img.shape[:2]
-        m = self.mesh.run(img, roi_from_landmarks(self.track_lm))
+        w, h = self.size
+        roi = roi_from_landmarks(self.track_lm)
+        region = getattr(frame, "region", None)
+        if region is not None:
+            # Only the face's crop is converted from the decoded picture (the decode pass's
+            # between frames), not the whole analysis image.
+            piece, ox, oy = region(*roi_bounds(roi))
+            if min(piece.shape[:2]) < 2:  # the crop left the picture: the track is lost
+                self.track_lm = None
+                return
+            m = self.mesh.run(piece, roi, (ox, oy))
+        else:
+            m = self.mesh.run(frame.image, roi)
         if m.presence >= PRESENCE_MIN and _plausible(m, w, h):
             self.track.append((frame.t_s, mouth_open(m.landmarks)))
             self.track_lm, self.track_t = m.landmarks[:, :2], frame.t_s
