@@ -528,14 +528,11 @@ def _pose(lm: np.ndarray) -> tuple[float, float, float]:
     return yaw, pitch, math.degrees(roll)
 
 
-def build_evidence(
-    samples: list[_Sample], size: tuple[int, int], sample_fps: float, analyse_ms: float = 0.0
-) -> FaceEvidence:
+def _per_sample(samples: list[_Sample], w: float, h: float) -> dict[str, np.ndarray]:
+    """Every per-sample array of `FaceEvidence` but the occlusion, from the samples."""
     n = len(samples)
-    w, h = size if size[0] else (1, 1)
-    nan = np.full(n, np.nan)
     a: dict[str, np.ndarray] = {
-        k: nan.copy()
+        k: np.full(n, np.nan)
         for k in (
             "height_ratio",
             "head_top",
@@ -553,17 +550,16 @@ def build_evidence(
             "other_score",
         )
     }
-    box = np.full((n, 4), np.nan)
-    centre = np.full((n, 2), np.nan)
-    present = np.zeros(n, bool)
-    detected = np.array([s.detected for s in samples], bool)
-    searched = np.array([s.searched for s in samples], bool)
-    n_faces = np.zeros(n, np.int32)
-    t = np.array([s.t_s for s in samples], np.float64)
+    a["box"] = np.full((n, 4), np.nan)
+    a["centre"] = np.full((n, 2), np.nan)
+    a["present"] = np.zeros(n, bool)
+    a["detected"] = np.array([s.detected for s in samples], bool)
+    a["searched"] = np.array([s.searched for s in samples], bool)
+    a["n_faces"] = np.array([s.n_faces for s in samples], np.int32)
+    a["t_s"] = np.array([s.t_s for s in samples], np.float64)
     prev_rigid: np.ndarray | None = None
     prev_t = 0.0
     for i, s in enumerate(samples):
-        n_faces[i] = s.n_faces
         a["det_score"][i] = s.det_score
         a["other_height"][i] = s.other_height
         a["other_score"][i] = s.other_score
@@ -571,10 +567,10 @@ def build_evidence(
             prev_rigid = None
             continue
         lm = s.mesh.landmarks
-        present[i] = True
+        a["present"][i] = True
         x0, y0, x1, y1 = _box(lm)
-        box[i] = (x0 / w, y0 / h, x1 / w, y1 / h)
-        centre[i] = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h)
+        a["box"][i] = (x0 / w, y0 / h, x1 / w, y1 / h)
+        a["centre"][i] = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h)
         face_h = float(np.hypot(*(lm[CHIN, :2] - lm[FOREHEAD, :2])))
         a["height_ratio"][i] = (y1 - y0) / h
         a["head_top"][i] = (lm[FOREHEAD, 1] - HEAD_ABOVE_HAIRLINE * face_h) / h
@@ -589,6 +585,15 @@ def build_evidence(
             disp = float(np.mean(np.hypot(*(rigid - prev_rigid).T)))
             a["motion"][i] = disp / face_h / (s.t_s - prev_t)
         prev_rigid, prev_t = rigid, s.t_s
+    return a
+
+
+def build_evidence(
+    samples: list[_Sample], size: tuple[int, int], sample_fps: float, analyse_ms: float = 0.0
+) -> FaceEvidence:
+    n = len(samples)
+    w, h = size if size[0] else (1, 1)
+    a = _per_sample(samples, w, h)
     regions = np.full((n, len(OCCLUSION_REGIONS), 4), np.nan)
     for i, s in enumerate(samples):
         if s.mesh is not None and s.regions is not None:
@@ -597,13 +602,6 @@ def build_evidence(
         regions, half_window=max(1, int(round(OCCLUSION_REF_HALF_S * sample_fps)))
     )
     return FaceEvidence(
-        t_s=t,
-        present=present,
-        detected=detected,
-        searched=searched,
-        n_faces=n_faces,
-        box=box,
-        centre=centre,
         occlusion=occlusion,
         frame_size=(int(w), int(h)),
         sample_fps=sample_fps,
