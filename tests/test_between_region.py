@@ -73,3 +73,46 @@ def test_region_matches_the_whole_image(clipdir, rotation, short_side_px):
     # 640x360 -> 320x180 (grids meet every 2 native pixels) and 640x360 unscaled are cut from
     # the decoded planes; 640x360 -> 426x240 meets every 320 pixels: the whole image is made.
     assert native == (0 if short_side_px == 240 else 4)
+
+
+class _WholeImageOnly:
+    """A between frame seen without `region()`: the mouth track converts the whole image."""
+
+    def __init__(self, frame):
+        self.frame, self.t_s, self.index = frame, frame.t_s, -1
+
+    @property
+    def image(self):
+        return self.frame.image
+
+
+def _mouth_track(path, whole_image: bool):
+    from validator.analysis.faces import FaceAnalyser
+    from validator.settings import Settings
+
+    container, media = open_media(path)
+    a = FaceAnalyser(Settings(), media)
+    between = (lambda f: a.on_between_frame(_WholeImageOnly(f))) if whole_image else None
+    decode_pass(
+        container,
+        media,
+        sample_fps=5.0,
+        short_side_px=720,
+        frame_sinks=[a.on_frame],
+        between_sinks=[between or a.on_between_frame],
+    )
+    fe = a.finish(None)
+    return fe.mouth_t_s, fe.mouth_open_track
+
+
+@pytest.mark.realmedia
+def test_mouth_track_from_regions_matches_the_whole_image(shared_media):
+    """The 1080p real speaker (analysed at 1280x720, grids meeting every 6 native pixels):
+    the track from the converted crops is the track from whole images, frame for frame
+    (measured: largest difference 0.0045, 99th percentile 0.003, of an opening whose
+    frame-to-frame spread is 0.09)."""
+    path = shared_media / "real" / "w2lgfpgan_kim_7s_raw.mp4"
+    t0, m0 = _mouth_track(path, whole_image=True)
+    t1, m1 = _mouth_track(path, whole_image=False)
+    assert len(t0) > 150 and np.array_equal(t0, t1)
+    assert np.max(np.abs(m0 - m1)) < 0.01
