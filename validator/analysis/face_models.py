@@ -1,4 +1,4 @@
-"""The bundled face models: finding them, verifying them, running them through `cv2.dnn`.
+"""The bundled face models: finding them, verifying them, running them (LiteRT or `cv2.dnn`).
 
 Owns three things:
 

@@ -292,6 +292,16 @@ def audio_video_mismatch(ev: Evidence, p: Params):
       +-400/600 ms 16 fail, 1 passes, 27 abstain of 44; +-300 ms 4 fail, 4 pass, 14 abstain.
     - Synthetic (tests/test_mth.py): unrelated syllable envelopes over 30 s at 25 frames/s, 29
       of 30 seeds fail and 1 abstains; at 5 samples/s (no track) 27 fail, 2 abstain, 1 passes.
+    - Re-measured (issue 15) when the face models moved from cv2.dnn to LiteRT and the frames
+      between samples to face crops (tracks differ by at most 0.016 of mouth opening): 21
+      real clips' tracks and audio as stand-in evidence; in sync 17 (11 singles and GRID runs,
+      6 runs of 15 s or more), offsets of +-300-600 ms 72, dubs 238.  Identical verdicts except
+      one long offset that abstained and now fails: in sync 10 pass, 7 abstain, 0 fail; offsets
+      of 15 s or more 25 of 28 fail (3 pass: the GRID run 300 ms late, on the limit, and the lp
+      run 300 and 400 ms early, against its own lag of up to +300 ms), under 15 s 18 of 44; dubs of
+      15 s or more 26 of 31 fail, 1 passes, under 15 s 2 fail, 4 pass, 201 abstain of 207.  The
+      same tracks at ~15 frames/s (every other frame) would pass 3 of the 31 long dubs: the
+      track stays at the native rate.
 
     Example: `MTH003 fail: the voice is 420 ms late against the mouth (at most 300 ms; sync
     z 8.2 over 25 s of speech)`.
