@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from .analysis.image import ImageEvidence
     from .analysis.thumbnails import Thumbnails
     from .analysis.voice import VoiceEvidence
-    from .settings import Settings
 
 
 @dataclass
@@ -216,7 +215,6 @@ class Evidence:
     consent: ConsentEvidence | None = None  # only when consent checking is on
     open_error: str | None = None  # why the file could not be opened as media (MED001)
     missing: dict[str, str] = field(default_factory=dict)
-    settings: Settings | None = None
 
     def why_missing(self, name: str) -> str:
         return self.missing.get(name) or f"{name} could not be measured"

@@ -118,7 +118,7 @@ def measure(
 ) -> Evidence:
     """Probe, one decode pass, the analysers providing `needed` (and what they require)."""
     t0 = time.perf_counter()
-    ev = Evidence(path=str(p), size_bytes=p.stat().st_size, settings=settings)
+    ev = Evidence(path=str(p), size_bytes=p.stat().st_size)
     hasher = _Sha256(p)
     try:
         container, media = open_media(p)

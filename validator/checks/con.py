@@ -20,7 +20,7 @@ concatenation of the others).
 from __future__ import annotations
 
 from ..evidence import Evidence
-from ..registry import Outcome, Param, Params, failed, load_all, passed, rule, skipped
+from ..registry import Outcome, Param, Params, failed, passed, rule, skipped
 
 
 def _spans(ev: Evidence) -> list[tuple[float, float]]:
@@ -33,11 +33,6 @@ def _spans(ev: Evidence) -> list[tuple[float, float]]:
 def _heard(ev: Evidence) -> str:
     snippet = ev.consent.snippet()
     return f'heard "{snippet}"' if snippet else "heard no words"
-
-
-def _present_share(ev: Evidence) -> float:
-    assert ev.settings is not None
-    return float(ev.settings.resolve(load_all()["CON001"]).min_present_share)
 
 
 def _where(ev: Evidence) -> str:
@@ -182,7 +177,7 @@ def consent_statement_mismatch(ev: Evidence, p: Params) -> Outcome:
     """
     c = ev.consent
     m = c.match
-    if m.score < _present_share(ev):
+    if not c.found:
         return skipped("not evaluated: no consent statement recognised (CON001)")
     missing_end = int(m.notes.get("missing_end", 0))
     if m.score < p.min_match_share or missing_end > p.max_missing_end_words:
@@ -259,10 +254,9 @@ def consent_name_mismatch(ev: Evidence, p: Params) -> Outcome:
     """
     c = ev.consent
     m = c.match
-    if m.score < _present_share(ev):
+    if not c.found:
         return skipped("not evaluated: no consent statement recognised (CON001)")
-    assert ev.settings is not None
-    expected = ev.settings.consent_name
+    expected = c.expected_name
     if not expected:
         heard = f'heard "{m.name}"' if m.name else "no name heard"
         return skipped(
