@@ -73,10 +73,11 @@ def validate_photo(
     keep_evidence: bool = True,
     extra_evidence: tuple[str, ...] = (),
 ) -> Report:
-    from ..judge import run_check
+    from ..judge import check_applicable, run_check
 
     t0 = time.perf_counter()
     rules = [r for r in rules_for("photo") if settings.is_selected(r.id)]
+    check_applicable(p, "photo", rules, settings)
     ev = PhotoEvidence(str(p), p.stat().st_size)
     ev.sha256 = _sha256_file(p)
     needs = {n for r in rules for n in r.needs} | set(extra_evidence)
