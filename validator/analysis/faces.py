@@ -101,10 +101,13 @@ OUTER_LIPS = (
 # Skin regions watched for occlusion: forehead, right cheek, left cheek, nose bridge, chin.  Not
 # the mouth or eyes: they change on their own when speaking and blinking.
 OCCLUSION_REGIONS = (151, 50, 280, 6, 199)
-# Patch half-side, share of the hairline-to-chin height: 0.07 (a 14%-of-face square, ~20 px on
-# a 150 px face) stays on the skin of each region for a frontal GRID face and keeps to the
-# cheek when the head turns by 20 degrees (the frontal limit FAC011 judges within).
+# Patch half-side, share of the hairline-to-chin height: a square 14% of the face height (21 px
+# on a 150-px face), small enough to stay inside each skin area around its landmark.  FAC011's
+# calibration (its docstring) was measured with it.
 REGION_RADIUS = 0.07
+# A sample's share of changed regions needs this many of the five in view (fewer: 0, 0.5 or 1,
+# too coarse for FAC011's 0.6); the texture reference is floored at 1e-3 (a flat patch).
+MIN_REGIONS = 3
 # Each sample's patches are compared with the same patches' median over +-6 s (FAC011's
 # docstring: a whole-clip reference read the shorter half of a speaker/listener composite as
 # covered throughout; 6 s absorbs such lasting changes and keeps a hand raised for 2 s).  What
@@ -500,7 +503,7 @@ def region_changes(
     for i in range(n):
         reg, ref = regions[i], refs[i]
         ok = np.isfinite(reg[:, 0]) & np.isfinite(ref[:, 0])
-        if ok.sum() < 3:
+        if ok.sum() < MIN_REGIONS:
             continue
         d = reg[ok, :3] - ref[ok, :3]
         d[:, 0] -= np.median(d[:, 0])
@@ -519,7 +522,7 @@ def occlusion_share(
         changed = ok & ((delta_e > max_delta_e) | (texture_ratio > max_texture_ratio))
     counted = ok.sum(axis=1)
     out = np.full(len(delta_e), np.nan)
-    has = counted >= 3
+    has = counted >= MIN_REGIONS
     out[has] = changed[has].sum(axis=1) / counted[has]
     return out
 
