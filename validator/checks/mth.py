@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.sync import LAG_MAX_S  # the lag range the sync curve searches
 from ..evidence import Evidence
 from ..registry import Param, Params, failed, passed, rule, skipped
 from ..spans import Span, runs
@@ -321,7 +322,7 @@ def audio_video_mismatch(ev: Evidence, p: Params):
             unit="z",
         )
     msg = (
-        f"the mouth does not follow the voice: no audio shift within 1 s lines them up (best "
+        f"the mouth does not follow the voice: no audio shift within {LAG_MAX_S:g} s lines them up (best "
         f"sync z {max(z, in_z):.1f} at {(lag if z > in_z else in_lag) * 1000:+.0f} ms {where}; "
         f"needs {p.min_sync_z:g})"
     )
