@@ -16,6 +16,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
+from webserver import web_missing
 
 from validator.media.source import open_output
 
@@ -25,7 +27,17 @@ except ImportError:  # pragma: no cover - depends on the environment
     pw = None
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BASE_ARGS = [
+# The marks of every test that drives the page in a real browser (`pytestmark = BROWSER_MARKS`).
+BROWSER_MARKS = [
+    pytest.mark.realmedia,
+    pytest.mark.skipif(web_missing() is not None, reason=web_missing() or ""),
+    pytest.mark.skipif(pw is None, reason="playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
+    ),
+]
+# Chromium headless, alone: nothing in the background reaches the network.
+HEADLESS_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -33,6 +45,9 @@ BASE_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+]
+BASE_ARGS = [
+    *HEADLESS_ARGS,
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
@@ -49,6 +64,17 @@ def launch(p, y4m: Path, wav: Path):
             f"--use-file-for-fake-audio-capture={wav}",
         ],
     )
+
+
+def record_page(browser, url: str, **context: object):
+    """A page of `browser` (camera and microphone allowed) at `url`, in Record mode with the
+    camera started."""
+    ctx = browser.new_context(permissions=["camera", "microphone"], **context)
+    page = ctx.new_page()
+    page.goto(url)
+    page.click("#mode-record")
+    page.click("#start-camera")
+    return page
 
 
 def make_y4m(

@@ -95,6 +95,38 @@ def test_key_covers_settings_and_content(clips):
     assert cache_key(sha, MED) != cache_key(file_sha256(clips / "b.mp4"), MED)
 
 
+def test_key_covers_whether_the_consent_extra_is_installed(clips, monkeypatch):
+    """A report checked without the speech recogniser is not reused once it is installed (and
+    the reverse); without consent checking the extra changes nothing, so the key stays."""
+    import importlib.metadata
+
+    from validator import cache
+
+    sha = file_sha256(clips / "a.mp4")
+    con = Settings(select=("CON",), consent="start", consent_name="Ada Lovelace")
+    real = importlib.metadata.version
+
+    def keys(installed: bool) -> tuple[str, str]:
+        def version(name: str) -> str:
+            if name in cache.CONSENT_EXTRA:
+                if not installed:
+                    raise importlib.metadata.PackageNotFoundError(name)
+                return "9.9"
+            return real(name)
+
+        monkeypatch.setattr(importlib.metadata, "version", version)
+        cache.consent_extra.cache_clear()
+        try:
+            return cache_key(sha, con), cache_key(sha, MED)
+        finally:
+            cache.consent_extra.cache_clear()
+
+    with_con, with_med = keys(installed=True)
+    without_con, without_med = keys(installed=False)
+    assert with_con != without_con
+    assert with_med == without_med
+
+
 def test_html_timeline_is_stored_and_survives(clips, tmp_path, counted):
     cache = ReportCache(tmp_path / "cache")
     run_batch([clips / "a.mp4"], MED, cache=cache)  # no timeline stored: cheap run

@@ -5,7 +5,6 @@ and of a failing generated clip (skipped when chromium is not installed)."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from clipgen import make_clip
+from fakedevices import CHROMIUM, HEADLESS_ARGS
 
 from validator.analysis.thumbnails import ThumbnailAnalyser
 from validator.evidence import Evidence, Frame, MediaInfo
@@ -209,6 +209,32 @@ def test_report_without_evidence_still_renders_segments_and_spans():
     assert page.count('class="failspan"') == 2 and "speaking 0:00.0-0:05.0" in page
 
 
+def test_passing_consent_statement_is_marked_on_the_timeline():
+    """Where the consent statement was heard shows on a row of its own (green, not a failure),
+    one mark for the CON rules that share its span; nothing else on the page changes."""
+    plain = _report(None)
+    report = _report(None)
+    heard = (Span(0.5, 4.2),)
+    for rule_id, name in (
+        ("CON001", "consent-statement-missing"),
+        ("CON002", "consent-statement-incomplete"),
+        ("CON003", "consent-name-mismatch"),
+    ):
+        report.results.append(
+            Result(rule_id, name, "error", "pass", "heard the statement", spans=heard)
+        )
+    page, before = render("html", [report]), render("html", [plain])
+    assert 'class="passrow"' not in before
+    assert page.count('class="passrow"') == 1
+    assert "consent statement heard 0:00.5-0:04.2 (CON001, CON002, CON003 pass)" in page
+    assert page.count('class="failspan"') == before.count('class="failspan"') == 2
+    heights = [
+        int(re.search(r'<svg class="timeline" viewBox="0 0 \d+ (\d+)"', p).group(1))
+        for p in (before, page)
+    ]
+    assert heights[1] > heights[0]  # the row has room of its own
+
+
 def test_text_is_escaped():
     page = render("html", [_report(_evidence(), path='<script>alert("x")</script>.mp4')])
     assert "<script>" not in page and "&lt;script&gt;" in page
@@ -246,7 +272,6 @@ def test_thumbnail_memory_is_bounded_and_spread():
 
 # --- real browser ---------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # The warning band over a lane: #e08600 at 16% over the lane background #f4f6f8.
 BAND_RGB = np.array([241, 228, 208])
 
@@ -254,13 +279,7 @@ BAND_RGB = np.array([241, 228, 208])
 def _screenshot(page: Path, out: Path, tmp: Path) -> np.ndarray:
     cmd = [
         CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *HEADLESS_ARGS,
         f"--user-data-dir={tmp / 'profile'}",
         f"--screenshot={out}",
         "--window-size=1200,1000",

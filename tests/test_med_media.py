@@ -133,6 +133,40 @@ def test_webm_is_a_warning_and_names_its_codecs(clips):
     assert failing(report) == {"MED002", "MED003", "MED004"}  # VP9/Opus are not H.264/AAC
 
 
+def test_a_rate_guessed_from_the_timebase_is_not_declared():
+    """A browser's MediaRecorder WebM stores no frame duration: FFmpeg's only rate is its guess
+    from the 1 ms timebase, 1000 fps.  That is not a declared rate (the decode pass measures the
+    real one from the timestamps); a declared or plausible rate is kept."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from validator.media.probe import declared_fps
+
+    ms = Fraction(1, 1000)
+    recorder = SimpleNamespace(average_rate=None, guessed_rate=Fraction(1000), time_base=ms)
+    assert declared_fps(recorder) is None
+    declared = SimpleNamespace(average_rate=Fraction(30), guessed_rate=Fraction(1000), time_base=ms)
+    assert declared_fps(declared) == 30.0
+    guessed = SimpleNamespace(
+        average_rate=None, guessed_rate=Fraction(25), time_base=Fraction(1, 25)
+    )
+    assert declared_fps(guessed) == 25.0  # a plain 25 fps stream with a 1/25 timebase
+    none = SimpleNamespace(average_rate=None, guessed_rate=None, time_base=ms)
+    assert declared_fps(none) is None
+
+
+def test_report_shows_the_measured_rate_when_none_is_declared():
+    from validator.render.text import media_line
+    from validator.report import Report
+
+    media = {"duration_s": 5.0, "width": 640, "height": 480, "container": "webm"}
+    media |= {"video_codec": "vp8", "fps": None, "fps_from_timestamps": 29.06}
+    rep = Report("take.webm", 1, None, "phoenix-4", "error", [], media=media)
+    assert "29.06 fps (from timestamps)" in media_line(rep)
+    rep.media = {**media, "fps": 30.0}
+    assert "30.00 fps" in media_line(rep) and "from timestamps" not in media_line(rep)
+
+
 def test_22khz_is_acceptable(clips):
     report = validate(clips["22khz"], RELAXED)
     assert report.media["sample_rate_hz"] == 22050 and failing(report) == set()

@@ -248,6 +248,65 @@ def test_temporary_uploads_are_gone_after_shutdown(tmp_path, small_clip, sig):
     assert "Traceback" not in s.stderr
 
 
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    from pathlib import Path
+
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_check_in_progress_does_not_hold_the_stop(tmp_path):
+    """Stopping ends the workers at once (a check in progress is abandoned, not waited for)
+    and no worker outlives the server.  The check here takes ~20 s alone (7.8 CPU-s measured):
+    a server that waited for it would take far longer than the 10 s allowed."""
+    if web_missing():
+        pytest.skip(web_missing())
+    import time
+
+    clip = make_clip(tmp_path / "long.mov", duration_s=30)
+    with Served(tmp_path / "home", "--workers", "1") as s:
+        status, job = s.upload(clip.read_bytes(), "long.mov")
+        assert status == 201
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = next(j for j in s.jobs() if j["id"] == job["id"])["state"]
+            if state != "queued":
+                break
+            time.sleep(0.1)
+        assert state == "running"
+        assert s.proc is not None
+        workers = _children(s.proc.pid)
+        assert len(workers) >= 2  # the check worker and the live-readout worker
+        t0 = time.monotonic()
+        code = s.stop(signal.SIGTERM)
+        took = time.monotonic() - t0
+    assert code == 0, s.stderr
+    assert took < 10, f"the stop took {took:.1f} s"
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)]
+
+
 def test_live_readout_endpoints_refuse_bad_input(srv):
     status, _, body = srv.request("POST", "/api/live/frame?session=s1&phase=idle", b"not a jpeg")
     assert status == 400 and b"not a JPEG" in body
@@ -264,3 +323,34 @@ def test_live_readout_endpoints_refuse_bad_input(srv):
     # Half a second of silence: too little to judge the room yet, and says nothing wrong.
     status, _, body = srv.request("POST", "/api/live/audio?session=s1", b"\0" * 16000)
     assert status == 200 and json.loads(body)["readouts"] == []
+
+
+def test_live_readout_times_are_the_frames_own():
+    """The live readouts' messages give the times the page took the frames at (from the
+    take's start during a take), not a nominal frame count: the page sends fewer frames than
+    `LIVE_FPS` when the machine is slow."""
+    import cv2
+    import numpy as np
+
+    from validator.batch import _settings_kwargs
+    from validator.settings import Settings
+    from validator.web import live
+
+    kw = _settings_kwargs(Settings())
+    ok, jpeg = cv2.imencode(".jpg", np.full((240, 320, 3), 128, np.uint8))  # nobody there
+    assert ok
+
+    def lost(t: float) -> str:
+        res = live.frame("times", jpeg.tobytes(), "listen", kw, t)
+        return next(r["message"] for r in res["readouts"] if r["rule"] == "FAC001")
+
+    try:
+        for t in (40.0, 40.5, 41.0):  # 2 frames a second, before the take
+            msg = lost(t)
+        # Each sample stands for the half second until the next (not a nominal 1/3 s).
+        assert "longest run 1.5 s" in msg and "at 40.0-41.5 s" in msg, msg
+        for t in (0.1, 0.6, 1.1):  # the take began: its own clock
+            msg = lost(t)
+        assert "at 0.1-1.6 s" in msg, msg
+    finally:
+        live.end("times")

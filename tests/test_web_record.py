@@ -18,17 +18,10 @@ import numpy as np
 import pytest
 from clipgen import RELAX_MED_ARGS, room_tone
 from facecomp import MAIN, frame_fn, load_audio
-from fakedevices import CHROMIUM, launch, make_wav, make_y4m, pw
-from webserver import Served, web_missing
+from fakedevices import BROWSER_MARKS, launch, make_wav, make_y4m, pw
+from webserver import Served
 
-pytestmark = [
-    pytest.mark.realmedia,
-    pytest.mark.skipif(web_missing() is not None, reason=web_missing() or ""),
-    pytest.mark.skipif(pw is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 SPEAK_S, LISTEN_S = 4, 5
 
 

@@ -4,20 +4,12 @@ readout says the face is too dark, with the rule's own advice, before any take i
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from clipgen import RELAX_MED_ARGS, room_tone
 from facecomp import frame_fn
-from fakedevices import CHROMIUM, launch, make_wav, make_y4m, pw
-from webserver import Served, web_missing
+from fakedevices import BROWSER_MARKS, launch, make_wav, make_y4m, pw, record_page
+from webserver import Served
 
-pytestmark = [
-    pytest.mark.realmedia,
-    pytest.mark.skipif(web_missing() is not None, reason=web_missing() or ""),
-    pytest.mark.skipif(pw is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def test_a_dark_feed_reads_too_dark(shared_media, tmp_path):
@@ -30,11 +22,7 @@ def test_a_dark_feed_reads_too_dark(shared_media, tmp_path):
     with Served(tmp_path / "srv", *RELAX_MED_ARGS) as server, pw.sync_playwright() as p:
         b = launch(p, y4m, wav)
         try:
-            ctx = b.new_context(permissions=["camera", "microphone"])
-            page = ctx.new_page()
-            page.goto(server.url)
-            page.click("#mode-record")
-            page.click("#start-camera")
+            page = record_page(b, server.url)
             page.wait_for_function("() => window.__liveStats.frames >= 4", timeout=90_000)
             li = page.locator('#readouts li[data-rule="IMG002"]')
             assert li.get_attribute("data-status") == "fail", li.inner_text()

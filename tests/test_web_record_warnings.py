@@ -13,17 +13,10 @@ import numpy as np
 import pytest
 from clipgen import RELAX_MED_ARGS, room_tone
 from facecomp import H, W, _backdrop, load_frames, place
-from fakedevices import CHROMIUM, launch, make_wav, make_y4m, pw
-from webserver import Served, web_missing
+from fakedevices import BROWSER_MARKS, launch, make_wav, make_y4m, pw, record_page
+from webserver import Served
 
-pytestmark = [
-    pytest.mark.realmedia,
-    pytest.mark.skipif(web_missing() is not None, reason=web_missing() or ""),
-    pytest.mark.skipif(pw is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 SPEAK_S, LISTEN_S = 3, 7
 SPEAKER = "grid_lbax4n.mpg"
 ON_S, OFF_S = 3.0, 1.5  # in the picture, then out of it
@@ -49,11 +42,7 @@ def page(shared_media, tmp_path_factory):
     with Served(d / "srv", *args) as server, pw.sync_playwright() as p:
         b = launch(p, y4m, wav)
         try:
-            ctx = b.new_context(permissions=["camera", "microphone"])
-            pg = ctx.new_page()
-            pg.goto(server.url)
-            pg.click("#mode-record")
-            pg.click("#start-camera")
+            pg = record_page(b, server.url)
             pg.server = server
             yield pg
         finally:

@@ -344,17 +344,8 @@ def run_batch(
                 )
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
     elif todo:
-        _run_pool(
-            todo,
-            spaths,
-            settings,
-            min(jobs, len(todo)),
-            timeline,
-            tuple(extra_evidence),
-            prog,
-            outcomes,
-            store,
-        )
+        batch = _PoolBatch(spaths, settings, timeline, tuple(extra_evidence), prog, outcomes, store)
+        _run_pool(todo, min(jobs, len(todo)), batch)
     prog.close()
     return [outcomes[i] for i in range(len(spaths))]
 
@@ -395,17 +386,21 @@ def _from_cache(
                 prog.finish(spaths[i], outcomes[i].verdict, cached=True)
 
 
-def _run_pool(
-    todo: list[int],
-    spaths: list[str],
-    settings: Settings,
-    workers: int,
-    timeline: bool,
-    extra: tuple[str, ...],
-    prog: Progress,
-    outcomes: dict[int, Outcome],
-    store: Callable[[int, Report, Timeline | None], None],
-) -> None:
+@dataclass(frozen=True)
+class _PoolBatch:
+    """What every pool round of one `run_batch` shares: the clips, how to check them, and
+    where their outcomes go."""
+
+    spaths: list[str]
+    settings: Settings
+    timeline: bool
+    extra: tuple[str, ...]
+    prog: Progress
+    outcomes: dict[int, Outcome]
+    store: Callable[[int, Report, Timeline | None], None]
+
+
+def _run_pool(todo: list[int], workers: int, batch: _PoolBatch) -> None:
     """Validate `todo` in worker processes.  A worker that dies (a crash inside FFmpeg, the
     out-of-memory killer) breaks the whole pool; the clips it had not started are run again in
     a new pool, and the clips that were being read when it died are each run again alone, so
@@ -415,11 +410,9 @@ def _run_pool(
     suspects: list[int] = []
     while pending or suspects:
         if pending:
-            started, broken = _pool_round(
-                pending, spaths, settings, workers, timeline, extra, prog, outcomes, store
-            )
+            started, broken = _pool_round(pending, workers, batch)
             if broken:
-                again = [i for i in broken if spaths[i] in started]
+                again = [i for i in broken if batch.spaths[i] in started]
                 if not again:  # nothing is known: every unfinished clip is a suspect
                     again = list(broken)
                 suspects.extend(again)
@@ -428,23 +421,11 @@ def _run_pool(
                 pending = []
         else:
             i = suspects.pop(0)
-            _, broken = _pool_round(
-                [i], spaths, settings, 1, timeline, extra, prog, outcomes, store, alone=True
-            )
+            _, broken = _pool_round([i], 1, batch, alone=True)
 
 
 def _pool_round(
-    todo: list[int],
-    spaths: list[str],
-    settings: Settings,
-    workers: int,
-    timeline: bool,
-    extra: tuple[str, ...],
-    prog: Progress,
-    outcomes: dict[int, Outcome],
-    store: Callable[[int, Report, Timeline | None], None],
-    *,
-    alone: bool = False,
+    todo: list[int], workers: int, batch: _PoolBatch, *, alone: bool = False
 ) -> tuple[set[str], list[int]]:
     """One process pool over `todo`.  Returns the clips workers started and the clips left
     without an outcome because the pool broke (with `alone`, a clip that breaks its own pool
@@ -453,11 +434,12 @@ def _pool_round(
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
+    spaths, prog, outcomes = batch.spaths, batch.prog, batch.outcomes
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     started: set[str] = set()
     listener = _listen(queue, prog, started)
-    kwargs = _settings_kwargs(settings)
+    kwargs = _settings_kwargs(batch.settings)
     others = set(mp.active_children())  # the workers are the children this pool adds
     pool = ProcessPoolExecutor(
         max_workers=workers,
@@ -468,7 +450,9 @@ def _pool_round(
     broken: list[int] = []
     procs: list[Any] = []
     try:
-        futures = {pool.submit(_worker, spaths[i], kwargs, timeline, extra): i for i in todo}
+        futures = {
+            pool.submit(_worker, spaths[i], kwargs, batch.timeline, batch.extra): i for i in todo
+        }
         procs = [p for p in mp.active_children() if p not in others]  # spawned on submit
         for fut in as_completed(futures):
             i = futures[fut]
@@ -491,7 +475,9 @@ def _pool_round(
                     "exit_code": EXIT_TOOL,
                     "seconds": 0.0,
                 }
-            outcomes[i] = _from_worker(i, spaths[i], res, store)
+            outcomes[i] = _outcome_from_result(
+                spaths[i], res, lambda r, t, i=i: batch.store(i, r, t)
+            )
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
     except BaseException:
         # Ctrl-C (workers ignore SIGINT: the parent decides): stop the workers now rather than
@@ -535,39 +521,19 @@ def _listen(queue: Any, prog: Progress, started: set[str]) -> threading.Thread:
     return listener
 
 
-def _from_worker(
-    i: int, path: str, res: dict[str, Any], store: Callable[[int, Report, Timeline | None], None]
+def _outcome_from_result(
+    path: str, res: dict[str, Any], store: Callable[[Report, Timeline | None], None]
 ) -> Outcome:
-    """A worker's plain-data result as an Outcome (its report stored in the cache)."""
+    """An Outcome from what `_worker` returned (a report as plain data, or an error); the
+    report, with its timeline, goes to `store` (the cache)."""
     if "report" not in res:
         return _error_outcome(path, res)
     report = Report.from_dict(res["report"])
     report.path = path
     tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
     report.timeline = tl
-    store(i, report, tl)
+    store(report, tl)
     return Outcome(path, report, exit_code=_code(report), seconds=res["seconds"])
-
-
-def _outcome_from_result(
-    path: str, res: dict[str, Any], store: Callable[[Report, Timeline | None], None]
-) -> Outcome:
-    """An Outcome from what `_worker` returned (a report as plain data, or an error)."""
-    if "report" in res:
-        report = Report.from_dict(res["report"])
-        report.path = path
-        tl = Timeline.from_dict(res["timeline"]) if res.get("timeline") else None
-        report.evidence = tl
-        store(report, tl)
-        return Outcome(path, report, exit_code=_code(report), seconds=res["seconds"])
-    return Outcome(
-        path,
-        None,
-        res["error"],
-        res["exit_code"],
-        seconds=res["seconds"],
-        traceback=res.get("traceback"),
-    )
 
 
 def _death(procs: list[Any]) -> str:

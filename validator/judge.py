@@ -7,16 +7,40 @@ clipped to the clip's end.  Used by `pipeline.validate()` (clips) and `photo/val
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from typing import Any
 
+from .errors import UsageError
 from .evidence import Evidence
 from .registry import Outcome, Rule, skipped
-from .report import Result
+from .report import Report, Result
 from .settings import Settings
 from .spans import Span
 
 # Structure rule families that do not apply to a separate consent video (`consent = "separate"`).
 SEPARATE_SKIPS = ("SEG", "MTH")
+
+
+def check_applicable(path: object, kind: str, rules: list[Rule], settings: Settings) -> None:
+    """A UsageError (exit 2) when no selected rule applies to this input: a report of zero rules
+    would read PASS having judged nothing (`--select MED` on a photo, `--select PHO` on a clip),
+    as a selection that matches no rule ID is refused."""
+    if rules:
+        return
+    what = (
+        "a photo (photos get the PHO rules)"
+        if kind == "photo"
+        else ("a video clip (the PHO rules are for photos)")
+    )
+    sel = f"--select {','.join(settings.select)}"
+    if settings.ignore:
+        sel += f" --ignore {','.join(settings.ignore)}"
+    fam = "PHO" if kind == "photo" else "MED"
+    raise UsageError(
+        f"{path}: no selected rule applies to {what}; {sel} (add {fam} to the selection to "
+        "check it, or leave it out of the inputs)"
+    )
 
 
 def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
@@ -41,6 +65,37 @@ def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:
         unit=out.unit,
         hint=(out.hint or r.hint) if out.status == "fail" else None,
         spans=out.spans,
+    )
+
+
+def judge(
+    path: str,
+    ev: Any,
+    rules: list[Rule],
+    settings: Settings,
+    timings: dict[str, float],
+    t0: float,
+    keep_evidence: bool,
+    **fields: Any,
+) -> Report:
+    """The last stage for a clip and a photo alike: every rule's check over `ev`, into the
+    report (`fields`: its `media`, `segments`, `kind`).  `timings` gains "checks" and "total"
+    (since `t0`)."""
+    t1 = time.perf_counter()
+    results = [run_check(r, ev, settings) for r in rules]
+    timings["checks"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    return Report(
+        path=path,
+        size_bytes=ev.size_bytes,
+        sha256=ev.sha256,
+        profile=settings.profile,
+        fail_on=settings.fail_on,
+        results=results,
+        timings_s=timings,
+        settings=settings.to_dict(),
+        evidence=ev if keep_evidence else None,
+        **fields,
     )
 
 

@@ -50,10 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
 def media_facts(path: str) -> dict[str, Any]:
     """Everything `info` prints, as plain data."""
-    from ..media.probe import MediaOpenError, open_media
+    from ..photo import sniff_kind
     from ..pipeline import validate
     from ..settings import Settings
 
+    if sniff_kind(path) == "photo":  # by its first bytes; no MED rule applies to a photo
+        return {"path": str(path), "error": "a photo, not a clip (`validator check` judges it)"}
     # The decode pass of `check`, with the cheap MED evidence only (the probe and the audio).
     report = validate(
         path, Settings(select=("MED",)), keep_evidence=True, extra_evidence=("audio",)
@@ -68,78 +70,85 @@ def media_facts(path: str) -> dict[str, Any]:
         out["error"] = f"not readable media: {getattr(ev, 'open_error', None) or 'unknown reason'}"
         return out
     m = ev.media
-    out["container"] = {
+    out["container"] = _container_facts(m)
+    out["streams"] = _streams(path, m)
+    out["video"] = _video_facts(m, ev.stream) if m.has_video else None
+    out["audio"] = _audio_facts(m, ev.audio) if m.has_audio else None
+    out["decode"] = _decode_facts(ev.stream) if ev.stream is not None else None
+    return out
+
+
+def _container_facts(m: Any) -> dict[str, Any]:
+    return {
         "format": m.container,
         "demuxer": m.format_name,
         "brand": (m.brand or "").strip() or None,
         "duration_s": _r(m.duration_s),
         "bitrate_kbps": _r(8 * m.size_bytes / m.duration_s / 1000, 0) if m.duration_s else None,
     }
-    streams: list[dict[str, Any]] = []
+
+
+def _streams(path: str, m: Any) -> list[dict[str, Any]]:
+    """Every stream as the container lists it (opened again: the probe keeps no streams)."""
+    from ..media.probe import MediaOpenError, open_media
+
     try:
         container, _ = open_media(path)
     except (MediaOpenError, OSError):
-        container = None
-    if container is not None:
-        try:
-            for s in container.streams:
-                streams.append(_stream(s, m))
-        finally:
-            container.close()
-    out["streams"] = streams
-    st = ev.stream
-    measured = m.fps_from_timestamps
-    out["video"] = (
-        {
-            "display_width": m.width,
-            "display_height": m.height,
-            "coded_width": m.coded_width,
-            "coded_height": m.coded_height,
-            "rotation_deg": m.rotation_deg,
-            "fps_declared": _r(m.fps),
-            "fps_measured": _r(measured),
-            "frames_decoded": int(len(st.video_pts_s)) if st is not None else None,
-            "pix_fmt": m.pix_fmt,
-            "bit_depth": m.bit_depth,
-            "color_transfer": m.color_transfer,
-            "color_primaries": m.color_primaries,
-            "hdr": m.is_hdr,
-            "duration_s": _r(m.video_duration_s),
-        }
-        if m.has_video
-        else None
-    )
-    a = ev.audio
-    audio: dict[str, Any] | None = None
-    if m.has_audio:
-        audio = {
-            "codec": m.audio_codec,
-            "sample_rate_hz": m.sample_rate_hz,
-            "channels": m.channels,
-            "duration_s": _r(m.audio_duration_s),
-            "loudness_lufs": None,
-            "peak_dbfs": None,
-        }
-        if a is not None and len(a.pcm16k) >= a.RATE // 2:
-            from ..loudness import integrated_loudness
+        return []
+    try:
+        return [_stream(s, m) for s in container.streams]
+    finally:
+        container.close()
 
-            lufs = integrated_loudness(a.pcm16k, a.RATE)
-            audio["loudness_lufs"] = _r(lufs, 1) if math.isfinite(lufs) else None
-            peak = max(a.channel_peak) if a.channel_peak else 0.0
-            audio["peak_dbfs"] = _r(20 * math.log10(peak), 1) if peak > 0 else None
-    out["audio"] = audio
-    out["decode"] = (
-        {
-            "decode_errors": st.decode_errors,
-            "corrupt_frames": st.corrupt_frames,
-            "truncated": st.truncated,
-            "video_decoded_s": _r(st.video_decoded_s),
-            "audio_decoded_s": _r(st.audio_decoded_s),
-        }
-        if st is not None
-        else None
-    )
-    return out
+
+def _video_facts(m: Any, st: Any) -> dict[str, Any]:
+    return {
+        "display_width": m.width,
+        "display_height": m.height,
+        "coded_width": m.coded_width,
+        "coded_height": m.coded_height,
+        "rotation_deg": m.rotation_deg,
+        "fps_declared": _r(m.fps),
+        "fps_measured": _r(m.fps_from_timestamps),
+        "frames_decoded": int(len(st.video_pts_s)) if st is not None else None,
+        "pix_fmt": m.pix_fmt,
+        "bit_depth": m.bit_depth,
+        "color_transfer": m.color_transfer,
+        "color_primaries": m.color_primaries,
+        "hdr": m.is_hdr,
+        "duration_s": _r(m.video_duration_s),
+    }
+
+
+def _audio_facts(m: Any, a: Any) -> dict[str, Any]:
+    """The audio stream's facts, with loudness and peak when at least half a second decoded."""
+    audio: dict[str, Any] = {
+        "codec": m.audio_codec,
+        "sample_rate_hz": m.sample_rate_hz,
+        "channels": m.channels,
+        "duration_s": _r(m.audio_duration_s),
+        "loudness_lufs": None,
+        "peak_dbfs": None,
+    }
+    if a is not None and len(a.pcm16k) >= a.RATE // 2:
+        from ..loudness import integrated_loudness
+
+        lufs = integrated_loudness(a.pcm16k, a.RATE)
+        audio["loudness_lufs"] = _r(lufs, 1) if math.isfinite(lufs) else None
+        peak = max(a.channel_peak) if a.channel_peak else 0.0
+        audio["peak_dbfs"] = _r(20 * math.log10(peak), 1) if peak > 0 else None
+    return audio
+
+
+def _decode_facts(st: Any) -> dict[str, Any]:
+    return {
+        "decode_errors": st.decode_errors,
+        "corrupt_frames": st.corrupt_frames,
+        "truncated": st.truncated,
+        "video_decoded_s": _r(st.video_decoded_s),
+        "audio_decoded_s": _r(st.audio_decoded_s),
+    }
 
 
 def _stream(s: Any, m: Any) -> dict[str, Any]:

@@ -174,8 +174,7 @@ def _facts(container: Any, path: Path, size: int) -> MediaInfo:
         media.width, media.height = media.coded_width, media.coded_height
         media.pix_fmt = cc.pix_fmt
         media.bit_depth = bit_depth_of(cc.pix_fmt)
-        rate = v.average_rate or v.guessed_rate
-        media.fps = float(rate) if rate else None
+        media.fps = declared_fps(v)
         media.video_frames = v.frames or None
         if v.duration and v.time_base:
             media.video_duration_s = float(v.duration * v.time_base)
@@ -189,6 +188,26 @@ def _facts(container: Any, path: Path, size: int) -> MediaInfo:
         if a.duration and a.time_base:
             media.audio_duration_s = float(a.duration * a.time_base)
     return media
+
+
+# Above this, a rate FFmpeg only guessed from the timebase is not a frame rate (phones film slow
+# motion at 240 fps; a MediaRecorder WebM's timebase is 1/1000 s).
+MAX_GUESSED_FPS = 240.0
+
+
+def declared_fps(v: Any) -> float | None:
+    """The video stream's declared frame rate.  None when all FFmpeg has is its guess from the
+    timebase: a browser's MediaRecorder WebM stores no frame duration, so the guess is 1000 fps
+    (1 / its 1 ms timebase); the decode pass then measures the rate from the timestamps."""
+    if v.average_rate:
+        return float(v.average_rate)
+    rate = v.guessed_rate
+    if not rate:
+        return None
+    tb = v.time_base
+    if tb and float(rate) * float(tb) == 1.0 and float(rate) > MAX_GUESSED_FPS:
+        return None
+    return float(rate)
 
 
 def _container_name(fmt: str, brand: str | None, path: Path, v: Any, a: Any) -> str:

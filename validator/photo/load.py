@@ -153,9 +153,33 @@ def _decode(
     ihdr: tuple[int, int, int] | None,
     max_long: int | None,
 ) -> LoadedPhoto:
-    from PIL import Image
-
+    """Header facts, the pixel limits, the decode, then upright sRGB at the wanted size."""
     fmt = (im.format or fmt).lower().replace("mpo", "jpeg")
+    info = _photo_info(im, fmt, size, ihdr)
+    icc = im.info.get("icc_profile")  # read before decoding, as the header had it
+    w0, h0 = im.size
+    if w0 * h0 > MAX_DECLARED_PIXELS:
+        raise _too_big(info, MAX_DECLARED_PIXELS)
+    if fmt == "jpeg":
+        # Decode at a reduced DCT scale (1/2, 1/4, 1/8) when fewer pixels are wanted or needed.
+        want = max_long or max(w0, h0)
+        k = min(1.0, want / max(w0, h0), (MAX_DECODED_PIXELS / (w0 * h0)) ** 0.5)
+        if k < 1.0:
+            im.draft("RGB", (max(1, int(w0 * k)), max(1, int(h0 * k))))
+    dw, dh = im.size
+    if dw * dh > MAX_DECODED_PIXELS:
+        raise _too_big(info, MAX_DECODED_PIXELS)
+    try:
+        im.seek(0)
+        im.load()
+    except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error...
+        msg = str(e).strip() or type(e).__name__
+        raise PhotoReadError(f"the {fmt} data is truncated or damaged ({msg})", info) from None
+    return _upright_rgb(im, info, icc, max_long)
+
+
+def _photo_info(im: Any, fmt: str, size: int, ihdr: tuple[int, int, int] | None) -> PhotoInfo:
+    """What the header says: size shown upright (EXIF orientation), mode, depth, profile."""
     w0, h0 = im.size
     try:
         exif = im.getexif()
@@ -169,7 +193,7 @@ def _decode(
     mode = im.mode
     bit_depth = ihdr[2] if ihdr else (16 if mode.startswith("I;16") or mode == "I" else 8)
     icc = im.info.get("icc_profile")
-    info = PhotoInfo(
+    return PhotoInfo(
         format=fmt,
         width=w,
         height=h,
@@ -185,31 +209,21 @@ def _decode(
         has_gps=bool(exif) and 0x8825 in exif,
         megapixels=round(w * h / 1e6, 2),
     )
-    if w0 * h0 > MAX_DECLARED_PIXELS:
-        raise PhotoReadError(
-            f"the image is {w}x{h} ({w * h / 1e6:.0f} MP), above the "
-            f"{MAX_DECLARED_PIXELS / 1e6:.0f} MP limit (refused before decoding; downscale it first)",
-            info,
-        )
-    if fmt == "jpeg":
-        # Decode at a reduced DCT scale (1/2, 1/4, 1/8) when fewer pixels are wanted or needed.
-        want = max_long or max(w0, h0)
-        k = min(1.0, want / max(w0, h0), (MAX_DECODED_PIXELS / (w0 * h0)) ** 0.5)
-        if k < 1.0:
-            im.draft("RGB", (max(1, int(w0 * k)), max(1, int(h0 * k))))
-    dw, dh = im.size
-    if dw * dh > MAX_DECODED_PIXELS:
-        raise PhotoReadError(
-            f"the image is {w}x{h} ({w * h / 1e6:.0f} MP), above the "
-            f"{MAX_DECODED_PIXELS / 1e6:.0f} MP limit (refused before decoding; downscale it first)",
-            info,
-        )
-    try:
-        im.seek(0)
-        im.load()
-    except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error...
-        msg = str(e).strip() or type(e).__name__
-        raise PhotoReadError(f"the {fmt} data is truncated or damaged ({msg})", info) from None
+
+
+def _too_big(info: PhotoInfo, limit: int) -> PhotoReadError:
+    w, h = info.width, info.height
+    return PhotoReadError(
+        f"the image is {w}x{h} ({w * h / 1e6:.0f} MP), above the "
+        f"{limit / 1e6:.0f} MP limit (refused before decoding; downscale it first)",
+        info,
+    )
+
+
+def _upright_rgb(im: Any, info: PhotoInfo, icc: bytes | None, max_long: int | None) -> LoadedPhoto:
+    """The decoded image as 8-bit sRGB, turned upright, at most `max_long` on the long side."""
+    from PIL import Image
+
     rgb_im = _to_rgb8(im)
     if max_long and max(rgb_im.size) >= 2 * max_long:
         # Integer box reduction first (a PNG has no reduced-scale decode like a JPEG's): the
@@ -217,9 +231,10 @@ def _decode(
         rgb_im = rgb_im.reduce(max(rgb_im.size) // max_long)
     if icc:
         rgb_im = _to_srgb(rgb_im, icc)
-    if orientation != 1:
-        rgb_im = rgb_im.transpose(getattr(Image.Transpose, _TRANSPOSE[orientation]))
+    if info.orientation != 1:
+        rgb_im = rgb_im.transpose(getattr(Image.Transpose, _TRANSPOSE[info.orientation]))
     arr = np.asarray(rgb_im, dtype=np.uint8)
+    w = info.width
     scale = arr.shape[1] / w
     if max_long and max(arr.shape[:2]) > max_long:
         import cv2

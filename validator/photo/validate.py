@@ -39,7 +39,6 @@ class PhotoEvidence:
 
     path: str
     size_bytes: int
-    settings: Settings | None = None
     sha256: str | None = None
     photo_info: PhotoInfo | None = None
     photo: PhotoMeasure | None = None
@@ -74,11 +73,12 @@ def validate_photo(
     keep_evidence: bool = True,
     extra_evidence: tuple[str, ...] = (),
 ) -> Report:
-    from ..judge import run_check
+    from ..judge import check_applicable, judge
 
     t0 = time.perf_counter()
     rules = [r for r in rules_for("photo") if settings.is_selected(r.id)]
-    ev = PhotoEvidence(str(p), p.stat().st_size, settings)
+    check_applicable(p, "photo", rules, settings)
+    ev = PhotoEvidence(str(p), p.stat().st_size)
     ev.sha256 = _sha256_file(p)
     needs = {n for r in rules for n in r.needs} | set(extra_evidence)
     loaded = None
@@ -112,23 +112,8 @@ def validate_photo(
             from .overlay import annotated_jpeg
 
             ev.thumbnails = Thumbnails([0.0], [annotated_jpeg(loaded, pm)])
-    t2 = time.perf_counter()
-    results = [run_check(r, ev, settings) for r in rules]
-    timings["checks"] = time.perf_counter() - t2
-    timings["total"] = time.perf_counter() - t0
-    return Report(
-        path=str(p),
-        size_bytes=ev.size_bytes,
-        sha256=ev.sha256,
-        profile=settings.profile,
-        fail_on=settings.fail_on,
-        results=results,
-        media=ev.photo_info.to_dict() if ev.photo_info else None,
-        timings_s=timings,
-        settings=settings.to_dict(),
-        evidence=ev if keep_evidence else None,
-        kind="photo",
-    )
+    media = ev.photo_info.to_dict() if ev.photo_info else None
+    return judge(str(p), ev, rules, settings, timings, t0, keep_evidence, media=media, kind="photo")
 
 
 def _sha256_file(p: Path) -> str | None:

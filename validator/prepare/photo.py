@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import ToolError, UsageError
 from ..report import Report
 from ..settings import Settings
-from .plan import Fix, PrepareOptions, Unfixable
+from .plan import Fix, PrepareOptions, Unfixable, describe_repairs, repairs_to_dict
 from .safety import TempOutput, check_output
 
 OUTPUT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
@@ -62,38 +62,20 @@ class PhotoPlan:
     fixed_rules: tuple[str, ...] = field(default=())
 
     def describe(self) -> str:
-        lines: list[str] = []
-        if not self.possible:
-            lines.append("Nothing can be written: the image cannot be read.")
-        else:
-            w, h = self.size or (0, 0)
-            lines.append(f"Photo: {self.fmt} 8-bit sRGB, {w}x{h}, no metadata")
-            lines.append("")
-            lines.append("Will repair:" if self.fixes else "Nothing to repair: re-encoded clean.")
-            for f in self.fixes:
-                lines.append(f"  {f.rule or '-':<7} {f.action:<13} {f.detail}")
-        if self.unfixable:
-            lines.append("")
-            lines.append(
-                "Cannot be repaired by preprocessing (needs a new photo or a better source):"
-            )
-            for u in self.unfixable:
-                lines.append(f"  {u.rule:<7} {u.message}")
-                lines.append(f"          why: {u.reason}")
-        for n in self.notes:
-            lines.append(f"note: {n}")
-        return "\n".join(lines) + "\n"
+        w, h = self.size or (0, 0)
+        return describe_repairs(
+            self,
+            head=(f"Photo: {self.fmt} 8-bit sRGB, {w}x{h}, no metadata",),
+            unreadable="the image cannot be read",
+            nothing="re-encoded clean",
+            retake="a new photo or a better source",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "possible": self.possible,
             "kind": "photo",
-            "fixes": [
-                {"rule": f.rule or None, "action": f.action, "detail": f.detail} for f in self.fixes
-            ],
-            "unfixable": [
-                {"rule": u.rule, "message": u.message, "reason": u.reason} for u in self.unfixable
-            ],
+            **repairs_to_dict(self),
             "turn_cw": self.turn_cw,
             "crop": list(self.crop) if self.crop else None,
             "size": list(self.size) if self.size else None,

@@ -1,22 +1,31 @@
-"""The repair plan: what `validator prepare` will do to a clip, decided from its report alone.
+"""The repair plan: what `validator prepare` will do to a clip, decided from its report and the
+live evidence the report was judged on.
 
-`make_plan(report, options)` is a pure function of the input's validation report (its results,
-media facts and voice segments): it says which failed MED/SEG rules it can repair and how
-(remux, re-encode, rotate, convert, trim, constant frame rate), and lists the failures no
-preprocessing can repair (frame rate below 25 fps, low resolution, lighting, framing, lips open
-while listening, ...).  Nothing here touches media, so the planner is tested on hand-built reports.
+`make_plan(report, options)` reads the input's validation report (which rules failed, with their
+findings, measured values and limits; the media facts; the profile; MED005's size limit from its
+settings) and the report's live `Evidence` (media facts, video frame timestamps, voice segments
+and speech runs, audio channel levels and the 16 kHz signal), so the report must come straight
+from `validate()`.  It says which failed rules it can repair and how (remux, re-encode, rotate,
+convert, trim, constant frame rate, keep one channel), and lists the failures no preprocessing
+can repair (frame rate below 25 fps, low resolution, lighting, framing, lips open while
+listening, ...).
+
+Each repair decision is a small fixer in the `FIXERS` table; `make_plan` runs them in order on a
+`Draft`.  Nothing here touches media, so the planner is tested on hand-built reports and
+Evidence (`tests/test_prepare.py`, `tests/test_prepare_plan_pins.py`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
+from ..evidence import Evidence, MediaInfo
 from ..profiles import PROFILES, Profile
-from ..report import Report
+from ..report import Report, Result
 from ..spans import Span
 
 # Documented upload limit (MED005); the encode aims 5% under it so the container overhead and
@@ -146,52 +155,25 @@ class Plan:
 
     def describe(self) -> str:
         """The plan as the user reads it (`--dry-run` prints this)."""
-        lines: list[str] = []
-        if not self.possible:
-            lines.append("Nothing can be written: the input cannot be read.")
-        else:
-            how = {
-                "copy": "stream copy (lossless)",
-                "encode": f"re-encode (H.264 8-bit 4:2:0, CRF {CRF}, preset {PRESET})",
-            }
-            lines.append(f"Video: {how[self.video]}")
-            audio = {
-                "copy": "stream copy",
-                "encode": "encode to AAC",
-                "none": "none (no audio stream)",
-            }
-            lines.append(f"Audio: {audio[self.audio]}")
-            lines.append("")
-            lines.append(
-                "Will repair:"
-                if self.fixes
-                else "Nothing to repair: the clip is copied into a clean MP4."
-            )
-            for f in self.fixes:
-                lines.append(f"  {f.rule or '-':<7} {f.action:<13} {f.detail}")
-        if self.unfixable:
-            lines.append("")
-            lines.append(
-                "Cannot be repaired by preprocessing (needs a new recording or a better source):"
-            )
-            for u in self.unfixable:
-                lines.append(f"  {u.rule:<7} {u.message}")
-                lines.append(f"          why: {u.reason}")
-        for n in self.notes:
-            lines.append(f"note: {n}")
-        return "\n".join(lines) + "\n"
+        how = {
+            "copy": "stream copy (lossless)",
+            "encode": f"re-encode (H.264 8-bit 4:2:0, CRF {CRF}, preset {PRESET})",
+        }
+        audio = {"copy": "stream copy", "encode": "encode to AAC", "none": "none (no audio stream)"}
+        return describe_repairs(
+            self,
+            head=(f"Video: {how[self.video]}", f"Audio: {audio[self.audio]}"),
+            unreadable="the input cannot be read",
+            nothing="the clip is copied into a clean MP4",
+            retake="a new recording or a better source",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "possible": self.possible,
             "video": self.video,
             "audio": self.audio,
-            "fixes": [
-                {"rule": f.rule or None, "action": f.action, "detail": f.detail} for f in self.fixes
-            ],
-            "unfixable": [
-                {"rule": u.rule, "message": u.message, "reason": u.reason} for u in self.unfixable
-            ],
+            **repairs_to_dict(self),
             "trim": None
             if self.trim is None
             else {
@@ -204,6 +186,46 @@ class Plan:
             "gain_db": round(self.gain_db, 2),
             "notes": list(self.notes),
         }
+
+
+class _Repairs(Protocol):
+    possible: bool
+    fixes: tuple[Fix, ...]
+    unfixable: tuple[Unfixable, ...]
+    notes: tuple[str, ...]
+
+
+def describe_repairs(
+    plan: _Repairs, *, head: Sequence[str], unreadable: str, nothing: str, retake: str
+) -> str:
+    """A plan's text, for a clip's `Plan` and a photo's `PhotoPlan` alike: `head` (what will be
+    written), the repairs, what cannot be repaired (it needs `retake`), the notes."""
+    lines: list[str] = []
+    if not plan.possible:
+        lines.append(f"Nothing can be written: {unreadable}.")
+    else:
+        lines += [*head, ""]
+        lines.append("Will repair:" if plan.fixes else f"Nothing to repair: {nothing}.")
+        lines += [f"  {f.rule or '-':<7} {f.action:<13} {f.detail}" for f in plan.fixes]
+    if plan.unfixable:
+        lines += ["", f"Cannot be repaired by preprocessing (needs {retake}):"]
+        for u in plan.unfixable:
+            lines.append(f"  {u.rule:<7} {u.message}")
+            lines.append(f"          why: {u.reason}")
+    lines += [f"note: {n}" for n in plan.notes]
+    return "\n".join(lines) + "\n"
+
+
+def repairs_to_dict(plan: _Repairs) -> dict[str, Any]:
+    """The repairs and the unrepairable failures of a plan, for its JSON."""
+    return {
+        "fixes": [
+            {"rule": f.rule or None, "action": f.action, "detail": f.detail} for f in plan.fixes
+        ],
+        "unfixable": [
+            {"rule": u.rule, "message": u.message, "reason": u.reason} for u in plan.unfixable
+        ],
+    }
 
 
 # ---------------------------------------------------------------------------------- trimming
@@ -260,17 +282,10 @@ def plan_trim(
 
 
 def speech_regions(voice: Any) -> list[Span]:
-    """Voice-activity regions from the voice evidence, whatever it names them; empty when it
-    offers none (the planner then relies on the speaking/listening spans alone)."""
-    if voice is None:
-        return []
-    for name in ("speech_runs", "speech_spans", "speech_regions", "speech", "regions"):
-        value = getattr(voice, name, None)
-        if isinstance(value, list | tuple) and all(
-            hasattr(v, "start_s") and hasattr(v, "end_s") for v in value
-        ):
-            return [Span(float(v.start_s), float(v.end_s)) for v in value]
-    return []
+    """The voice evidence's speech runs (`VoiceEvidence.speech_runs`); empty when it has none
+    (the planner then relies on the speaking/listening spans alone)."""
+    runs = getattr(voice, "speech_runs", None) if voice is not None else None
+    return [Span(float(v.start_s), float(v.end_s)) for v in runs or ()]
 
 
 # ---------------------------------------------------------------------------------- rates
@@ -305,281 +320,388 @@ def output_rate(media: dict[str, Any], stream_pts_s: Sequence[float] | None) -> 
 # ---------------------------------------------------------------------------------- planning
 
 
-def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
-    """Decide the repairs for the clip behind `report` (validated with voice evidence when
-    trimming is wanted)."""
-    options = options or PrepareOptions()
-    media = report.media or {}
-    failed = {r.rule: r for r in report.results if r.failed}
-    ev = report.evidence
-    if (
-        not media
-        or failed.get("MED001") is not None
-        or not (ev and ev.media and ev.media.has_video)
-    ):
-        r = failed.get("MED001")
-        msg = r.message if r else "the file has no readable video stream"
+@dataclass
+class Draft:
+    """The plan being made.  Each fixer reads the report and evidence here and adds its
+    decision: a repair (`fix`), a reason it cannot repair (`cannot`), settings for the writer."""
+
+    report: Report
+    options: PrepareOptions
+    ev: Evidence  # the report's live evidence
+    m: MediaInfo  # its media facts
+    failed: dict[str, Result]
+    profile: Profile
+    duration: float
+    fixes: list[Fix] = field(default_factory=list)
+    unfixable: list[Unfixable] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+    settled: set[str] = field(default_factory=set)  # decided without a fix or a reason
+    encode_video: bool = False
+    audio: str = "none"
+    rotate: int = 0
+    tone_map: str | None = None
+    source_matrix: str | None = None
+    fps: Fraction | None = None
+    size: tuple[int, int] | None = None
+    trim: Trim | None = None
+    gain_db: float = 0.0
+    audio_channel: int | None = None
+    max_bitrate: int = MAX_VIDEO_BITRATE
+    audio_bitrate: int = AUDIO_BITRATE_STEREO
+    audio_rate: int | None = None
+
+    def fix(self, rule: str, action: str, detail: str, *, fixed: bool = True) -> None:
+        """Plan a repair; `rule` ("" for none) then counts as repaired unless `fixed` is False."""
+        self.fixes.append(Fix(rule, action, detail))
+        if rule and fixed:
+            self.fixed.append(rule)
+
+    def cannot(self, rule: str, reason: str) -> None:
+        """List the failed `rule` as not repairable, with its own finding and `reason`."""
+        self.unfixable.append(Unfixable(rule, self.failed[rule].message, reason))
+
+    def decided(self, rule: str) -> bool:
+        return (
+            rule in self.fixed
+            or rule in self.settled
+            or any(u.rule == rule for u in self.unfixable)
+        )
+
+    def kept_s(self) -> float:
+        """The duration the output keeps: the trimmed length, or the whole clip's."""
+        t = self.trim
+        if t is None:
+            return self.duration
+        return (t.end_s if t.end_s is not None else self.duration) - t.start_s
+
+    def plan(self) -> Plan:
         return Plan(
-            False, "copy", "none", unfixable=(Unfixable("MED001", msg, _UNFIXABLE_RULE["MED001"]),)
-        )
-    m = ev.media
-    profile = PROFILES.get(report.profile) or next(iter(PROFILES.values()))
-
-    fixes: list[Fix] = []
-    unfixable: list[Unfixable] = []
-    notes: list[str] = []
-    fixed: list[str] = []
-    encode_video = options.reencode
-    if options.reencode:
-        fixes.append(Fix("", "encode-video", "re-encode asked for (--reencode)"))
-
-    # Container: the output is always MP4; MED002 is repaired even by a plain stream copy.
-    if "MED002" in failed:
-        fixes.append(Fix("MED002", "remux", f"{m.container} -> mp4"))
-        fixed.append("MED002")
-
-    if "MED003" in failed:
-        encode_video = True
-        fixes.append(Fix("MED003", "encode-video", f"{m.video_codec} -> h264"))
-        fixed.append("MED003")
-
-    rotate = int(m.rotation_deg or 0) % 360
-    if rotate:
-        encode_video = True
-        fixes.append(
-            Fix(
-                "",
-                "rotate",
-                f"display rotation {rotate} deg applied to the pixels "
-                "(some pipelines ignore the rotation flag)",
-            )
+            possible=True,
+            video="encode" if self.encode_video else "copy",
+            audio=self.audio,
+            fixes=tuple(self.fixes),
+            unfixable=tuple(sorted(self.unfixable, key=lambda u: u.rule)),
+            rotate_cw=self.rotate,
+            tone_map=self.tone_map,
+            source_matrix=self.source_matrix,
+            fps=self.fps if self.encode_video else None,
+            size=self.size,
+            trim=self.trim,
+            gain_db=self.gain_db,
+            audio_channel=self.audio_channel,
+            max_video_bitrate=self.max_bitrate,
+            audio_bitrate=self.audio_bitrate,
+            audio_rate=self.audio_rate,
+            keep_metadata=self.options.keep_metadata,
+            notes=tuple(self.notes),
+            fixed_rules=tuple(self.fixed),
         )
 
-    tone_map = {"smpte2084": "pq", "arib-std-b67": "hlg"}.get(m.color_transfer or "")
+
+@dataclass(frozen=True)
+class Fixer:
+    """One repair decision: `decide(draft)` for the failed `rules` it owns (none for a repair
+    that no rule asks for, such as applying a rotation flag)."""
+
+    rules: tuple[str, ...]
+    decide: Callable[[Draft], None]
+
+
+def _forced_reencode(d: Draft) -> None:
+    if d.options.reencode:
+        d.encode_video = True
+        d.fix("", "encode-video", "re-encode asked for (--reencode)")
+
+
+def _container(d: Draft) -> None:
+    # The output is always MP4: MED002 is repaired even by a plain stream copy.
+    if "MED002" in d.failed:
+        d.fix("MED002", "remux", f"{d.m.container} -> mp4")
+
+
+def _video_codec(d: Draft) -> None:
+    if "MED003" in d.failed:
+        d.encode_video = True
+        d.fix("MED003", "encode-video", f"{d.m.video_codec} -> h264")
+
+
+def _rotation(d: Draft) -> None:
+    d.rotate = int(d.m.rotation_deg or 0) % 360
+    if d.rotate:
+        d.encode_video = True
+        d.fix(
+            "",
+            "rotate",
+            f"display rotation {d.rotate} deg applied to the pixels "
+            "(some pipelines ignore the rotation flag)",
+        )
+
+
+def _colour(d: Draft) -> None:
+    m = d.m
+    d.tone_map = {"smpte2084": "pq", "arib-std-b67": "hlg"}.get(m.color_transfer or "")
     high_bit = (m.bit_depth or 8) > 8
     not_420 = bool(m.pix_fmt) and m.pix_fmt not in ("yuv420p", "yuvj420p") and not high_bit
-    source_matrix = "bt2020" if (m.color_primaries == "bt2020" or tone_map) else None
-    if tone_map or high_bit or not_420:
-        encode_video = True
-        what = []
-        if high_bit:
-            what.append(f"{m.bit_depth}-bit -> 8-bit")
-        if tone_map:
-            what.append(f"{'PQ' if tone_map == 'pq' else 'HLG'} HDR tone-mapped to SDR BT.709")
-        elif source_matrix:
-            what.append("BT.2020 -> BT.709")
-        if not_420:
-            what.append(f"{m.pix_fmt} -> yuv420p")
-        fixes.append(Fix("MED012" if "MED012" in failed else "", "convert", ", ".join(what)))
-        if "MED012" in failed:
-            fixed.append("MED012")
+    d.source_matrix = "bt2020" if (m.color_primaries == "bt2020" or d.tone_map) else None
+    if not (d.tone_map or high_bit or not_420):
+        # A failed MED012 with nothing here to convert is left as it is, and not listed.
+        d.settled.add("MED012")
+        return
+    d.encode_video = True
+    what = []
+    if high_bit:
+        what.append(f"{m.bit_depth}-bit -> 8-bit")
+    if d.tone_map:
+        what.append(f"{'PQ' if d.tone_map == 'pq' else 'HLG'} HDR tone-mapped to SDR BT.709")
+    elif d.source_matrix:
+        what.append("BT.2020 -> BT.709")
+    if not_420:
+        what.append(f"{m.pix_fmt} -> yuv420p")
+    d.fix("MED012" if "MED012" in d.failed else "", "convert", ", ".join(what))
 
-    # Frame rate.  Below 25 fps nothing honest can be done; a variable rate becomes constant
-    # at the source's own rate.
-    stream_pts = ev.stream.video_pts_s if ev.stream is not None else None
-    fps = output_rate(media, stream_pts)
-    if "MED006" in failed:
-        unfixable.append(Unfixable("MED006", failed["MED006"].message, _UNFIXABLE_RULE["MED006"]))
-    if "MED010" in failed:
-        encode_video = True
-        if "MED006" in failed:
-            fixes.append(
-                Fix("", "cfr", f"constant {float(fps or 0):.3g} fps (still below 25: MED006 stays)")
-            )
-            unfixable.append(
-                Unfixable(
-                    "MED010",
-                    failed["MED010"].message,
-                    "the average rate is below 25 fps, so a constant rate at the source "
-                    "rate stays below 25 fps",
-                )
-            )
-        else:
-            fixes.append(
-                Fix(
-                    "MED010",
-                    "cfr",
-                    f"constant {float(fps or 0):.5g} fps (the source's nominal rate)",
-                )
-            )
-            fixed.append("MED010")
 
-    # Resolution: down above 4K, never up.
-    size = None
-    if m.width and m.height and min(m.width, m.height) > MAX_SHORT_SIDE_PX:
-        s = MAX_SHORT_SIDE_PX / min(m.width, m.height)
-        size = (_even(m.width * s), _even(m.height * s))
-        encode_video = True
-        fixes.append(Fix("", "scale", f"{m.width}x{m.height} -> {size[0]}x{size[1]} (above 4K)"))
-    if "MED007" in failed:
-        unfixable.append(Unfixable("MED007", failed["MED007"].message, _UNFIXABLE_RULE["MED007"]))
+def _frame_rate(d: Draft) -> None:
+    # Below 25 fps nothing honest can be done; a variable rate becomes constant at the source's
+    # own rate.
+    stream_pts = d.ev.stream.video_pts_s if d.ev.stream is not None else None
+    d.fps = output_rate(d.report.media or {}, stream_pts)
+    if "MED006" in d.failed:
+        d.cannot("MED006", _UNFIXABLE_RULE["MED006"])
+    if "MED010" not in d.failed:
+        return
+    d.encode_video = True
+    if "MED006" in d.failed:
+        d.fix("", "cfr", f"constant {float(d.fps or 0):.3g} fps (still below 25: MED006 stays)")
+        d.cannot(
+            "MED010",
+            "the average rate is below 25 fps, so a constant rate at the source "
+            "rate stays below 25 fps",
+        )
+    else:
+        d.fix("MED010", "cfr", f"constant {float(d.fps or 0):.5g} fps (the source's nominal rate)")
 
-    # Trimming by the voice segments.
-    duration = float(media.get("duration_s") or m.video_duration_s or 0.0)
-    trim = None
-    voice = getattr(ev, "voice", None)
-    if options.trim == "auto":
-        speaking = getattr(voice, "speaking", None) if voice is not None else None
-        listening = getattr(voice, "listening", None) if voice is not None else None
-        trim = plan_trim(speaking, listening, duration, profile, speech_regions(voice))
-        if trim is not None:
-            encode_video = True
-            fixes.append(Fix("MED008" if "MED008" in failed else "", "trim", trim.reason))
-            new_duration = (trim.end_s if trim.end_s is not None else duration) - trim.start_s
-            if (
-                "MED008" in failed
-                and failed["MED008"].measured is not None
-                and failed["MED008"].limit is not None
-                and failed["MED008"].measured > failed["MED008"].limit
-            ):
-                lim = float(failed["MED008"].limit)
-                if new_duration <= lim:
-                    fixed.append("MED008")
-        elif voice is None:
-            notes.append(
+
+def _resolution(d: Draft) -> None:
+    # Down above 4K, never up.
+    w, h = d.m.width, d.m.height
+    if w and h and min(w, h) > MAX_SHORT_SIDE_PX:
+        s = MAX_SHORT_SIDE_PX / min(w, h)
+        d.size = (_even(w * s), _even(h * s))
+        d.encode_video = True
+        d.fix("", "scale", f"{w}x{h} -> {d.size[0]}x{d.size[1]} (above 4K)")
+    if "MED007" in d.failed:
+        d.cannot("MED007", _UNFIXABLE_RULE["MED007"])
+
+
+def _too_long(r: Result | None) -> bool:
+    return r is not None and r.measured is not None and r.limit is not None and r.measured > r.limit
+
+
+def _trim(d: Draft) -> None:
+    # Trimming by the voice segments; a trim that brings a too-long clip under its limit
+    # repairs MED008.
+    if d.options.trim != "auto":
+        return
+    voice = getattr(d.ev, "voice", None)
+    speaking = getattr(voice, "speaking", None) if voice is not None else None
+    listening = getattr(voice, "listening", None) if voice is not None else None
+    d.trim = plan_trim(speaking, listening, d.duration, d.profile, speech_regions(voice))
+    if d.trim is None:
+        if voice is None:
+            d.notes.append(
                 "no voice segments were measured, so nothing was trimmed "
-                f"({ev.why_missing('voice')})"
+                f"({d.ev.why_missing('voice')})"
             )
+        return
+    d.encode_video = True
+    med8 = d.failed.get("MED008")
+    fits = med8 is not None and _too_long(med8) and d.kept_s() <= float(med8.limit or 0)
+    d.fix("MED008" if med8 else "", "trim", d.trim.reason, fixed=fits)
+
+
+def _speech_after_cut(d: Draft) -> None:
     # Speech found inside the listening segment (SEG004) that lies wholly after the cut goes
     # with the cut: a "that's it, thanks" at the end of a long tail.
-    seg4 = failed.get("SEG004")
-    if (
-        seg4 is not None
-        and trim is not None
-        and trim.end_s is not None
-        and seg4.spans
-        and all(sp.start_s >= trim.end_s for sp in seg4.spans)
-    ):
-        fixes.append(
-            Fix("SEG004", "trim", f"the speech at {seg4.spans[0].start_s:.1f} s is after the cut")
-        )
-        fixed.append("SEG004")
-    if "MED008" in failed and "MED008" not in fixed:
-        r = failed["MED008"]
-        too_long = r.measured is not None and r.limit is not None and r.measured > r.limit
-        reason = (
-            "the speaking and listening segments were not found, so there is no safe place to cut"
-            if too_long
-            else "a clip cannot be made longer: record the full take"
-        )
-        if too_long and options.trim == "none":
-            reason = "trimming is off (--trim none)"
-        unfixable.append(Unfixable("MED008", r.message, reason))
+    seg4, trim = d.failed.get("SEG004"), d.trim
+    if seg4 is None or trim is None or trim.end_s is None or not seg4.spans:
+        return
+    if all(sp.start_s >= trim.end_s for sp in seg4.spans):
+        d.fix("SEG004", "trim", f"the speech at {seg4.spans[0].start_s:.1f} s is after the cut")
 
-    # File size: a capped re-encode (and any trim) brings it under the limit (MED005's own
-    # threshold when the report carries it, else the documented 750 MB).
-    size_limit = float(
-        (report.settings or {})
-        .get("rule_params", {})
-        .get("MED005", {})
-        .get("max_size_bytes", SIZE_LIMIT_BYTES)
-    )
-    kept = (
-        (trim.end_s if trim and trim.end_s is not None else duration)
-        - (trim.start_s if trim else 0.0)
-    ) or duration
-    audio_bitrate = AUDIO_BITRATE_MONO if (m.channels or 1) == 1 else AUDIO_BITRATE_STEREO
-    max_bitrate = MAX_VIDEO_BITRATE
+
+def _duration(d: Draft) -> None:
+    r = d.failed.get("MED008")
+    if r is None or "MED008" in d.fixed:
+        return
+    if not _too_long(r):
+        d.cannot("MED008", "a clip cannot be made longer: record the full take")
+    elif d.options.trim == "none":
+        d.cannot("MED008", "trimming is off (--trim none)")
+    elif d.trim is not None:
+        d.cannot(
+            "MED008",
+            f"the trim keeps {d.kept_s():.1f} s, still over the {float(r.limit or 0):.0f} s "
+            "limit: shorten the take (speak and listen for less time)",
+        )
+    else:
+        d.cannot(
+            "MED008",
+            "the speaking and listening segments were not found, so there is no safe place to cut",
+        )
+
+
+def _file_size(d: Draft) -> None:
+    # A capped re-encode (and any trim) brings the file under the limit: MED005's own threshold
+    # when the report carries it, else the documented 750 MB.
+    rule_params = (d.report.settings or {}).get("rule_params", {})
+    size_limit = float(rule_params.get("MED005", {}).get("max_size_bytes", SIZE_LIMIT_BYTES))
+    kept = d.kept_s() or d.duration
     if kept > 0:
         # Container overhead: index and headers, well under 1 MB for an hour of video.
         overhead = min(1_000_000, 0.02 * size_limit)
-        budget_bits = (size_limit * SIZE_SAFETY - overhead) * 8 - audio_bitrate * kept
+        budget_bits = (size_limit * SIZE_SAFETY - overhead) * 8 - d.audio_bitrate * kept
         # maxrate * (duration + 1 s of VBV buffer) stays within the budget.
-        max_bitrate = int(max(100_000, min(MAX_VIDEO_BITRATE, budget_bits / (kept + 1.0))))
-    if "MED005" in failed:
-        encode_video = True
-        fixes.append(
-            Fix(
-                "MED005",
-                "encode-video",
-                f"re-encode capped at {max_bitrate / 1e6:.1f} Mbit/s "
-                f"(under {size_limit / 1e6:.1f} MB for {kept:.0f} s)",
-            )
+        d.max_bitrate = int(max(100_000, min(MAX_VIDEO_BITRATE, budget_bits / (kept + 1.0))))
+    if "MED005" in d.failed:
+        d.encode_video = True
+        d.fix(
+            "MED005",
+            "encode-video",
+            f"re-encode capped at {d.max_bitrate / 1e6:.1f} Mbit/s "
+            f"(under {size_limit / 1e6:.1f} MB for {kept:.0f} s)",
         )
-        fixed.append("MED005")
 
-    # Audio.
-    audio = "none"
-    audio_channel = None
-    audio_rate = None
-    gain_db = 0.0
-    if m.has_audio:
-        audio = "copy"
-        if "MED004" in failed:
-            audio = "encode"
-            fixes.append(Fix("MED004", "encode-audio", f"{m.audio_codec} -> aac"))
-            fixed.append("MED004")
-        if "MED013" in failed and ev.audio is not None and ev.audio.channels >= 2:
-            ch = _live_channel(ev.audio)
-            if ch is not None:
-                audio = "encode"
-                audio_channel = ch
-                fixes.append(
-                    Fix(
-                        "MED013",
-                        "channels",
-                        f"keep the {('left', 'right')[ch]} channel as mono "
-                        "(the other is silent or in antiphase)",
-                    )
-                )
-                if (m.sample_rate_hz or 0) >= 16000:
-                    fixed.append("MED013")
-        if "MED013" in failed and "MED013" not in fixed:
-            unfixable.append(
-                Unfixable(
-                    "MED013",
-                    failed["MED013"].message,
-                    "sound that was never recorded (a low sample rate) cannot be restored",
-                )
-            )
-        if options.loudness and ev.audio is not None:
-            gain_db, loud_note = plan_gain(ev.audio)
-            notes.append(loud_note)
-            if gain_db:
-                audio = "encode"
-                fixes.append(
-                    Fix("", "gain", f"{gain_db:+.1f} dB (gentle loudness normalisation, gain only)")
-                )
-        if trim is not None:
-            # Cutting the video re-times everything; the audio is re-cut on the same timeline.
-            audio = "encode"
-        if audio == "encode":
-            rate = m.sample_rate_hz or 48000
-            audio_rate = rate if rate in AAC_RATES else 48000
-            if audio_channel is not None:
-                audio_bitrate = AUDIO_BITRATE_MONO
-    for rid, r in failed.items():
-        if rid in fixed or any(u.rule == rid for u in unfixable):
-            continue
-        if rid == "MED002" or rid == "MED012":
-            continue
-        reason = (
-            _UNFIXABLE_RULE.get(rid)
-            or _UNFIXABLE_FAMILY.get(rid[:3])
-            or "no preprocessing step addresses this rule"
+
+def _audio_codec(d: Draft) -> None:
+    if not d.m.has_audio:
+        return
+    d.audio = "copy"
+    if "MED004" in d.failed:
+        d.audio = "encode"
+        d.fix("MED004", "encode-audio", f"{d.m.audio_codec} -> aac")
+
+
+def _audio_channels(d: Draft) -> None:
+    # A silent or antiphase channel: keep the live one as mono.  A low sample rate stays.
+    if not d.m.has_audio or "MED013" not in d.failed:
+        return
+    a = d.ev.audio
+    ch = _live_channel(a) if a is not None and a.channels >= 2 else None
+    if ch is not None:
+        d.audio = "encode"
+        d.audio_channel = ch
+        d.fix(
+            "MED013",
+            "channels",
+            f"keep the {('left', 'right')[ch]} channel as mono "
+            "(the other is silent or in antiphase)",
+            fixed=(d.m.sample_rate_hz or 0) >= 16000,
         )
-        unfixable.append(Unfixable(rid, r.message, reason))
+    if "MED013" not in d.fixed:
+        d.cannot("MED013", "sound that was never recorded (a low sample rate) cannot be restored")
 
-    return Plan(
-        possible=True,
-        video="encode" if encode_video else "copy",
-        audio=audio,
-        fixes=tuple(fixes),
-        unfixable=tuple(sorted(unfixable, key=lambda u: u.rule)),
-        rotate_cw=rotate,
-        tone_map=tone_map,
-        source_matrix=source_matrix,
-        fps=fps if encode_video else None,
-        size=size,
-        trim=trim,
-        gain_db=gain_db,
-        audio_channel=audio_channel,
-        max_video_bitrate=max_bitrate,
-        audio_bitrate=audio_bitrate,
-        audio_rate=audio_rate,
-        keep_metadata=options.keep_metadata,
-        notes=tuple(notes),
-        fixed_rules=tuple(fixed),
+
+def _loudness(d: Draft) -> None:
+    if not (d.m.has_audio and d.options.loudness and d.ev.audio is not None):
+        return
+    d.gain_db, note = plan_gain(d.ev.audio)
+    d.notes.append(note)
+    if d.gain_db:
+        d.audio = "encode"
+        d.fix("", "gain", f"{d.gain_db:+.1f} dB (gentle loudness normalisation, gain only)")
+
+
+def _audio_encoding(d: Draft) -> None:
+    if not d.m.has_audio:
+        return
+    if d.trim is not None:
+        # Cutting the video re-times everything; the audio is re-cut on the same timeline.
+        d.audio = "encode"
+    if d.audio == "encode":
+        rate = d.m.sample_rate_hz or 48000
+        d.audio_rate = rate if rate in AAC_RATES else 48000
+        if d.audio_channel is not None:
+            d.audio_bitrate = AUDIO_BITRATE_MONO
+
+
+# The repair decisions, in the order they run and their repairs are listed.  A later fixer sees
+# what the earlier ones decided (the size budget and the audio see the trim).  A failed rule no
+# fixer decides on is listed as not repairable, with `_UNFIXABLE_RULE` / `_UNFIXABLE_FAMILY`'s
+# reason.
+FIXERS: tuple[Fixer, ...] = (
+    Fixer((), _forced_reencode),
+    Fixer(("MED002",), _container),
+    Fixer(("MED003",), _video_codec),
+    Fixer((), _rotation),
+    Fixer(("MED012",), _colour),
+    Fixer(("MED006", "MED010"), _frame_rate),
+    Fixer(("MED007",), _resolution),
+    Fixer(("MED008",), _trim),
+    Fixer(("SEG004",), _speech_after_cut),
+    Fixer(("MED008",), _duration),
+    Fixer(("MED005",), _file_size),
+    Fixer(("MED004",), _audio_codec),
+    Fixer(("MED013",), _audio_channels),
+    Fixer((), _loudness),
+    Fixer((), _audio_encoding),
+)
+
+
+def _draft(report: Report, options: PrepareOptions) -> Draft | None:
+    """The empty draft, or None when nothing can be written (no readable video stream)."""
+    media, ev, failed = report.media or {}, report.evidence, _failed(report)
+    if not media or "MED001" in failed or not (ev and ev.media and ev.media.has_video):
+        return None
+    m = ev.media
+    return Draft(
+        report=report,
+        options=options,
+        ev=ev,
+        m=m,
+        failed=failed,
+        profile=PROFILES.get(report.profile) or next(iter(PROFILES.values())),
+        duration=float(media.get("duration_s") or m.video_duration_s or 0.0),
+        audio_bitrate=AUDIO_BITRATE_MONO if (m.channels or 1) == 1 else AUDIO_BITRATE_STEREO,
+    )
+
+
+def _failed(report: Report) -> dict[str, Result]:
+    return {r.rule: r for r in report.results if r.failed}
+
+
+def make_plan(report: Report, options: PrepareOptions | None = None) -> Plan:
+    """Decide the repairs for the clip behind `report`: each fixer of `FIXERS` in turn, then
+    every failed rule none of them decided on is listed as not repairable, with a reason.
+
+    Reads the report's results (which rules failed, their findings, measured values, limits and
+    SEG004's spans), `media`, `profile` and `settings` (MED005's size limit), and its live
+    `Evidence` (`validate()`'s report, or `check_one(keep_evidence=True)`'s; without it the plan
+    is "nothing can be written"): the media facts
+    (`ev.media`), the video frame timestamps (`ev.stream`, for a variable rate's nominal rate),
+    the voice segments and speech runs (`ev.voice`, for trimming; validated with the "voice"
+    evidence when trimming is wanted) and the audio channel levels and 16 kHz signal
+    (`ev.audio`, for MED013's channel fix and `--loudness`).  It touches no media file."""
+    options = options or PrepareOptions()
+    d = _draft(report, options)
+    if d is None:
+        r = _failed(report).get("MED001")
+        msg = r.message if r else "the file has no readable video stream"
+        reason = _UNFIXABLE_RULE["MED001"]
+        return Plan(False, "copy", "none", unfixable=(Unfixable("MED001", msg, reason),))
+    for fixer in FIXERS:
+        fixer.decide(d)
+    for rid in d.failed:
+        if not d.decided(rid):
+            d.cannot(rid, _unfixable_reason(rid))
+    return d.plan()
+
+
+def _unfixable_reason(rule: str) -> str:
+    return (
+        _UNFIXABLE_RULE.get(rule)
+        or _UNFIXABLE_FAMILY.get(rule[:3])
+        or "no preprocessing step addresses this rule"
     )
 
 

@@ -382,131 +382,176 @@ def _plain(e: Exception) -> str:
 
 
 def _write(plan: Plan, inp: Any, out: Any, progress: ProgressFn | None) -> None:
-    vin = inp.streams.video[0]
-    ain = inp.streams.audio[0] if (inp.streams.audio and plan.audio != "none") else None
     if plan.keep_metadata:
-        for k, v in (inp.metadata or {}).items():
-            if not str(k).startswith("major_brand") and k not in (
-                "minor_version",
-                "compatible_brands",
-                "encoder",
-            ):
-                out.metadata[k] = v
-    v_origin = float(vin.start_time * vin.time_base) if vin.start_time is not None else 0.0
+        _copy_container_metadata(inp, out)
+    _Pass(plan, inp, out, progress).run()
+
+
+_CONTAINER_KEYS_NOT_COPIED = ("minor_version", "compatible_brands", "encoder")
+
+
+def _copy_container_metadata(inp: Any, out: Any) -> None:
+    for k, v in (inp.metadata or {}).items():
+        if not str(k).startswith("major_brand") and k not in _CONTAINER_KEYS_NOT_COPIED:
+            out.metadata[k] = v
+
+
+def _start_s(stream: Any) -> float | None:
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None else None
+
+
+def _trim_window(plan: Plan, inp: Any, v_origin: float) -> tuple[float, float | None]:
+    """The trim's start and end on the video's timeline."""
     # Trim times come from the report, on the decode pass's clock: measured from the earliest
     # stream start (media/decode.py).  The cut is made on the video's timeline, so shift by that
     # origin's distance from the video's start: 0 when the audio starts late (or there is none),
     # negative when the audio starts first (a stage clip here starts its video 0.84 s in).
     a_stream = inp.streams.audio[0] if inp.streams.audio else None
-    a_origin = (
-        float(a_stream.start_time * a_stream.time_base)
-        if a_stream is not None and a_stream.start_time is not None
-        else v_origin
-    )
+    a_start = _start_s(a_stream) if a_stream is not None else None
+    a_origin = a_start if a_start is not None else v_origin
     shift = min(a_origin, v_origin) - v_origin
-    trim_start = max(0.0, plan.trim.start_s + shift) if plan.trim else 0.0
-    trim_end = plan.trim.end_s + shift if plan.trim and plan.trim.end_s is not None else None
+    if plan.trim is None:
+        return 0.0, None
+    start = max(0.0, plan.trim.start_s + shift)
+    end = plan.trim.end_s + shift if plan.trim.end_s is not None else None
+    return start, end
 
-    venc: _VideoEncoder | None = None
-    vout = None
-    if plan.video == "copy":
-        vout = out.add_stream_from_template(vin)
-    else:
+
+class _Pass:
+    """The one demux pass: packets of the video and the audio stream go to their output, stream
+    copied or decoded and re-encoded, until both are done (the end of the input or the trim)."""
+
+    def __init__(self, plan: Plan, inp: Any, out: Any, progress: ProgressFn | None):
+        self.plan, self.inp, self.out, self.progress = plan, inp, out, progress
+        self.vin = inp.streams.video[0]
+        self.ain = inp.streams.audio[0] if (inp.streams.audio and plan.audio != "none") else None
+        self.v_origin = _start_s(self.vin) or 0.0
+        self.trim_start, self.trim_end = _trim_window(plan, inp, self.v_origin)
+        self.vout, self.venc = self._video_output()
+        self.aout, self.aenc = self._audio_output()
+        if plan.keep_metadata:
+            self._copy_stream_metadata()
+        fps = plan.fps or Fraction(30)
+        self.sched = CfrScheduler(fps, self.trim_start, self.trim_end) if self.venc else None
+        self.last_vt = -math.inf  # the latest video time seen, on the video's timeline
+        self.video_done = False
+        self.audio_done = self.ain is None
+        self.last_report = 0.0
+
+    def _video_output(self) -> tuple[Any, _VideoEncoder | None]:
+        plan, vin = self.plan, self.vin
+        if plan.video == "copy":
+            return self.out.add_stream_from_template(vin), None
         cc = vin.codec_context
         w, h = cc.width, cc.height
         disp_w, disp_h = (h, w) if plan.rotate_cw in (90, 270) else (w, h)
-        venc = _VideoEncoder(out, vin, plan, disp_w, disp_h)
+        venc = _VideoEncoder(self.out, vin, plan, disp_w, disp_h)
         if plan.audio == "copy" and plan.trim is None:
-            venc.pts_offset = int(round(v_origin * float(venc.fps)))
+            venc.pts_offset = int(round(self.v_origin * float(venc.fps)))
         vin.thread_type = "AUTO"
+        return None, venc
 
-    aenc: _AudioEncoder | None = None
-    aout = None
-    if ain is not None:
-        if plan.audio == "copy":
-            aout = out.add_stream_from_template(ain)
-        else:
-            shift = v_origin + trim_start if plan.video == "encode" else 0.0
-            end = (trim_end - trim_start) if trim_end is not None else None
-            aenc = _AudioEncoder(out, ain, plan, shift, end)
-    if plan.keep_metadata:
+    def _audio_output(self) -> tuple[Any, _AudioEncoder | None]:
+        if self.ain is None:
+            return None, None
+        if self.plan.audio == "copy":
+            return self.out.add_stream_from_template(self.ain), None
+        shift = self.v_origin + self.trim_start if self.plan.video == "encode" else 0.0
+        end = (self.trim_end - self.trim_start) if self.trim_end is not None else None
+        return None, _AudioEncoder(self.out, self.ain, self.plan, shift, end)
+
+    def _copy_stream_metadata(self) -> None:
+        venc, aenc = self.venc, self.aenc
         for s_in, s_out in (
-            (vin, vout or (venc.stream if venc else None)),
-            (ain, aout or (aenc.stream if aenc else None)),
+            (self.vin, self.vout or (venc.stream if venc else None)),
+            (self.ain, self.aout or (aenc.stream if aenc else None)),
         ):
             if s_in is not None and s_out is not None:
                 for k, v in (s_in.metadata or {}).items():
                     s_out.metadata[k] = v
 
-    sched = CfrScheduler(plan.fps or Fraction(30), trim_start, trim_end) if venc else None
-    total = (trim_end if trim_end is not None else float(inp.duration or 0) / 1e6) - trim_start
-    last_vt = -math.inf
-    video_done = False
-    audio_done = ain is None
-    last_report = 0.0
-    streams = [s for s in (vin, ain) if s is not None]
-    for packet in _packets(inp, streams):
-        if packet.stream is vin:
-            if video_done:
-                continue
-            if vout is not None:
-                if not packet.size:  # the demuxer's end-of-stream marker
-                    continue
-                packet.stream = vout
-                out.mux(packet)
-                if packet.pts is not None:
-                    last_vt = float(packet.pts * packet.time_base) - v_origin
-            else:
-                for frame in _decode(packet):
-                    t = (
-                        float(frame.pts * frame.time_base) - v_origin
-                        if frame.pts is not None
-                        else last_vt + 1 / float(sched.fps)
-                    )
-                    last_vt = max(last_vt, t)
-                    venc.emit(sched.push(t, frame))
-                    if sched.done(t):
-                        video_done = True
-                        break
-        elif ain is not None and packet.stream is ain:
-            if audio_done:
-                continue
-            if aout is not None:
-                if not packet.size:
-                    continue
-                packet.stream = aout
-                out.mux(packet)
-            else:
-                for frame in _decode(packet):
-                    aenc.frame(frame)
-                if aenc.end is not None and aenc.last_t > aenc.end:
-                    audio_done = True
-        if video_done and audio_done:
-            break
-        if progress and total > 0 and last_vt - last_report >= 1.0:
-            last_report = last_vt
-            progress("prepare", max(0.0, min(1.0, (last_vt - trim_start) / total)))
-    if venc is not None and not video_done:
-        for frame in _flush_decoder(vin):
-            t = (
-                float(frame.pts * frame.time_base) - v_origin
-                if frame.pts is not None
-                else last_vt + 1 / float(sched.fps)
-            )
-            last_vt = max(last_vt, t)
-            venc.emit(sched.push(t, frame))
-    if venc is not None:
-        if sched.prev is None:
-            raise RepairError("the video stream decoded to no frames")
-        end = last_vt + 1 / float(sched.fps)
-        if trim_end is not None:
-            end = min(end, trim_end)
-        venc.emit(sched.flush(end))
-        venc.finish()
-    if aenc is not None:
-        aenc.finish()
-    if progress:
-        progress("prepare", 1.0)
+    def run(self) -> None:
+        total = (
+            self.trim_end if self.trim_end is not None else float(self.inp.duration or 0) / 1e6
+        ) - self.trim_start
+        streams = [s for s in (self.vin, self.ain) if s is not None]
+        for packet in _packets(self.inp, streams):
+            if packet.stream is self.vin:
+                self._video_packet(packet)
+            elif self.ain is not None and packet.stream is self.ain:
+                self._audio_packet(packet)
+            if self.video_done and self.audio_done:
+                break
+            if self.progress and total > 0 and self.last_vt - self.last_report >= 1.0:
+                self.last_report = self.last_vt
+                share = (self.last_vt - self.trim_start) / total
+                self.progress("prepare", max(0.0, min(1.0, share)))
+        self._finish()
+        if self.progress:
+            self.progress("prepare", 1.0)
+
+    def _video_packet(self, packet: Any) -> None:
+        if self.video_done:
+            return
+        if self.vout is not None:
+            if not packet.size:  # the demuxer's end-of-stream marker
+                return
+            packet.stream = self.vout
+            self.out.mux(packet)
+            if packet.pts is not None:
+                self.last_vt = float(packet.pts * packet.time_base) - self.v_origin
+            return
+        sched = self.sched
+        assert sched is not None
+        for frame in _decode(packet):
+            if sched.done(self._encode_frame(frame)):
+                self.video_done = True
+                break
+
+    def _encode_frame(self, frame: Any) -> float:
+        """Schedule a decoded video frame into the constant-rate slots; returns its time."""
+        sched, venc = self.sched, self.venc
+        assert sched is not None and venc is not None
+        t = (
+            float(frame.pts * frame.time_base) - self.v_origin
+            if frame.pts is not None
+            else self.last_vt + 1 / float(sched.fps)
+        )
+        self.last_vt = max(self.last_vt, t)
+        venc.emit(sched.push(t, frame))
+        return t
+
+    def _audio_packet(self, packet: Any) -> None:
+        if self.audio_done:
+            return
+        if self.aout is not None:
+            if not packet.size:
+                return
+            packet.stream = self.aout
+            self.out.mux(packet)
+            return
+        aenc = self.aenc
+        assert aenc is not None
+        for frame in _decode(packet):
+            aenc.frame(frame)
+        if aenc.end is not None and aenc.last_t > aenc.end:
+            self.audio_done = True
+
+    def _finish(self) -> None:
+        sched, venc = self.sched, self.venc
+        if venc is not None and sched is not None:
+            if not self.video_done:
+                for frame in _flush_decoder(self.vin):
+                    self._encode_frame(frame)
+            if sched.prev is None:
+                raise RepairError("the video stream decoded to no frames")
+            end = self.last_vt + 1 / float(sched.fps)
+            if self.trim_end is not None:
+                end = min(end, self.trim_end)
+            venc.emit(sched.flush(end))
+            venc.finish()
+        if self.aenc is not None:
+            self.aenc.finish()
 
 
 def _packets(inp: Any, streams: list[Any]) -> Any:

@@ -3,7 +3,8 @@
 Per clip: the verdict, the media facts, a timeline (inline SVG) with the speaking and listening
 segments, voice activity, audio level, mouth opening, face size and brightness over time, each
 failing rule's spans as red (error) or amber (warning) bands across every lane and on a row of
-their own, thumbnails of the worst moment of each failing rule plus an evenly spaced filmstrip,
+their own, where a passing check found what it looked for (the consent statement: a green row,
+`PASS_ROWS`), thumbnails of the worst moment of each failing rule plus an evenly spaced filmstrip,
 and the table of rules (status, measured vs limit, message, how to fix).  Several clips give one
 page with a summary table linking to each clip's section.
 
@@ -51,6 +52,10 @@ LANE_THRESHOLDS = {
 # of the clip: a wash over the whole timeline says nothing about where and hides the lanes.  The
 # spans of the other rules are outlined there (dashed edges) and drawn on their own rows.
 MAX_BAND_SHARE = 0.5
+# Passing results whose spans say where something good was found get a row of their own, one per
+# family (its rules usually share one span: the consent statement heard, CON001-CON003).
+PASS_ROWS = {"CON": "consent statement heard"}
+PASS_COLOUR = "#2e7d32"
 MOUTH_RULES = ("MTH",)
 LABEL_PX_PER_CHAR = 6.6  # 12 px system-ui, a generous average
 LANE_COLOURS = {
@@ -225,7 +230,9 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     for st in tl.stills if tl else ():
         if st.rule:
             stills.setdefault(st.rule, []).append(st.t_s)
-    height = SEG_H + GAP + len(lanes) * (LANE_H + GAP) + len(failing) * (FAIL_H + 2) + AXIS_H + 6
+    passing = _passing_rows(report)
+    rows = len(failing) + len(passing)
+    height = SEG_H + GAP + len(lanes) * (LANE_H + GAP) + rows * (FAIL_H + 2) + AXIS_H + 6
 
     def x(t: float) -> float:
         return GUTTER + max(0.0, min(1.0, t / duration)) * PLOT_W
@@ -245,6 +252,9 @@ def _timeline(report: Report, tl: Timeline | None) -> str:
     svg.extend(_fail_bands(failing, x, duration, lanes_bottom))
     for r in failing:
         svg.extend(_fail_row(r, stills.get(r.rule, ()), x, y))
+        y += FAIL_H + 2
+    for label, rules, spans in passing:
+        svg.extend(_pass_row(label, rules, spans, x, y))
         y += FAIL_H + 2
     svg.extend(_axis(duration, x, y, lanes_top))
     svg.append("</svg>")
@@ -327,6 +337,33 @@ def _fail_row(r: Result, stills: Sequence[float], x: Any, y: float) -> list[str]
         svg.append(
             f'<circle cx="{x(still):.1f}" cy="{y + FAIL_H / 2:.1f}" r="4" fill="#fff" stroke="#222" '
             f'stroke-width="1.5"><title>frame shown below: {clock(still)}</title></circle>'
+        )
+    return svg
+
+
+def _passing_rows(report: Report) -> list[tuple[str, list[str], list[Span]]]:
+    """(label, rule IDs, distinct spans) per `PASS_ROWS` family with a passing, placed result."""
+    rows = []
+    for family, label in PASS_ROWS.items():
+        found = [r for r in report.results if r.status == "pass" and r.spans]
+        found = [r for r in found if r.rule.startswith(family)]
+        if found:
+            spans = sorted({s for r in found for s in r.spans}, key=lambda s: (s.start_s, s.end_s))
+            rows.append((label, sorted(r.rule for r in found), spans))
+    return rows
+
+
+def _pass_row(label: str, rules: list[str], spans: list[Span], x: Any, y: float) -> list[str]:
+    """Where a passing check found what it looked for: green marks on a row of its own."""
+    svg = [_label(label, y + 13, PASS_COLOUR)]
+    svg.append(f'<rect x="{GUTTER}" y="{y}" width="{PLOT_W}" height="{FAIL_H}" fill="#f4f6f8"/>')
+    passed = ", ".join(rules)
+    for s in spans:
+        x0, x1 = x(s.start_s), x(s.end_s)
+        svg.append(
+            f'<rect class="passrow" x="{x0:.1f}" y="{y + 2}" width="{max(3.0, x1 - x0):.1f}" '
+            f'height="{FAIL_H - 4}" fill="{PASS_COLOUR}" fill-opacity="0.55" rx="2"><title>'
+            f"{_e(label)} {clock(s.start_s)}-{clock(s.end_s)} ({_e(passed)} pass)</title></rect>"
         )
     return svg
 

@@ -210,6 +210,8 @@ def media_line(report: Report) -> str:
         bits.append(str(m["format"]).upper())
     if m.get("fps"):
         bits.append(f"{m['fps']:.2f} fps")
+    elif m.get("fps_from_timestamps"):  # none declared (a browser's recording)
+        bits.append(f"{m['fps_from_timestamps']:.2f} fps (from timestamps)")
     codecs = "/".join(str(m.get(k)) for k in ("video_codec", "audio_codec") if m.get(k))
     if codecs:
         bits.append(f"{m['container']} {codecs}")

@@ -19,7 +19,12 @@ import hashlib
 import hmac
 import json
 import re
+import shutil
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,7 +45,7 @@ from ..errors import SettingsError
 from ..profiles import PROFILES
 from ..settings import FAIL_ON, Settings
 from . import live
-from .jobs import JobManager, settings_kwargs
+from .jobs import Job, JobManager, prepared_name, settings_kwargs
 from .live import LIVE_FPS
 
 PLATFORM_LIMIT_BYTES = 750_000_000  # the platform's upload limit (MED005)
@@ -59,6 +64,7 @@ STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg
 SAFE_METHODS = {"GET", "HEAD"}
 LIVE_PHASES = {"idle", "countdown", "speak", "listen"}
 LIVE_MAX_BYTES = 2_000_000
+SESSION_ID = re.compile(r"[A-Za-z0-9-]{1,40}")  # the page's names for a live session, an upload
 
 
 def _static(name: str) -> bytes:
@@ -177,6 +183,18 @@ def _json_error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+@dataclass(frozen=True)
+class WebState:
+    """What the handlers share: the server's settings, the jobs, the token, the limits."""
+
+    base_settings: Settings
+    manager: JobManager
+    token: str
+    max_upload_bytes: int
+    take_seconds: tuple[float, float] | None
+    page: str  # index.html, with a {{CONFIG}} placeholder
+
+
 def create_app(
     *,
     base_settings: Settings,
@@ -187,209 +205,268 @@ def create_app(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     take_seconds: tuple[float, float] | None = None,
 ) -> Any:
-    page = _static("index.html").decode()
-
-    async def index(request: Request) -> Response:
-        config = {
-            "token": token,
-            "maxUploadBytes": max_upload_bytes,
-            "platformLimitBytes": PLATFORM_LIMIT_BYTES,
-            "profiles": list(PROFILES),
-            "profile": base_settings.profile,
-            "failOn": base_settings.fail_on,
-            "select": list(base_settings.select),
-            "ignore": list(base_settings.ignore),
-            "workers": manager.workers,
-            "takes": {
-                name: list(take_seconds or (p.speaking_s, p.listening_s))
-                for name, p in PROFILES.items()
-            },
-            "liveFps": LIVE_FPS,
-        }
-        # JSON in a data attribute, HTML-escaped: the page reads it with JSON.parse.
-        from html import escape
-
-        body = page.replace("{{CONFIG}}", escape(json.dumps(config), quote=True))
-        return HTMLResponse(body)
-
-    async def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in ("app.js", "record.js", "app.css", "icon.svg"):
-            return Response("not found\n", 404, media_type="text/plain")
-        return Response(_static(name), media_type=STATIC_TYPES[Path(name).suffix])
-
-    async def favicon(request: Request) -> Response:
-        return Response(_static("icon.svg"), media_type="image/svg+xml")
-
-    async def upload(request: Request) -> Response:
-        name = safe_name(request.headers.get("x-file-name"))
-        try:
-            settings = _page_settings(base_settings, request.query_params)
-        except SettingsError as e:
-            return _json_error(400, str(e))
-        limit_text = (
-            f"{name}: larger than this page accepts ({max_upload_bytes / 1e6:.0f} MB); "
-            f"the platform accepts at most {PLATFORM_LIMIT_BYTES / 1e6:.0f} MB per file"
-        )
-        length = request.headers.get("content-length")
-        if length is not None:
-            try:
-                if int(length) > max_upload_bytes:
-                    return _json_error(413, limit_text)
-            except ValueError:
-                return _json_error(400, "bad Content-Length")
-        if manager.closing:
-            return _json_error(503, "the server is stopping")
-        job_id, d = manager.new_job_dir()
-        path = d / f"upload{_suffix(name)}"
-        h = hashlib.sha256()
-        size = 0
-        try:
-            with open(path, "wb") as f:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > max_upload_bytes:
-                        raise _TooBig
-                    h.update(chunk)
-                    f.write(chunk)
-        except _TooBig:
-            _rmtree(d)
-            return _json_error(413, limit_text)
-        except Exception:
-            _rmtree(d)
-            raise
-        if size == 0:
-            _rmtree(d)
-            return _json_error(400, f"{name}: the file is empty")
-        ref = request.query_params.get("ref")
-        ref = ref if ref and re.fullmatch(r"[A-Za-z0-9-]{1,40}", ref) else None
-        job = manager.submit(job_id, name, path, size, h.hexdigest(), settings, ref)
-        return JSONResponse(job.summary(), status_code=201)
-
-    async def jobs(request: Request) -> Response:
-        items = sorted(manager.jobs.values(), key=lambda j: j.created)
-        return JSONResponse({"seq": manager.seq, "jobs": [j.summary() for j in items]})
-
-    def _job(request: Request):
-        return manager.jobs.get(request.path_params["id"])
-
-    async def report_html(request: Request) -> Response:
-        job = _job(request)
-        if job is None or job.html is None:
-            return Response("no such report\n", 404, media_type="text/plain")
-        return HTMLResponse(job.html, headers={"content-security-policy": REPORT_CSP})
-
-    async def fix(request: Request) -> Response:
-        job = _job(request)
-        if job is None:
-            return _json_error(404, "no such file")
-        if job.path is None:
-            return _json_error(409, f"{job.name}: from an earlier session; drop the file again")
-        if job.state != "done" or not job.fixable:
-            return _json_error(409, f"{job.name}: nothing here that preparing can repair")
-        if job.fix_state == "running":
-            return _json_error(409, f"{job.name}: already being repaired")
-        manager.start_fix(job)
-        return JSONResponse(job.summary(), status_code=202)
-
-    async def download(request: Request) -> Response:
-        job = _job(request)
-        if job is None or job.fixed_path is None or not job.fixed_path.is_file():
-            return Response("no repaired file\n", 404, media_type="text/plain")
-        from .jobs import _prepared_name
-
-        return FileResponse(
-            job.fixed_path,
-            media_type="video/mp4",
-            headers={"content-disposition": _attachment(_prepared_name(job.name))},
-        )
-
-    async def clear(request: Request) -> Response:
-        n = manager.clear()
-        return JSONResponse({"cleared": n})
-
-    async def live_post(request: Request, kind: str) -> Response:
-        sid = request.query_params.get("session", "")
-        phase = request.query_params.get("phase", "idle")
-        if not re.fullmatch(r"[A-Za-z0-9-]{1,40}", sid) or phase not in LIVE_PHASES:
-            return _json_error(400, "bad live session or phase")
-        try:
-            settings = _page_settings(base_settings, request.query_params)
-        except SettingsError as e:
-            return _json_error(400, str(e))
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > LIVE_MAX_BYTES:
-                return _json_error(413, "a live frame or sound chunk is at most 2 MB")
-        fn = live.frame if kind == "frame" else live.audio
-        res = await manager.live(fn, sid, bytes(body), phase, settings_kwargs(settings))
-        if res is None:
-            return JSONResponse({"busy": True}, status_code=503)
-        return JSONResponse(res, status_code=400 if "error" in res else 200)
-
-    async def live_frame(request: Request) -> Response:
-        return await live_post(request, "frame")
-
-    async def live_audio(request: Request) -> Response:
-        return await live_post(request, "audio")
-
-    async def live_end(request: Request) -> Response:
-        sid = request.query_params.get("session", "")
-        await manager.live(live.end, sid)
-        return JSONResponse({"ended": True})
-
-    async def events(request: Request) -> Response:
-        try:
-            seq = int(request.headers.get("last-event-id") or request.query_params.get("since", 0))
-        except ValueError:
-            seq = 0
-
-        async def stream():
-            nonlocal seq
-            yield "retry: 1000\n\n"
-            while not manager.closing:
-                batch = manager.events_after(seq)
-                for e in batch:
-                    seq = e["seq"]
-                    yield f"id: {seq}\nevent: {e['type']}\ndata: {json.dumps(e)}\n\n"
-                if await request.is_disconnected():
-                    return
-                await manager.wait_for_events(seq, timeout=5.0)
-                if not batch and manager.seq <= seq:
-                    yield ": keep-alive\n\n"
-
-        return StreamingResponse(
-            stream(),
-            media_type="text/event-stream",
-            headers={"x-accel-buffering": "no"},
-        )
-
-    routes = [
-        Route("/", index),
-        Route("/favicon.ico", favicon),
-        Route("/static/{name}", static),
-        Route("/api/files", upload, methods=["POST"]),
-        Route("/api/jobs", jobs),
-        Route("/api/jobs/{id}/report.html", report_html),
-        Route("/api/jobs/{id}/fix", fix, methods=["POST"]),
-        Route("/api/jobs/{id}/prepared.mp4", download),
-        Route("/api/clear", clear, methods=["POST"]),
-        Route("/api/events", events),
-        Route("/api/live/frame", live_frame, methods=["POST"]),
-        Route("/api/live/audio", live_audio, methods=["POST"]),
-        Route("/api/live/end", live_end, methods=["POST"]),
-    ]
-
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def lifespan(app: Any):
-        await manager.start()
-        yield
-
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=ROUTES, lifespan=_lifespan)
+    app.state.web = WebState(
+        base_settings=base_settings,
+        manager=manager,
+        token=token,
+        max_upload_bytes=max_upload_bytes,
+        take_seconds=take_seconds,
+        page=_static("index.html").decode(),
+    )
     return Guard(app, allowed_hosts, origin, token)
+
+
+@asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    await _state(app).manager.start()
+    yield
+
+
+def _state(app: Any) -> WebState:
+    return app.state.web
+
+
+def _web(request: Request) -> WebState:
+    return _state(request.app)
+
+
+# --- the page and its assets ------------------------------------------------------------------
+
+
+async def index(request: Request) -> Response:
+    st = _web(request)
+    base = st.base_settings
+    config = {
+        "token": st.token,
+        "maxUploadBytes": st.max_upload_bytes,
+        "platformLimitBytes": PLATFORM_LIMIT_BYTES,
+        "profiles": list(PROFILES),
+        "profile": base.profile,
+        "failOn": base.fail_on,
+        "select": list(base.select),
+        "ignore": list(base.ignore),
+        "workers": st.manager.workers,
+        "takes": {
+            name: list(st.take_seconds or (p.speaking_s, p.listening_s))
+            for name, p in PROFILES.items()
+        },
+        "liveFps": LIVE_FPS,
+    }
+    # JSON in a data attribute, HTML-escaped: the page reads it with JSON.parse.
+    body = st.page.replace("{{CONFIG}}", escape(json.dumps(config), quote=True))
+    return HTMLResponse(body)
+
+
+async def static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in ("app.js", "record.js", "app.css", "icon.svg"):
+        return _not_found("not found")
+    return Response(_static(name), media_type=STATIC_TYPES[Path(name).suffix])
+
+
+async def favicon(request: Request) -> Response:
+    return Response(_static("icon.svg"), media_type="image/svg+xml")
+
+
+# --- uploads and jobs -------------------------------------------------------------------------
+
+
+async def upload(request: Request) -> Response:
+    st = _web(request)
+    name = safe_name(request.headers.get("x-file-name"))
+    settings = _request_settings(st, request)
+    if isinstance(settings, Response):
+        return settings
+    limit_text = (
+        f"{name}: larger than this page accepts ({st.max_upload_bytes / 1e6:.0f} MB); "
+        f"the platform accepts at most {PLATFORM_LIMIT_BYTES / 1e6:.0f} MB per file"
+    )
+    length = request.headers.get("content-length")
+    if length is not None:
+        try:
+            if int(length) > st.max_upload_bytes:
+                return _json_error(413, limit_text)
+        except ValueError:
+            return _json_error(400, "bad Content-Length")
+    if st.manager.closing:
+        return _json_error(503, "the server is stopping")
+    job_id, d = st.manager.new_job_dir()
+    path = d / f"upload{_suffix(name)}"
+    try:
+        size, sha256 = await _receive(request, path, st.max_upload_bytes)
+    except _TooBig:
+        _rmtree(d)
+        return _json_error(413, limit_text)
+    except Exception:
+        _rmtree(d)
+        raise
+    if size == 0:
+        _rmtree(d)
+        return _json_error(400, f"{name}: the file is empty")
+    ref = request.query_params.get("ref")
+    ref = ref if ref and SESSION_ID.fullmatch(ref) else None
+    job = st.manager.submit(job_id, name, path, size, sha256, settings, ref)
+    return JSONResponse(job.summary(), status_code=201)
+
+
+async def _receive(request: Request, path: Path, limit: int) -> tuple[int, str]:
+    """Stream the request body into `path`, counting as it arrives: (size, SHA-256).  Raises
+    _TooBig past `limit` bytes."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "wb") as f:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooBig
+            h.update(chunk)
+            f.write(chunk)
+    return size, h.hexdigest()
+
+
+async def jobs(request: Request) -> Response:
+    manager = _web(request).manager
+    items = sorted(manager.jobs.values(), key=lambda j: j.created)
+    return JSONResponse({"seq": manager.seq, "jobs": [j.summary() for j in items]})
+
+
+def _job(request: Request) -> Job | None:
+    return _web(request).manager.jobs.get(request.path_params["id"])
+
+
+async def report_html(request: Request) -> Response:
+    job = _job(request)
+    if job is None or job.html is None:
+        return _not_found("no such report")
+    return HTMLResponse(job.html, headers={"content-security-policy": REPORT_CSP})
+
+
+async def fix(request: Request) -> Response:
+    job = _job(request)
+    if job is None:
+        return _json_error(404, "no such file")
+    if job.path is None:
+        return _json_error(409, f"{job.name}: from an earlier session; drop the file again")
+    if job.state != "done" or not job.fixable:
+        return _json_error(409, f"{job.name}: nothing here that preparing can repair")
+    if job.fix_state == "running":
+        return _json_error(409, f"{job.name}: already being repaired")
+    _web(request).manager.start_fix(job)
+    return JSONResponse(job.summary(), status_code=202)
+
+
+async def download(request: Request) -> Response:
+    job = _job(request)
+    if job is None or job.fixed_path is None or not job.fixed_path.is_file():
+        return _not_found("no repaired file")
+    return FileResponse(
+        job.fixed_path,
+        media_type="video/mp4",
+        headers={"content-disposition": _attachment(prepared_name(job.name))},
+    )
+
+
+async def clear(request: Request) -> Response:
+    n = _web(request).manager.clear()
+    return JSONResponse({"cleared": n})
+
+
+# --- live readouts (Record mode) ----------------------------------------------------------------
+
+
+async def _live_post(request: Request, fn: Any) -> Response:
+    st = _web(request)
+    sid = request.query_params.get("session", "")
+    phase = request.query_params.get("phase", "idle")
+    if not SESSION_ID.fullmatch(sid) or phase not in LIVE_PHASES:
+        return _json_error(400, "bad live session or phase")
+    settings = _request_settings(st, request)
+    if isinstance(settings, Response):
+        return settings
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > LIVE_MAX_BYTES:
+            return _json_error(413, "a live frame or sound chunk is at most 2 MB")
+    args: tuple[Any, ...] = (sid, bytes(body), phase, settings_kwargs(settings))
+    if fn is live.frame:
+        args += (_frame_time(request.query_params.get("t")),)
+    res = await st.manager.live(fn, *args)
+    if res is None:
+        return JSONResponse({"busy": True}, status_code=503)
+    return JSONResponse(res, status_code=400 if "error" in res else 200)
+
+
+def _frame_time(raw: str | None) -> float | None:
+    """The page's capture time of a frame (seconds, `t=`); None when absent or not a time."""
+    try:
+        t = float(raw) if raw else None
+    except ValueError:
+        return None
+    return t if t is not None and 0.0 <= t < 1e7 else None
+
+
+async def live_frame(request: Request) -> Response:
+    return await _live_post(request, live.frame)
+
+
+async def live_audio(request: Request) -> Response:
+    return await _live_post(request, live.audio)
+
+
+async def live_end(request: Request) -> Response:
+    sid = request.query_params.get("session", "")
+    await _web(request).manager.live(live.end, sid)
+    return JSONResponse({"ended": True})
+
+
+# --- the event stream ---------------------------------------------------------------------------
+
+
+async def events(request: Request) -> Response:
+    try:
+        seq = int(request.headers.get("last-event-id") or request.query_params.get("since", 0))
+    except ValueError:
+        seq = 0
+    return StreamingResponse(
+        _event_stream(request, _web(request).manager, seq),
+        media_type="text/event-stream",
+        headers={"x-accel-buffering": "no"},
+    )
+
+
+async def _event_stream(request: Request, manager: JobManager, seq: int) -> AsyncIterator[str]:
+    """Every event after `seq`, then each new one as it comes, until the page goes away or
+    the server stops; a comment line every few seconds keeps proxies from closing it."""
+    yield "retry: 1000\n\n"
+    while not manager.closing:
+        batch = manager.events_after(seq)
+        for e in batch:
+            seq = e["seq"]
+            yield f"id: {seq}\nevent: {e['type']}\ndata: {json.dumps(e)}\n\n"
+        if await request.is_disconnected():
+            return
+        await manager.wait_for_events(seq, timeout=5.0)
+        if not batch and manager.seq <= seq:
+            yield ": keep-alive\n\n"
+
+
+ROUTES = [
+    Route("/", index),
+    Route("/favicon.ico", favicon),
+    Route("/static/{name}", static),
+    Route("/api/files", upload, methods=["POST"]),
+    Route("/api/jobs", jobs),
+    Route("/api/jobs/{id}/report.html", report_html),
+    Route("/api/jobs/{id}/fix", fix, methods=["POST"]),
+    Route("/api/jobs/{id}/prepared.mp4", download),
+    Route("/api/clear", clear, methods=["POST"]),
+    Route("/api/events", events),
+    Route("/api/live/frame", live_frame, methods=["POST"]),
+    Route("/api/live/audio", live_audio, methods=["POST"]),
+    Route("/api/live/end", live_end, methods=["POST"]),
+]
 
 
 class _TooBig(Exception):
@@ -397,9 +474,19 @@ class _TooBig(Exception):
 
 
 def _rmtree(d: Path) -> None:
-    import shutil
-
     shutil.rmtree(d, ignore_errors=True)
+
+
+def _not_found(text: str) -> Response:
+    return Response(f"{text}\n", 404, media_type="text/plain")
+
+
+def _request_settings(st: WebState, request: Request) -> Settings | Response:
+    """The settings a page request asks for, or the 400 answer saying why they are refused."""
+    try:
+        return _page_settings(st.base_settings, request.query_params)
+    except SettingsError as e:
+        return _json_error(400, str(e))
 
 
 def _page_settings(base: Settings, query: Any) -> Settings:

@@ -113,18 +113,24 @@ class JobManager:
         self._lock = threading.Lock()
         ctx = mp.get_context("spawn")
         self.queue = ctx.Queue()
+        self._pids = ctx.SimpleQueue()  # each worker's pid, from its initializer
         self.pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=ctx,
-            initializer=worker.init,
-            initargs=(self.queue,),
+            initializer=worker.tracked,
+            initargs=(self._pids, worker.init, self.queue),
         )
         self._stop = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="progress", daemon=True)
         # Live readouts (Record mode) in a process of their own: never queued behind a check.
         from . import live
 
-        self.live_pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=live.init)
+        self.live_pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=ctx,
+            initializer=worker.tracked,
+            initargs=(self._pids, live.init),
+        )
         self.live_pending = 0
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -153,20 +159,27 @@ class JobManager:
         """Stop the workers now (a check in progress is abandoned) and the listener."""
         self.closing = True
         self._stop.set()
-        for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
-            try:
-                proc.terminate()
-            except Exception:
-                pass
+        self._terminate_workers()
         self.pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(self.live_pool, "_processes", None) or {}).values()):
-            try:
-                proc.terminate()
-            except Exception:
-                pass
         self.live_pool.shutdown(wait=False, cancel_futures=True)
         if self._listener.is_alive():
             self._listener.join(timeout=1)
+
+    def _terminate_workers(self) -> None:
+        """SIGTERM to both pools' workers: the children of this process whose pid a worker
+        reported (an unreaped child keeps its pid, so no other process can be hit)."""
+        pids: set[int] = set()
+        try:
+            while not self._pids.empty():
+                pids.add(self._pids.get())
+        except (OSError, EOFError, ValueError):
+            pass
+        for proc in mp.active_children():
+            if proc.pid in pids:
+                try:
+                    proc.terminate()
+                except OSError:
+                    pass
 
     # --- events -------------------------------------------------------------------------
 
@@ -335,7 +348,7 @@ class JobManager:
             self._publish("fix-error", job)
             return
         if res["after"] is not None:
-            res["after"]["input"]["path"] = _prepared_name(job.name)
+            res["after"]["input"]["path"] = prepared_name(job.name)
         job.fix_state, job.fix = "done", res
         job.fixed_path = dst if res["written"] and dst.is_file() else None
         self._publish("fixed", job)
@@ -422,6 +435,6 @@ class JobManager:
         return len(gone)
 
 
-def _prepared_name(name: str) -> str:
+def prepared_name(name: str) -> str:
     stem = name.rsplit(".", 1)[0] if "." in name else name
     return f"{stem or 'clip'}-prepared.mp4"

@@ -34,6 +34,7 @@ from ..spans import Span
 
 LIVE_FPS = 3.0  # frames the page sends per second (the analysers' sample rate for live use)
 WINDOW = 3  # samples: the last second
+MIN_LIVE_FPS = 0.5  # a live sample stands for at most 2 s, however long the page took
 TAKE_MAX_SAMPLES = 3 * 60 * 3  # a phoenix-3 take (120 s) at LIVE_FPS, with margin
 AUDIO_WINDOW_S = 2.0
 FRAME_RULES = (
@@ -74,7 +75,7 @@ def _live_settings(kwargs: dict[str, Any]) -> Settings:
     return Settings(**kw)
 
 
-def _session(sid: str, settings: Settings, w: int, h: int) -> dict[str, Any]:
+def _session(sid: str, settings: Settings, w: int, h: int, t_s: float) -> dict[str, Any]:
     from ..analysis.faces import FaceAnalyser
     from ..analysis.image import ImageAnalyser
 
@@ -82,7 +83,9 @@ def _session(sid: str, settings: Settings, w: int, h: int) -> dict[str, Any]:
     for k in [k for k, s in _SESSIONS.items() if now - s["used"] > SESSION_IDLE_S]:
         del _SESSIONS[k]
     s = _SESSIONS.get(sid)
-    if s is None or s["size"] != (w, h):
+    # A frame earlier than the last one is on a new clock (the take began): new analysers, so
+    # the readouts' times are the take's own.
+    if s is None or s["size"] != (w, h) or t_s < s.get("t_s", -1.0):
         media = MediaInfo("live", "live", None, 0, True, False, width=w, height=h, bit_depth=8)
         s = {
             "faces": FaceAnalyser(settings, media),
@@ -94,7 +97,7 @@ def _session(sid: str, settings: Settings, w: int, h: int) -> dict[str, Any]:
             "take": [],  # face samples since the take started
         }
         _SESSIONS[sid] = s
-    s["used"] = now
+    s["used"], s["t_s"] = now, t_s
     return s
 
 
@@ -121,8 +124,25 @@ def _results(ids: tuple[str, ...], ev: Evidence, settings: Settings) -> list[dic
     return out
 
 
-def frame(sid: str, jpeg: bytes, phase: str, settings_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """One camera frame: the readouts for the last second (and the take so far)."""
+def _rate(samples: list[Any]) -> float:
+    """Samples per second as the page really sent them (at most `LIVE_FPS`: a slow machine
+    sends fewer), from their times; `LIVE_FPS` until two samples are in."""
+    if len(samples) < 2 or samples[-1].t_s <= samples[0].t_s:
+        return LIVE_FPS
+    rate = (len(samples) - 1) / (samples[-1].t_s - samples[0].t_s)
+    return min(LIVE_FPS, max(MIN_LIVE_FPS, rate))
+
+
+def frame(
+    sid: str,
+    jpeg: bytes,
+    phase: str,
+    settings_kwargs: dict[str, Any],
+    t_s: float | None = None,
+) -> dict[str, Any]:
+    """One camera frame: the readouts for the last second (and the take so far).  `t_s`: when
+    the page took it, in seconds (from the take's start during a take), so the times in the
+    rules' messages are real ones; without it, frames are taken as `LIVE_FPS` apart."""
     import cv2
 
     from ..analysis.faces import build_evidence
@@ -139,11 +159,14 @@ def frame(sid: str, jpeg: bytes, phase: str, settings_kwargs: dict[str, Any]) ->
         k = target / short
         img = cv2.resize(img, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
     h, w = img.shape[:2]
-    s = _session(sid, settings, w, h)
+    prev = _SESSIONS.get(sid, {})
+    if t_s is None:
+        t_s = prev.get("t_s", -1.0 / LIVE_FPS) + 1.0 / LIVE_FPS
+    s = _session(sid, settings, w, h, t_s)
     fa, ia = s["faces"], s["image"]
     n = s["n"]
     s["n"] = n + 1
-    fr = Frame(n, n / LIVE_FPS, img, 1.0)
+    fr = Frame(n, t_s, img, 1.0)
     fa.on_frame(fr)
     ia.on_frame(fr)
     if phase in ("speak", "listen"):
@@ -154,7 +177,8 @@ def frame(sid: str, jpeg: bytes, phase: str, settings_kwargs: dict[str, Any]) ->
     # Bounded memory: the analysers keep only what a window needs.
     del fa.samples[:-WINDOW]
     del ia.rows[:-WINDOW]
-    ev = Evidence(path="live", size_bytes=0, settings=settings, media=s["media"])
+    ev = Evidence(path="live", size_bytes=0, media=s["media"])
+    fa.sample_fps = _rate(fa.samples)  # a sample stands for the time until the next one
     ev.faces = fa.finish(ev)
     ev.image = copy.copy(ia).finish(ev)
     window = ev.faces.t_s
@@ -162,13 +186,13 @@ def frame(sid: str, jpeg: bytes, phase: str, settings_kwargs: dict[str, Any]) ->
     if phase == "listen" and len(window):
         # The guided take says this is the listening part: MTH001 judges exactly that span.
         ev.voice = SimpleNamespace(
-            listening=Span(float(window[0]), float(window[-1] + 1 / LIVE_FPS)), speaking=None
+            listening=Span(float(window[0]), float(window[-1] + 1 / fa.sample_fps)), speaking=None
         )
         ids = ids + LISTEN_RULES
     readouts = _results(ids, ev, settings)
     if phase in ("speak", "listen") and len(s["take"]) >= 2 * LIVE_FPS:
-        take_ev = Evidence(path="live", size_bytes=0, settings=settings, media=s["media"])
-        take_ev.faces = build_evidence(s["take"], s["size"], LIVE_FPS)
+        take_ev = Evidence(path="live", size_bytes=0, media=s["media"])
+        take_ev.faces = build_evidence(s["take"], s["size"], _rate(s["take"]))
         readouts += _results(TAKE_RULES, take_ev, settings)
     box = fr.notes.get("face_box")
     face = None
@@ -203,7 +227,7 @@ def audio(sid: str, pcm16: bytes, phase: str, settings_kwargs: dict[str, Any]) -
         return {"readouts": [], "level_dbfs": None}
     rms = float(np.sqrt(np.mean(buf.astype(np.float64) ** 2)))
     peak = float(np.max(np.abs(buf)))
-    ev = Evidence(path="live", size_bytes=0, settings=settings)
+    ev = Evidence(path="live", size_bytes=0)
     ev.audio = AudioData(buf, AudioData.RATE, 1, (rms,), (peak,), None)
     ev.voice = VoiceAnalyser(settings).finish(ev)
     out: list[dict[str, Any]] = []

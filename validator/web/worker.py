@@ -8,15 +8,23 @@ Both functions are thin wrappers: `batch.check_one` + `prepare.make_plan` for a 
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from typing import Any
 
-from ..batch import TIMELINE_EVIDENCE, check_one
+from ..batch import TIMELINE_EVIDENCE, _failure, check_one
 from ..errors import ValidatorError
 from ..settings import Settings
 
 _QUEUE: Any = None
+
+
+def tracked(pids: Any, init_fn: Any, *args: Any) -> None:
+    """Pool initializer: reports this worker's pid (so the server can stop the workers it
+    started, and only those), then runs `init_fn(*args)`."""
+    pids.put(os.getpid())
+    init_fn(*args)
 
 
 def init(queue: Any) -> None:
@@ -79,14 +87,8 @@ def check(job_id: str, path: str, settings_kwargs: dict[str, Any]) -> dict[str, 
             fixable = _fixable(plan, report) if plan.possible else []
         except ValidatorError:
             plan_doc, plan_text, fixable = None, None, []
-    except ValidatorError as e:
-        return {"error": str(e), "exit_code": e.exit_code, "seconds": time.perf_counter() - t0}
     except Exception as e:  # a bug must not take the server down
-        return {
-            "error": f"internal error: {type(e).__name__}: {e}",
-            "exit_code": 3,
-            "seconds": time.perf_counter() - t0,
-        }
+        return _failure(e, time.perf_counter() - t0)
     return {
         "report": report.to_dict(),
         "timeline": tl.to_dict() if tl else None,
@@ -110,14 +112,8 @@ def fix(job_id: str, src: str, dst: str, settings_kwargs: dict[str, Any]) -> dic
             PrepareOptions(),
             progress=_progress(job_id, "fix"),
         )
-    except ValidatorError as e:
-        return {"error": str(e), "exit_code": e.exit_code, "seconds": time.perf_counter() - t0}
-    except Exception as e:
-        return {
-            "error": f"internal error: {type(e).__name__}: {e}",
-            "exit_code": 3,
-            "seconds": time.perf_counter() - t0,
-        }
+    except Exception as e:  # a bug must not take the server down
+        return _failure(e, time.perf_counter() - t0)
     changes = []
     if res.after is not None:
         for c in proof.changes(res.before, res.after):

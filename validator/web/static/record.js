@@ -111,9 +111,15 @@
   camSel.addEventListener("change", () => { if (live.running) startCamera(); });
   micSel.addEventListener("change", () => { if (live.running) startCamera(); });
 
-  function liveUrl(kind) {
-    const q = new URLSearchParams({ session: live.session, phase: live.phase, profile: P.profile(), fail_on: P.failOn() });
+  function liveUrl(kind, extra) {
+    const q = new URLSearchParams({ session: live.session, phase: live.phase, profile: P.profile(), fail_on: P.failOn(), ...extra });
     return `/api/live/${kind}?` + q.toString();
+  }
+  // When a frame was taken, in seconds: from the take's start during a take (the times in the
+  // readouts' messages then match the take's own), else on the page's clock.
+  function frameTime(now) {
+    const inTake = live.phase === "speak" || live.phase === "listen";
+    return ((inTake ? now - live.takeStart : now) / 1000).toFixed(3);
   }
 
   // --- frames ---------------------------------------------------------------------------
@@ -132,17 +138,18 @@
         canvas.width = w;
         canvas.height = h;
         canvas.getContext("2d").drawImage(v, 0, 0, w, h);
+        const t = frameTime(last);
         const blob = await new Promise((res) => canvas.toBlob(res, "image/jpeg", 0.85));
-        sendFrame(blob).finally(() => { live.frameBusy = false; });
+        sendFrame(blob, t).finally(() => { live.frameBusy = false; });
       }
       await new Promise((r) => setTimeout(r, 25));
     }
   }
-  async function sendFrame(blob) {
+  async function sendFrame(blob, t) {
     const t0 = performance.now();
     let r;
     try {
-      r = await fetch(liveUrl("frame"), { method: "POST", body: blob, headers: { "X-Validator-Token": config.token, "Content-Type": "image/jpeg" } });
+      r = await fetch(liveUrl("frame", { t }), { method: "POST", body: blob, headers: { "X-Validator-Token": config.token, "Content-Type": "image/jpeg" } });
     } catch (_) { return; }
     if (r.status === 503) { stats.busy++; return; }
     if (!r.ok) return;
