@@ -24,6 +24,9 @@ import audiomix as am  # noqa: E402
 import consentgen as cg  # noqa: E402
 
 from validator.analysis import consent as c  # noqa: E402
+from validator.settings import Settings  # noqa: E402
+
+PRESENT_SHARE = float(Settings().rule_params("CON001").min_present_share)
 
 NAMES = (
     "Jane Doe",
@@ -57,7 +60,9 @@ def main() -> int:
         t = time.perf_counter()
         words, text = c.recognise(x[: int(c.WINDOW_START_S * 16000)])
         dt = time.perf_counter() - t
-        ev = c.evidence_from_words("start", len(x) / 16000, words, text, dt)
+        ev = c.evidence_from_words(
+            "start", len(x) / 16000, words, text, dt, min_present_share=PRESENT_SHARE
+        )
         m = ev.match
         row = {
             "kind": kind,

@@ -175,9 +175,7 @@ def analyse(path: str | Path, settings: Settings | None = None) -> Evidence:
     settings = settings or Settings()
     registry = load_analysers()
     container, media = open_media(Path(path))
-    ev = Evidence(
-        path=str(path), size_bytes=Path(path).stat().st_size, settings=settings, media=media
-    )
+    ev = Evidence(path=str(path), size_bytes=Path(path).stat().st_size, media=media)
     names = [n for n in ("faces", "image", "continuity") if n in registry]
     analysers = [(n, registry[n].factory(settings, media)) for n in names]
     stats, audio = decode_pass(

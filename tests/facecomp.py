@@ -168,7 +168,9 @@ def face_evidence(n: int = 50, fps: float = 5.0, **arrays):
         "mouth_open": np.full(n, 0.02),
         "teeth": np.zeros(n),
         "motion": np.full(n, 0.03),
-        "occlusion": np.zeros(n),
+        # Five skin regions like their reference (Lab distance 2, edge energy x1).
+        "region_delta_e": np.full((n, 5), 2.0),
+        "region_texture_ratio": np.ones((n, 5)),
         "presence": np.ones(n),
         "det_score": np.full(n, 0.95),
         "other_height": np.full(n, np.nan),

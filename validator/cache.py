@@ -99,6 +99,22 @@ def consent_extra() -> dict[str, str | None]:
     return out
 
 
+def face_engine() -> str:
+    """Which runtime runs the face models (analysis/face_models.py): LiteRT's version when it is
+    installed and not switched off, else "opencv".  The two agree to about 1e-4 but not bit for
+    bit, so a report measured by one is not reused by the other (read from the installed
+    metadata: nothing is imported)."""
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    if os.environ.get("VALIDATOR_FACE_ENGINE", "").lower() in ("opencv", "cv2"):
+        return "opencv"
+    try:
+        return f"litert {version('ai-edge-litert')}"
+    except PackageNotFoundError:
+        return "opencv"
+
+
 def cache_key(content_sha256: str, settings: Settings) -> str:
     from .registry import load_all
 
@@ -110,6 +126,7 @@ def cache_key(content_sha256: str, settings: Settings) -> str:
         "code": code_fingerprint(),
         "schema": SCHEMA_VERSION,
         "entry_format": ENTRY_FORMAT,
+        "face_engine": face_engine(),
     }
     if settings.consent != "none":  # only then does a rule use the recogniser
         doc["consent_extra"] = consent_extra()

@@ -9,7 +9,8 @@ Checks read only this.  Each field is filled by one producer:
 - `voice`       analysis/voice.py   (voice-activity timeline, segments, levels)
 - `faces`       analysis/faces.py   (per-sample face boxes, landmarks, pose, mouth)
 - `image`       analysis/image.py   (per-sample sharpness, exposure, noise, motion)
-- `continuity`  analysis/continuity.py (cuts, frozen runs, timestamp gaps)
+- `continuity`  analysis/continuity.py (cuts, frozen runs, timestamp gaps, shot breaks)
+- `sync`        analysis/lip_sync.py (the mouth track against the voice: the lip-sync curve)
 - `thumbnails`  small JPEG thumbnails of sampled frames (only when a renderer asks)
 
 A field is None when it could not be measured; `missing[field]` then says why in a sentence the
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
     from .analysis.continuity import ContinuityEvidence
     from .analysis.faces import FaceEvidence
     from .analysis.image import ImageEvidence
+    from .analysis.lip_sync import SyncEvidence
     from .analysis.thumbnails import Thumbnails
     from .analysis.voice import VoiceEvidence
-    from .settings import Settings
 
 
 @dataclass
@@ -214,9 +215,9 @@ class Evidence:
     continuity: ContinuityEvidence | None = None
     thumbnails: Thumbnails | None = None
     consent: ConsentEvidence | None = None  # only when consent checking is on
+    sync: SyncEvidence | None = None
     open_error: str | None = None  # why the file could not be opened as media (MED001)
     missing: dict[str, str] = field(default_factory=dict)
-    settings: Settings | None = None
 
     def why_missing(self, name: str) -> str:
         return self.missing.get(name) or f"{name} could not be measured"

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from .errors import UsageError
 from .evidence import Evidence
 from .registry import Outcome, Rule, skipped
 from .report import Report, Result
@@ -19,6 +20,27 @@ from .spans import Span
 
 # Structure rule families that do not apply to a separate consent video (`consent = "separate"`).
 SEPARATE_SKIPS = ("SEG", "MTH")
+
+
+def check_applicable(path: object, kind: str, rules: list[Rule], settings: Settings) -> None:
+    """A UsageError (exit 2) when no selected rule applies to this input: a report of zero rules
+    would read PASS having judged nothing (`--select MED` on a photo, `--select PHO` on a clip),
+    as a selection that matches no rule ID is refused."""
+    if rules:
+        return
+    what = (
+        "a photo (photos get the PHO rules)"
+        if kind == "photo"
+        else ("a video clip (the PHO rules are for photos)")
+    )
+    sel = f"--select {','.join(settings.select)}"
+    if settings.ignore:
+        sel += f" --ignore {','.join(settings.ignore)}"
+    fam = "PHO" if kind == "photo" else "MED"
+    raise UsageError(
+        f"{path}: no selected rule applies to {what}; {sel} (add {fam} to the selection to "
+        "check it, or leave it out of the inputs)"
+    )
 
 
 def run_check(r: Rule, ev: Evidence, settings: Settings) -> Result:

@@ -23,7 +23,13 @@ from .errors import ToolError, UsageError, ValidatorError
 from .evidence import AnalyserSpec, Evidence
 from .frame_thread import FrameThread
 from .frame_thread import enabled as frame_thread_enabled
-from .judge import SEPARATE_SKIPS, clip_spans, judge, run_check  # noqa: F401  (re-exported)
+from .judge import (  # noqa: F401  (SEPARATE_SKIPS, clip_spans, run_check: re-exported)
+    SEPARATE_SKIPS,
+    check_applicable,
+    clip_spans,
+    judge,
+    run_check,
+)
 from .media.decode import decode_pass, degenerate_frames
 from .media.probe import MediaOpenError, open_media
 from .media.source import check_regular, open_regular
@@ -69,6 +75,7 @@ def validate(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     rules = [r for r in load_all().values() if settings.is_selected(r.id) and r.family != "PHO"]
+    check_applicable(path, "video", rules, settings)
     needed = {n for r in rules for n in r.needs} | set(extra_evidence)
     ev = measure(p, settings, needed, timings, progress)
     fields = {"media": ev.media.to_dict() if ev.media else None, "segments": _segments(ev)}
@@ -102,7 +109,7 @@ def measure(
 ) -> Evidence:
     """Probe, one decode pass, the analysers providing `needed` (and what they require)."""
     t0 = time.perf_counter()
-    ev = Evidence(path=str(p), size_bytes=p.stat().st_size, settings=settings)
+    ev = Evidence(path=str(p), size_bytes=p.stat().st_size)
     hasher = _Sha256(p)
     try:
         container, media = open_media(p)

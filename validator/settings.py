@@ -112,6 +112,12 @@ class Settings:
         values.update(self.params.get(r.id, {}))
         return Params(values, self.profile_obj)
 
+    def rule_params(self, rule_id: str) -> Params:
+        """`resolve()` by rule ID: for an analyser whose measurement is defined by a rule's
+        parameters (the continuity analyser's shot breaks are cuts as EDT001 sees them).  Read
+        when the analyser starts, never by another rule at judge time."""
+        return self.resolve(load_all()[rule_id])
+
     def merged(self, **changes: Any) -> Settings:
         """A copy with `changes` applied; `params` are merged per rule rather than replaced."""
         if "params" in changes:

@@ -367,6 +367,11 @@ class ConsentEvidence:
     recognise_s: float  # wall time spent recognising
     words_before: int = 0  # transcript words before the statement starts
     name_retry: str | None = None  # the name heard again with the expected name as hotword
+    # The name the statement should say (`consent-name`; None: not set).
+    expected_name: str | None = None
+    # A statement was recognised: `match.score` reaches CON001's `min_present_share` (read
+    # when the analyser starts), so CON002 and CON003 judge it and skip otherwise.
+    found: bool = False
     notes: dict[str, Any] = field(default_factory=dict)
 
     def snippet(self, max_words: int = 14) -> str:
@@ -376,7 +381,14 @@ class ConsentEvidence:
 
 
 def evidence_from_words(
-    mode: str, window_s: float, words: list[Word], transcript: str, recognise_s: float = 0.0
+    mode: str,
+    window_s: float,
+    words: list[Word],
+    transcript: str,
+    recognise_s: float = 0.0,
+    *,
+    min_present_share: float,
+    expected_name: str | None = None,
 ) -> ConsentEvidence:
     mt = match_template(words)
     return ConsentEvidence(
@@ -387,6 +399,8 @@ def evidence_from_words(
         match=mt,
         recognise_s=recognise_s,
         words_before=mt.first if mt.first is not None else len(words),
+        expected_name=expected_name,
+        found=mt.score >= min_present_share,
     )
 
 
@@ -559,6 +573,8 @@ class _ConsentAnalyser:
     def __init__(self, settings: Any, media: Any):
         self.mode = getattr(settings, "consent", "none")
         self.name = getattr(settings, "consent_name", None)
+        # Where a statement counts as recognised is CON001's to say (`ConsentEvidence.found`).
+        self.min_present_share = float(settings.rule_params("CON001").min_present_share)
 
     def on_frame(self, frame: Any) -> None:  # pragma: no cover - wants_frames is False
         pass
@@ -576,7 +592,15 @@ class _ConsentAnalyser:
             t = time.perf_counter()
             words, text = recognise(pcm)
             dt = time.perf_counter() - t
-            out = evidence_from_words(self.mode, len(pcm) / ev.audio.RATE, words, text, dt)
+            out = evidence_from_words(
+                self.mode,
+                len(pcm) / ev.audio.RATE,
+                words,
+                text,
+                dt,
+                min_present_share=self.min_present_share,
+                expected_name=self.name,
+            )
             if self.name and name_similarity(out.match.name, self.name) < NAME_RETRY_BELOW:
                 out.name_retry = retry_name(pcm, out, self.name)
                 out.recognise_s = time.perf_counter() - t

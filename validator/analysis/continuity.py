@@ -26,7 +26,7 @@ frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -56,6 +56,11 @@ class ContinuityEvidence:
 
     Stream arrays: `frame_pts_s` (every decoded frame, sorted), `packet_bytes` (decode order),
     `tiny_packet` flags (packets too small to hold a picture change).
+
+    `shot_breaks`: the cuts and transitions (t_before, t_after), sorted, as EDT001 finds them
+    with the parameters it was given (`Settings.rule_params("EDT001")`, read when the analyser
+    starts).  The rules that compare consecutive samples (IMG005, IMG007, IMG008) leave
+    comparisons across a break to EDT001 and read them here, not EDT001's parameters.
     """
 
     t_s: np.ndarray
@@ -71,6 +76,7 @@ class ContinuityEvidence:
     packet_bytes: np.ndarray
     tiny_packet: np.ndarray
     declared_fps: float | None
+    shot_breaks: tuple[tuple[float, float], ...]
 
     @property
     def n(self) -> int:
@@ -137,6 +143,30 @@ class ContinuityEvidence:
                     out.append((float(self.t_s[i - 1]), float(self.t_s[j]), corr))
             i = j + 1
         return out
+
+    def shot_events(
+        self,
+        max_corr: float,
+        min_hist_dist: float,
+        min_cells: float,
+        include_transitions: bool,
+        min_total_hist: float,
+    ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """(cuts, transitions) as (t_before, t_after): EDT001's definition of a shot change,
+        also what `shot_breaks` holds (both lists, sorted)."""
+        cuts = [(a, b) for a, b, _ in self.cuts(max_corr, min_hist_dist, min_cells)]
+        trans = []
+        if include_transitions:
+            trans = [
+                (a, b)
+                for a, b, _ in self.transitions(max_corr, min_hist_dist, min_cells, min_total_hist)
+            ]
+        return cuts, trans
+
+    def with_shot_breaks(self, *cut_args: Any) -> ContinuityEvidence:
+        """A copy whose `shot_breaks` are `shot_events(*cut_args)`, cuts and transitions."""
+        cuts, trans = self.shot_events(*cut_args)
+        return replace(self, shot_breaks=tuple(sorted(cuts + trans)))
 
     def stats_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -207,12 +237,26 @@ def _corr(a: np.ndarray | None, b: np.ndarray, mean_a: float, mean_b: float) -> 
     return float(np.dot(a, b))
 
 
+def cut_args(settings: Any) -> tuple[float, float, float, bool, float]:
+    """EDT001's parameters, in `ContinuityEvidence.shot_events`'s order: the shot breaks are
+    cuts and transitions as EDT001 is set to see them (its params in `settings`)."""
+    p = settings.rule_params("EDT001")
+    return (
+        float(p.max_corr),
+        float(p.min_hist_dist),
+        float(p.min_changed_cells),
+        bool(p.include_transitions),
+        float(p.min_transition_colour),
+    )
+
+
 class ContinuityAnalyser:
     wants_frames = True
 
     def __init__(self, settings: Any, media: MediaInfo):
         self.interval = 1.0 / float(getattr(settings, "sample_fps", 5.0) or 5.0)
         self.declared_fps = media.fps
+        self.cut_args = cut_args(settings)
         self.rows: list[tuple[float, ...]] = []
         self.thumbs: list[np.ndarray] = []  # every sample's grey thumbnail, uint8
         self.prev: tuple[np.ndarray, np.ndarray, float] | None = None  # raw, normalised, mean
@@ -289,7 +333,8 @@ class ContinuityAnalyser:
             packet_bytes=np.asarray(pb, np.int64),
             tiny_packet=tiny,
             declared_fps=self.declared_fps,
-        )
+            shot_breaks=(),
+        ).with_shot_breaks(*self.cut_args)
 
 
 def _factory(settings: Any, media: MediaInfo) -> ContinuityAnalyser:

@@ -17,7 +17,11 @@ Owns `Evidence.faces` (a `FaceEvidence`).  For every sampled frame it
    and occlusion cues (landmark-model face score, detector score);
 4. between the sampled frames (`on_between_frame`, every decoded frame up to ~30/s) it follows
    only the mouth, one landmark run from the previous frame's landmarks, for lip sync
-   (`FaceEvidence.mouth_t_s` / `mouth_open_track`, MTH003).
+   (`FaceEvidence.mouth_t_s` / `mouth_open_track`, MTH003).  Such a frame is never converted
+   whole: the decode pass's `region()` converts only the landmark crop's bounding box from the
+   decoded planes (mouth opening within 0.005 of the whole-image route on the 1080p real
+   speaker, 0.003 on the sample; the whole image was ~2.5 ms of the ~8 ms CPU a tracked frame
+   cost, the landmark model itself is ~4.5 ms).
 
 It leaves `frame.notes["face_box"]` (x0, y0, x1, y1 ints in analysis pixels, or None) and
 `frame.notes["face_landmarks"]` ((468, 2) float array in analysis pixels, or None) for the image
@@ -38,7 +42,13 @@ import numpy as np
 
 from ..evidence import AnalyserSpec, Frame
 from . import register
-from .face_models import MeshResult, load_models, roi_from_detection, roi_from_landmarks
+from .face_models import (
+    MeshResult,
+    load_models,
+    roi_bounds,
+    roi_from_detection,
+    roi_from_landmarks,
+)
 
 if TYPE_CHECKING:
     from ..evidence import Evidence, MediaInfo
@@ -101,12 +111,18 @@ OUTER_LIPS = (
 # Skin regions watched for occlusion: forehead, right cheek, left cheek, nose bridge, chin.  Not
 # the mouth or eyes: they change on their own when speaking and blinking.
 OCCLUSION_REGIONS = (151, 50, 280, 6, 199)
-REGION_RADIUS = 0.07  # patch half-side, share of the hairline-to-chin height
-# A region "changed" when its colour moved this far (Lab distance, after removing the whole
-# face's common brightness change) or its edge energy grew this much over the clip's median.
-REGION_DELTA_E = 14.0
-OCCLUSION_REF_HALF_S = 6.0  # the reference is the region's median over +-6 s
-REGION_TEXTURE_RATIO = 2.0
+# Patch half-side, share of the hairline-to-chin height: a square 14% of the face height (21 px
+# on a 150-px face), small enough to stay inside each skin area around its landmark.  FAC011's
+# calibration (its docstring) was measured with it.
+REGION_RADIUS = 0.07
+# A sample's share of changed regions needs this many of the five in view (fewer: 0, 0.5 or 1,
+# too coarse for FAC011's 0.6); the texture reference is floored at 1e-3 (a flat patch).
+MIN_REGIONS = 3
+# Each sample's patches are compared with the same patches' median over +-6 s (FAC011's
+# docstring: a whole-clip reference read the shorter half of a speaker/listener composite as
+# covered throughout; 6 s absorbs such lasting changes and keeps a hand raised for 2 s).  What
+# counts as changed (the colour distance, the texture ratio) is FAC011's to say.
+OCCLUSION_REF_HALF_S = 6.0
 
 PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face flag
 MAX_CANDIDATES = 3  # detections tried with the landmark model per sample when nothing is tracked
@@ -149,7 +165,11 @@ class FaceEvidence:
     mouth_open: np.ndarray
     teeth: np.ndarray
     motion: np.ndarray
-    occlusion: np.ndarray  # share of skin regions unlike the clip's own face (0..1)
+    # Per sample and watched skin region (N, R), against the region's own median over the
+    # seconds around it (`region_changes`): Lab colour distance after removing the face's
+    # common brightness change, and edge energy over the reference's.  NaN: not measured.
+    region_delta_e: np.ndarray
+    region_texture_ratio: np.ndarray
     presence: np.ndarray  # landmark model's face score
     det_score: np.ndarray  # detector score of the main face (NaN: tracked without detection)
     other_height: np.ndarray  # height ratio of the largest other face (NaN: none)
@@ -157,7 +177,6 @@ class FaceEvidence:
     frame_size: tuple[int, int]  # analysis width, height
     sample_fps: float
     analyse_ms: float = 0.0  # mean wall time per sampled frame
-    extra: dict[str, Any] = field(default_factory=dict)
     # The mouth tracked on every decoded frame (at most ~30/s), not only the sampled ones: lip
     # sync lives at 25-30 frames/s (MTH003).  Times and mouth opening; empty when not measured.
     mouth_t_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -165,6 +184,14 @@ class FaceEvidence:
 
     def __len__(self) -> int:
         return len(self.t_s)
+
+    def occlusion(self, max_delta_e: float, max_texture_ratio: float) -> np.ndarray:
+        """Share of the watched skin regions that changed colour by more than `max_delta_e` or
+        gained texture by more than `max_texture_ratio` (0..1; NaN where fewer than 3 regions
+        were measured)."""
+        return occlusion_share(
+            self.region_delta_e, self.region_texture_ratio, max_delta_e, max_texture_ratio
+        )
 
     @property
     def dt_s(self) -> float:
@@ -194,7 +221,8 @@ class FaceEvidence:
                     "mouth_open": f(self.mouth_open),
                     "teeth": f(self.teeth),
                     "face_motion": f(self.motion),
-                    "face_occlusion": f(self.occlusion, 2),
+                    "face_region_delta_e_max": f(_nanmax(self.region_delta_e), 2),
+                    "face_region_texture_max": f(_nanmax(self.region_texture_ratio), 2),
                     "face_score": f(self.presence, 3),
                 }
             )
@@ -331,9 +359,19 @@ class FaceAnalyser:
         if self.track_lm is None or frame.t_s - self.track_t < TRACK_MIN_DT_S:
             return
         t0 = time.perf_counter()
-        img = frame.image
-        h, w = img.shape[:2]
-        m = self.mesh.run(img, roi_from_landmarks(self.track_lm))
+        w, h = self.size
+        roi = roi_from_landmarks(self.track_lm)
+        region = getattr(frame, "region", None)
+        if region is not None:
+            # Only the face's crop is converted from the decoded picture (the decode pass's
+            # between frames), not the whole analysis image.
+            piece, ox, oy = region(*roi_bounds(roi))
+            if min(piece.shape[:2]) < 2:  # the crop left the picture: the track is lost
+                self.track_lm = None
+                return
+            m = self.mesh.run(piece, roi, (ox, oy))
+        else:
+            m = self.mesh.run(frame.image, roi)
         if m.presence >= PRESENCE_MIN and _plausible(m, w, h):
             self.track.append((frame.t_s, mouth_open(m.landmarks)))
             self.track_lm, self.track_t = m.landmarks[:, :2], frame.t_s
@@ -350,7 +388,6 @@ class FaceAnalyser:
             1000 * self.elapsed / max(1, len(self.samples)),
         )
         tr = np.array(sorted(self.track), np.float64).reshape(-1, 2)
-        fe.extra["mouth_track_s"] = self.elapsed_track
         return replace(fe, mouth_t_s=tr[:, 0].copy(), mouth_open_track=tr[:, 1].copy())
 
 
@@ -455,8 +492,10 @@ def _region_stats(img: np.ndarray, lm: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def occlusion_from_regions(regions: np.ndarray, half_window: int | None = None) -> np.ndarray:
-    """Share of watched skin regions that look unlike the same region around that time.
+def region_changes(
+    regions: np.ndarray, half_window: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """How unlike the same region around that time each watched skin region looks.
 
     `regions` is (N, R, 4).  The reference of each sample is the median of the same region over
     the samples within `half_window` samples either side (default: the whole clip), so skin
@@ -466,11 +505,12 @@ def occlusion_from_regions(regions: np.ndarray, half_window: int | None = None) 
     shorter part as covered throughout against a whole-clip median), while a hand raised for
     a few seconds still differs from the seconds around it.  The common brightness change of
     all regions is removed first, so a lighting change is not an occlusion (IMG005 judges
-    lighting)."""
-    n = regions.shape[0]
-    out = np.full(n, np.nan)
+    lighting).  Returns (Lab distance, edge-energy ratio), each (N, R); NaN for a region not
+    measured and for every region of a sample with fewer than 3 measured."""
+    n, nr = regions.shape[:2]
+    de_out, tex_out = np.full((n, nr), np.nan), np.full((n, nr), np.nan)
     if n == 0 or not np.isfinite(regions).any():
-        return out
+        return de_out, tex_out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a region never visible: all-NaN
         if half_window is None or 2 * half_window + 1 >= n:
@@ -483,19 +523,42 @@ def occlusion_from_regions(regions: np.ndarray, half_window: int | None = None) 
     for i in range(n):
         reg, ref = regions[i], refs[i]
         ok = np.isfinite(reg[:, 0]) & np.isfinite(ref[:, 0])
-        if ok.sum() < 3:
+        if ok.sum() < MIN_REGIONS:
             continue
         d = reg[ok, :3] - ref[ok, :3]
         d[:, 0] -= np.median(d[:, 0])
-        de = np.sqrt((d**2).sum(1))
-        tex = reg[ok, 3] / np.maximum(ref[ok, 3], 1e-3)
-        changed = (de > REGION_DELTA_E) | (tex > REGION_TEXTURE_RATIO)
-        out[i] = float(changed.mean())
+        de_out[i, ok] = np.sqrt((d**2).sum(1))
+        tex_out[i, ok] = reg[ok, 3] / np.maximum(ref[ok, 3], 1e-3)
+    return de_out, tex_out
+
+
+def occlusion_share(
+    delta_e: np.ndarray, texture_ratio: np.ndarray, max_delta_e: float, max_texture_ratio: float
+) -> np.ndarray:
+    """Per sample, the share of measured regions whose colour distance is over `max_delta_e` or
+    texture ratio over `max_texture_ratio`; NaN where fewer than 3 regions were measured."""
+    ok = np.isfinite(delta_e)
+    with np.errstate(invalid="ignore"):
+        changed = ok & ((delta_e > max_delta_e) | (texture_ratio > max_texture_ratio))
+    counted = ok.sum(axis=1)
+    out = np.full(len(delta_e), np.nan)
+    has = counted >= MIN_REGIONS
+    out[has] = changed[has].sum(axis=1) / counted[has]
     return out
 
 
-def _pose(lm: np.ndarray) -> tuple[float, float, float]:
-    """Yaw, pitch, roll in degrees from the mesh's 3D landmarks (z is in the x/y pixel scale).
+def _nanmax(a: np.ndarray) -> np.ndarray:
+    """Row-wise max ignoring NaN (NaN for a row with no value)."""
+    ok = np.isfinite(a)
+    out = np.full(len(a), np.nan)
+    rows = ok.any(axis=1)
+    out[rows] = np.where(ok[rows], a[rows], -np.inf).max(axis=1)
+    return out
+
+
+def head_pose(lm: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch, roll in degrees from the mesh's 3D landmarks (z is in the x/y pixel scale);
+    the photo path (photo/measure.py) uses it too.
 
     Roll is the eye line's angle.  Yaw and pitch are the depth tilts of the cheek-to-cheek and
     chin-to-forehead lines after removing roll; pitch is offset so a frontal face reads ~0."""
@@ -512,14 +575,11 @@ def _pose(lm: np.ndarray) -> tuple[float, float, float]:
     return yaw, pitch, math.degrees(roll)
 
 
-def build_evidence(
-    samples: list[_Sample], size: tuple[int, int], sample_fps: float, analyse_ms: float = 0.0
-) -> FaceEvidence:
+def _per_sample(samples: list[_Sample], w: float, h: float) -> dict[str, np.ndarray]:
+    """Every per-sample array of `FaceEvidence` but the skin-region changes, from the samples."""
     n = len(samples)
-    w, h = size if size[0] else (1, 1)
-    nan = np.full(n, np.nan)
     a: dict[str, np.ndarray] = {
-        k: nan.copy()
+        k: np.full(n, np.nan)
         for k in (
             "height_ratio",
             "head_top",
@@ -537,17 +597,16 @@ def build_evidence(
             "other_score",
         )
     }
-    box = np.full((n, 4), np.nan)
-    centre = np.full((n, 2), np.nan)
-    present = np.zeros(n, bool)
-    detected = np.array([s.detected for s in samples], bool)
-    searched = np.array([s.searched for s in samples], bool)
-    n_faces = np.zeros(n, np.int32)
-    t = np.array([s.t_s for s in samples], np.float64)
+    a["box"] = np.full((n, 4), np.nan)
+    a["centre"] = np.full((n, 2), np.nan)
+    a["present"] = np.zeros(n, bool)
+    a["detected"] = np.array([s.detected for s in samples], bool)
+    a["searched"] = np.array([s.searched for s in samples], bool)
+    a["n_faces"] = np.array([s.n_faces for s in samples], np.int32)
+    a["t_s"] = np.array([s.t_s for s in samples], np.float64)
     prev_rigid: np.ndarray | None = None
     prev_t = 0.0
     for i, s in enumerate(samples):
-        n_faces[i] = s.n_faces
         a["det_score"][i] = s.det_score
         a["other_height"][i] = s.other_height
         a["other_score"][i] = s.other_score
@@ -555,16 +614,16 @@ def build_evidence(
             prev_rigid = None
             continue
         lm = s.mesh.landmarks
-        present[i] = True
+        a["present"][i] = True
         x0, y0, x1, y1 = _box(lm)
-        box[i] = (x0 / w, y0 / h, x1 / w, y1 / h)
-        centre[i] = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h)
+        a["box"][i] = (x0 / w, y0 / h, x1 / w, y1 / h)
+        a["centre"][i] = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h)
         face_h = float(np.hypot(*(lm[CHIN, :2] - lm[FOREHEAD, :2])))
         a["height_ratio"][i] = (y1 - y0) / h
         a["head_top"][i] = (lm[FOREHEAD, 1] - HEAD_ABOVE_HAIRLINE * face_h) / h
         a["chin"][i] = lm[CHIN, 1] / h
         a["eye_y"][i] = (lm[R_EYE_OUT, 1] + lm[L_EYE_OUT, 1]) / 2 / h
-        a["yaw"][i], a["pitch"][i], a["roll"][i] = _pose(lm)
+        a["yaw"][i], a["pitch"][i], a["roll"][i] = head_pose(lm)
         a["mouth_open"][i] = mouth_open(lm)
         a["teeth"][i] = s.teeth
         a["presence"][i] = s.mesh.presence
@@ -573,22 +632,25 @@ def build_evidence(
             disp = float(np.mean(np.hypot(*(rigid - prev_rigid).T)))
             a["motion"][i] = disp / face_h / (s.t_s - prev_t)
         prev_rigid, prev_t = rigid, s.t_s
+    return a
+
+
+def build_evidence(
+    samples: list[_Sample], size: tuple[int, int], sample_fps: float, analyse_ms: float = 0.0
+) -> FaceEvidence:
+    n = len(samples)
+    w, h = size if size[0] else (1, 1)
+    a = _per_sample(samples, w, h)
     regions = np.full((n, len(OCCLUSION_REGIONS), 4), np.nan)
     for i, s in enumerate(samples):
         if s.mesh is not None and s.regions is not None:
             regions[i] = s.regions
-    occlusion = occlusion_from_regions(
+    delta_e, texture = region_changes(
         regions, half_window=max(1, int(round(OCCLUSION_REF_HALF_S * sample_fps)))
     )
     return FaceEvidence(
-        t_s=t,
-        present=present,
-        detected=detected,
-        searched=searched,
-        n_faces=n_faces,
-        box=box,
-        centre=centre,
-        occlusion=occlusion,
+        region_delta_e=delta_e,
+        region_texture_ratio=texture,
         frame_size=(int(w), int(h)),
         sample_fps=sample_fps,
         analyse_ms=analyse_ms,

@@ -36,20 +36,39 @@ MOTION_WIDTH_PX = 256
 FALLBACK_BOX = (0.30, 0.15, 0.70, 0.65)  # x0, y0, x1, y1 as fractions of the frame
 CLIP_LEVEL = 0.98  # normalised code value counted as a clipped highlight
 CRUSH_LEVEL = 0.03  # normalised code value counted as a crushed shadow
+# The motion constants below are the ones IMG007 (camera shake) and IMG008 (background motion)
+# were calibrated with: the figures are in those rules' docstrings (checks/img.py, GRID, the lp
+# clips and the generated s18 degradations); change one only by re-running that calibration.
+#
 # Per-pixel change (8-bit levels, on the blurred motion copy) that counts as "moved", added to
-# 4x the measured noise so grain alone is not counted as motion.
+# MOTION_NOISE_FACTOR x the measured noise so grain alone is not counted as motion.  With these,
+# still real backgrounds change 0-1.9% per interval and a person-sized shape pacing behind
+# 11-16% (IMG008's calibration).
 MOTION_DIFF_LEVELS = 14.0
-# Motion copies are gain-equalised to this mean level (8-bit) before they are compared; a copy
-# darker than MOTION_MIN_MEAN is left alone (nothing to equalise, only noise to amplify).
+MOTION_NOISE_FACTOR = 4.0
+# The motion copy is blurred first (5x5 Gaussian, about 1 px sigma): grain and compression block
+# edges at 256 px would otherwise count as change and as corners.
+MOTION_BLUR_PX = 5
+# Motion copies are gain-equalised to this mean level (8-bit; mid-grey with headroom, both
+# copies alike) before they are compared, so a 1-stop lighting step changes 1% of the
+# background (IMG008's calibration); a copy darker than MOTION_MIN_MEAN (a black frame) is left
+# alone: nothing to equalise, only noise to amplify.
 MOTION_TARGET_MEAN = 110.0
 MOTION_MIN_MEAN = 2.0
+# Samples further apart than this many sample intervals (frames missing: EDT003's business) are
+# not compared.
+MOTION_MAX_GAP_INTERVALS = 3
 # The person's region around the face box: widened by these fractions of the box (shoulders),
-# and extended to the bottom edge (the body).  Background under MOTION_MIN_BACKGROUND of the
-# copy is too little to judge.
+# and extended to the bottom edge (the body); the known limit is lp_d3, a close-up whose hair
+# and shoulders still reach past it (IMG008).  Background under MOTION_MIN_BACKGROUND of the
+# copy is too little to judge (lp_d0 and lp_d9, faces filling the frame, are not measured).
 PERSON_WIDEN_X, PERSON_WIDEN_Y = 0.6, 0.4
 MOTION_MIN_BACKGROUND = 0.05
-# Camera shake: corners tracked by Lucas-Kanade (OpenCV's usual parameters for a 256-px copy);
-# fewer than MOTION_MIN_TRACKS tracked corners and the shift is not trusted.
+# Camera shake: up to 120 corners at least 6 px apart, quality 0.02 of the strongest (low, so a
+# dim or plain background still gives corners), tracked by pyramidal Lucas-Kanade with a
+# 21-px window over 3 levels (shifts up to about 10 px x 2^3 = 80 px of the 256-px copy, more
+# than the 16-px jitter of the s18 shake degradation at 512 px); fewer than MOTION_MIN_TRACKS
+# tracked corners and the shift is not trusted.
 SHAKE_MAX_CORNERS, SHAKE_CORNER_QUALITY, SHAKE_CORNER_SPACING_PX = 120, 0.02, 6
 SHAKE_LK_WINDOW_PX, SHAKE_LK_LEVELS = 21, 3
 MOTION_MIN_TRACKS = 8
@@ -308,7 +327,7 @@ class ImageAnalyser:
         s = MOTION_WIDTH_PX / w
         sh = max(8, int(round(h * s)))
         small = cv2.resize(gray, (MOTION_WIDTH_PX, sh), interpolation=cv2.INTER_AREA)
-        small = cv2.GaussianBlur(small, (5, 5), 0)
+        small = cv2.GaussianBlur(small, (MOTION_BLUR_PX, MOTION_BLUR_PX), 0)
         # Equalise the gain so a lighting change (IMG005) is not read as motion: LK tracking and
         # the difference image both assume constant brightness.
         mean = float(small.mean())
@@ -320,7 +339,7 @@ class ImageAnalyser:
             prev is None
             or prev.shape != small.shape
             or prev_t is None
-            or frame.t_s - prev_t > 3 * self.interval
+            or frame.t_s - prev_t > MOTION_MAX_GAP_INTERVALS * self.interval
         ):
             return np.nan, np.nan
         # The person: the face box widened to the shoulders and down to the bottom edge.  The
@@ -366,7 +385,7 @@ class ImageAnalyser:
             )
         diff = cv2.absdiff(small, shifted)
         # Grain is averaged down ~sqrt(area ratio) in the small copy, then by the blur.
-        thr = MOTION_DIFF_LEVELS + 4.0 * noise * s
+        thr = MOTION_DIFF_LEVELS + MOTION_NOISE_FACTOR * noise * s
         m = MOTION_BORDER_PX
         inner = mask[m:-m, m:-m] > 0
         changed = (diff[m:-m, m:-m] > thr) & inner

@@ -20,7 +20,7 @@ concatenation of the others).
 from __future__ import annotations
 
 from ..evidence import Evidence
-from ..registry import Outcome, Param, Params, failed, load_all, passed, rule, skipped
+from ..registry import Outcome, Param, Params, failed, passed, rule, skipped
 
 
 def _spans(ev: Evidence) -> list[tuple[float, float]]:
@@ -35,9 +35,19 @@ def _heard(ev: Evidence) -> str:
     return f'heard "{snippet}"' if snippet else "heard no words"
 
 
-def _present_share(ev: Evidence) -> float:
-    assert ev.settings is not None
-    return float(ev.settings.resolve(load_all()["CON001"]).min_present_share)
+def _outcome(
+    ok: bool, ev: Evidence, message: str, measured: float, limit: float, spans: bool = True
+) -> Outcome:
+    """A CON result: the share or similarity measured (3 decimals) against its limit, over the
+    statement's span."""
+    make = passed if ok else failed
+    return make(
+        message, measured=round(measured, 3), limit=limit, spans=_spans(ev) if spans else None
+    )
+
+
+# CON002 and CON003 judge a statement CON001 found (`ConsentEvidence.found`).
+_NOT_FOUND = "not evaluated: no consent statement recognised (CON001)"
 
 
 def _where(ev: Evidence) -> str:
@@ -109,28 +119,24 @@ def consent_statement_missing(ev: Evidence, p: Params) -> Outcome:
     """
     c = ev.consent
     m = c.match
-    if m.score < p.min_present_share:
-        return failed(
+    limit = p.min_present_share
+    if m.score < limit:
+        msg = (
             f"no consent statement at {_where(ev)} (first {c.window_s:.0f} s transcribed: "
-            f"{m.score:.2f} of the template heard; {_heard(ev)})",
-            measured=round(m.score, 3),
-            limit=p.min_present_share,
+            f"{m.score:.2f} of the template heard; {_heard(ev)})"
         )
+        return _outcome(False, ev, msg, m.score, limit, spans=False)
     if c.mode == "start" and c.words_before > p.max_words_before:
-        return failed(
+        msg = (
             f"the consent statement starts at {m.start_s:.1f} s, after {c.words_before} words of "
-            f"other speech: it must open the clip ({_heard(ev)})",
-            measured=round(m.score, 3),
-            limit=p.min_present_share,
-            spans=_spans(ev),
+            f"other speech: it must open the clip ({_heard(ev)})"
         )
-    return passed(
+        return _outcome(False, ev, msg, m.score, limit)
+    msg = (
         f"consent statement heard at {m.start_s:.1f}-{m.end_s:.1f} s "
-        f'({m.score:.2f} of the template, wording "{m.wording}")',
-        measured=round(m.score, 3),
-        limit=p.min_present_share,
-        spans=_spans(ev),
+        f'({m.score:.2f} of the template, wording "{m.wording}")'
     )
+    return _outcome(True, ev, msg, m.score, limit)
 
 
 @rule(
@@ -182,8 +188,8 @@ def consent_statement_mismatch(ev: Evidence, p: Params) -> Outcome:
     """
     c = ev.consent
     m = c.match
-    if m.score < _present_share(ev):
-        return skipped("not evaluated: no consent statement recognised (CON001)")
+    if not c.found:
+        return skipped(_NOT_FOUND)
     missing_end = int(m.notes.get("missing_end", 0))
     if m.score < p.min_match_share or missing_end > p.max_missing_end_words:
         why = (
@@ -191,20 +197,14 @@ def consent_statement_mismatch(ev: Evidence, p: Params) -> Outcome:
             if m.score >= p.min_match_share
             else f"{m.score:.2f} of its words heard"
         )
-        return failed(
+        msg = (
             f"the consent statement differs from the template: {why}; missing: "
-            f'"{_missing_text(m.missing)}" ({_heard(ev)})',
-            measured=round(m.score, 3),
-            limit=p.min_match_share,
-            spans=_spans(ev),
+            f'"{_missing_text(m.missing)}" ({_heard(ev)})'
         )
+        return _outcome(False, ev, msg, m.score, p.min_match_share)
     extra = f'; not heard: "{_missing_text(m.missing)}"' if m.missing else ""
-    return passed(
-        f"{m.matched} of {m.total} template words heard in order ({m.score:.2f}){extra}",
-        measured=round(m.score, 3),
-        limit=p.min_match_share,
-        spans=_spans(ev),
-    )
+    msg = f"{m.matched} of {m.total} template words heard in order ({m.score:.2f}){extra}"
+    return _outcome(True, ev, msg, m.score, p.min_match_share)
 
 
 @rule(
@@ -259,10 +259,9 @@ def consent_name_mismatch(ev: Evidence, p: Params) -> Outcome:
     """
     c = ev.consent
     m = c.match
-    if m.score < _present_share(ev):
-        return skipped("not evaluated: no consent statement recognised (CON001)")
-    assert ev.settings is not None
-    expected = ev.settings.consent_name
+    if not c.found:
+        return skipped(_NOT_FOUND)
+    expected = c.expected_name
     if not expected:
         heard = f'heard "{m.name}"' if m.name else "no name heard"
         return skipped(
@@ -273,23 +272,12 @@ def consent_name_mismatch(ev: Evidence, p: Params) -> Outcome:
     sim, heard_name = name_similarity(m.name, expected), m.name
     if c.name_retry is not None and name_similarity(c.name_retry, expected) > sim:
         sim, heard_name = name_similarity(c.name_retry, expected), c.name_retry
+    limit = p.min_name_similarity
     if heard_name is None:
-        return failed(
-            f'no name heard before "am currently speaking" (expected "{expected}"; {_heard(ev)})',
-            measured=0.0,
-            limit=p.min_name_similarity,
-            spans=_spans(ev),
-        )
-    if sim < p.min_name_similarity:
-        return failed(
-            f'heard the name "{heard_name}", expected "{expected}" (similarity {sim:.2f})',
-            measured=round(sim, 3),
-            limit=p.min_name_similarity,
-            spans=_spans(ev),
-        )
-    return passed(
-        f'heard the name "{heard_name}" for "{expected}" (similarity {sim:.2f})',
-        measured=round(sim, 3),
-        limit=p.min_name_similarity,
-        spans=_spans(ev),
-    )
+        msg = f'no name heard before "am currently speaking" (expected "{expected}"; {_heard(ev)})'
+        return _outcome(False, ev, msg, 0.0, limit)
+    if sim < limit:
+        msg = f'heard the name "{heard_name}", expected "{expected}" (similarity {sim:.2f})'
+        return _outcome(False, ev, msg, sim, limit)
+    msg = f'heard the name "{heard_name}" for "{expected}" (similarity {sim:.2f})'
+    return _outcome(True, ev, msg, sim, limit)

@@ -112,16 +112,15 @@ def cut_detected(ev: Evidence, p: Params):
     co = ev.continuity
     if co.n < 2:
         return skipped("not evaluated: fewer than two sampled frames")
-    events = [(a, b) for a, b, _ in co.cuts(p.max_corr, p.min_hist_dist, p.min_changed_cells)]
-    n_cuts = len(events)
-    if p.include_transitions:
-        events += [
-            (a, b)
-            for a, b, _ in co.transitions(
-                p.max_corr, p.min_hist_dist, p.min_changed_cells, p.min_transition_colour
-            )
-        ]
-    events.sort()
+    cuts, transitions = co.shot_events(
+        p.max_corr,
+        p.min_hist_dist,
+        p.min_changed_cells,
+        p.include_transitions,
+        p.min_transition_colour,
+    )
+    n_cuts = len(cuts)
+    events = sorted(cuts + transitions)
     lowest = float(np.nanmin(co.corr_prev)) if np.isfinite(co.corr_prev).any() else 1.0
     if events:
         n_tr = len(events) - n_cuts

@@ -737,6 +737,22 @@ def excessive_movement(ev: Evidence, p: Params):
             minimum=0,
             maximum=60,
         ),
+        Param(
+            "max_region_delta_e",
+            14.0,
+            "a skin region whose colour moved further than this from its reference has "
+            "changed, Lab distance (CIE76, the face's common brightness change removed)",
+            minimum=1,
+            maximum=100,
+        ),
+        Param(
+            "max_region_texture_ratio",
+            2.0,
+            "a skin region whose edge energy grew more than this over its reference has "
+            "changed, ratio",
+            minimum=1.1,
+            maximum=20,
+        ),
     ],
 )
 def face_occluded(ev: Evidence, p: Params):
@@ -746,8 +762,9 @@ def face_occluded(ev: Evidence, p: Params):
     bridge, chin) of near-frontal samples (within 20 degrees: a turned head lights its patches
     differently) are compared with the same patches' median over the 12 s around the sample
     (+-6 s; the whole clip when it is shorter): a patch that
-    changes colour (Lab distance > 14 after removing the face's common brightness change) or
-    gains texture (edge energy x2) is covered.  Samples with at least `min_region_ratio` of
+    changes colour (Lab distance > `max_region_delta_e`, 14, after removing the face's common
+    brightness change) or gains texture (edge energy x `max_region_texture_ratio`, 2) is
+    covered.  Samples with at least `min_region_ratio` of
     the patches covered, in runs longer than `max_duration_s`, fail.
 
     Why it matters: the platform rejects `hands_obstructing_face` and
@@ -782,7 +799,8 @@ def face_occluded(ev: Evidence, p: Params):
     if why:
         return skipped(why)
     with np.errstate(invalid="ignore"):
-        cov = (frontal(f) & (f.occlusion >= p.min_region_ratio)) | (f.detected & ~f.present)
+        share = f.occlusion(p.max_region_delta_e, p.max_region_texture_ratio)
+        cov = (frontal(f) & (share >= p.min_region_ratio)) | (f.detected & ~f.present)
     spans = [s for s in runs(cov, f.t_s, f.dt_s) if s.end_s - s.start_s > p.max_duration_s + 1e-9]
     share = float(cov.sum() / max(1, f.present.sum()))
     if spans:

@@ -25,34 +25,22 @@ from typing import Any
 import numpy as np
 
 from ..evidence import Evidence
-from ..registry import RULES, Param, Params, failed, passed, rule, skipped
+from ..registry import Param, Params, failed, passed, rule, skipped
 from ..spans import interval_spans as _interval_spans
 from ..spans import sample_spans as runs
 
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _cut_rule_params(ev: Evidence) -> dict[str, Any]:
-    """EDT001's resolved parameters (its defaults when the clip has no settings)."""
-    r = RULES["EDT001"]
-    if ev.settings is None:
-        return {x.name: x.default for x in r.params}
-    return ev.settings.resolve(r).as_dict()
-
-
 def shot_breaks(ev: Evidence, t: np.ndarray) -> np.ndarray:
-    """breaks[i] is True when a cut or transition (as EDT001 sees it) lies between sample i-1
-    and sample i, so comparisons across it are left to EDT001."""
+    """breaks[i] is True when a cut or transition (as EDT001 sees it: the continuity analyser's
+    `shot_breaks`) lies between sample i-1 and sample i, so comparisons across it are left to
+    EDT001."""
     breaks = np.zeros(len(t), bool)
     co = ev.continuity
     if co is None:
         return breaks
-    p = _cut_rule_params(ev)
-    args = (float(p["max_corr"]), float(p["min_hist_dist"]), float(p["min_changed_cells"]))
-    events = co.cuts(*args)
-    if p["include_transitions"]:
-        events += co.transitions(*args, float(p["min_transition_colour"]))
-    for a, b, _c in events:
+    for a, b in co.shot_breaks:
         breaks |= (t > a + 1e-6) & (t <= b + 1e-6)
     return breaks
 

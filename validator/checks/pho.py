@@ -24,6 +24,14 @@ def _pm(ev: Any) -> Any:
     return ev.photo_face
 
 
+def _verdict(ok: bool, message: str, fail_message: str, measured: Any, limit: Any, unit: str):
+    """One measured value against its limit: passed with `message` or failed with
+    `fail_message` (the same `measured`, `limit` and `unit` either way)."""
+    if ok:
+        return passed(message, measured, limit, unit)
+    return failed(fail_message, measured, limit, unit)
+
+
 @rule(
     "PHO001",
     "unreadable-image",
@@ -117,9 +125,10 @@ def image_resolution(ev: Any, p: Params):
     info = ev.photo_info
     s = info.short_side
     msg = f"{info.width}x{info.height}: the short side is {s} px"
-    if s < p.min_short_side_px:
-        return failed(f"{msg} (needs at least {p.min_short_side_px})", s, p.min_short_side_px, "px")
-    return passed(f"{msg} (at least {p.min_short_side_px})", s, p.min_short_side_px, "px")
+    lim = p.min_short_side_px
+    return _verdict(
+        not s < lim, f"{msg} (at least {lim})", f"{msg} (needs at least {lim})", s, lim, "px"
+    )
 
 
 @rule(
@@ -401,9 +410,11 @@ def subject_too_small(ev: Any, p: Params):
     r = pm.face_height_px / pm.height
     msg = f"the face is {r:.0%} of the image height ({pm.face_height_px:.0f} px"
     need = f"needs {p.min_height_ratio:.0%} and {p.min_height_px:g} px)"
-    if r < p.min_height_ratio or round(pm.face_height_px) < p.min_height_px:  # whole pixels
-        return failed(f"{msg}; {need}", round(r, 4), p.min_height_ratio, "ratio")
-    return passed(f"{msg}; {need}", round(r, 4), p.min_height_ratio, "ratio")
+    # Whole pixels: 149.9 px counts as 150.
+    ok = not (r < p.min_height_ratio or round(pm.face_height_px) < p.min_height_px)
+    return _verdict(
+        ok, f"{msg}; {need}", f"{msg}; {need}", round(r, 4), p.min_height_ratio, "ratio"
+    )
 
 
 @rule(
@@ -502,9 +513,8 @@ def image_blurry(ev: Any, p: Params):
     if pm.focus is None:
         return skipped("not evaluated: the face is too small to measure focus")
     msg = f"face detail {pm.focus:.3f} (needs {p.min_focus:g})"
-    if pm.focus < p.min_focus:
-        return failed(f"{msg}: out of focus or enlarged", round(pm.focus, 4), p.min_focus, "ratio")
-    return passed(msg, round(pm.focus, 4), p.min_focus, "ratio")
+    fail = f"{msg}: out of focus or enlarged"
+    return _verdict(not pm.focus < p.min_focus, msg, fail, round(pm.focus, 4), p.min_focus, "ratio")
 
 
 @rule(
@@ -601,9 +611,8 @@ def face_off_center(ev: Any, p: Params):
     off = pm.centre_offset
     side = "left" if off < 0 else "right"
     msg = f"the face is {abs(off):.0%} of the width {side} of centre (at most {p.max_offset_ratio:.0%})"
-    if abs(off) > p.max_offset_ratio:
-        return failed(msg, round(off, 4), p.max_offset_ratio, "ratio")
-    return passed(msg, round(off, 4), p.max_offset_ratio, "ratio")
+    ok = not abs(off) > p.max_offset_ratio
+    return _verdict(ok, msg, msg, round(off, 4), p.max_offset_ratio, "ratio")
 
 
 @rule(
@@ -636,9 +645,9 @@ def eyes_closed(ev: Any, p: Params):
     if pm.eye_open is None:
         return skipped("not evaluated: the iris model is not available")
     msg = f"eye opening {pm.eye_open:.2f} eye widths (needs {p.min_eye_open:g})"
-    if pm.eye_open < p.min_eye_open:
-        return failed(f"eyes nearly closed ({msg})", round(pm.eye_open, 4), p.min_eye_open, "ratio")
-    return passed(msg, round(pm.eye_open, 4), p.min_eye_open, "ratio")
+    ok = not pm.eye_open < p.min_eye_open
+    fail = f"eyes nearly closed ({msg})"
+    return _verdict(ok, msg, fail, round(pm.eye_open, 4), p.min_eye_open, "ratio")
 
 
 @rule(

@@ -50,9 +50,12 @@ def run(args: argparse.Namespace) -> int:
 
 def media_facts(path: str) -> dict[str, Any]:
     """Everything `info` prints, as plain data."""
+    from ..photo import sniff_kind
     from ..pipeline import validate
     from ..settings import Settings
 
+    if sniff_kind(path) == "photo":  # by its first bytes; no MED rule applies to a photo
+        return {"path": str(path), "error": "a photo, not a clip (`validator check` judges it)"}
     # The decode pass of `check`, with the cheap MED evidence only (the probe and the audio).
     report = validate(
         path, Settings(select=("MED",)), keep_evidence=True, extra_evidence=("audio",)

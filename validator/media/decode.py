@@ -288,7 +288,14 @@ class _VideoSide:
             return
         if t + 1e-6 < self.next_sample_t:
             if self.between_sinks:
-                between = _BetweenFrame(t, lambda: self._image(frame), self.scale, frame)
+                between = _BetweenFrame(
+                    t,
+                    lambda: self._image(frame),
+                    self.scale,
+                    frame,
+                    self.target,
+                    self.rotation or 0,
+                )
                 _feed(self.between_sinks, between)
             return
         while self.next_sample_t <= t + 1e-6:
@@ -356,19 +363,115 @@ def right_angle(rotation: Any) -> int:
 
 class _BetweenFrame(Frame):
     """A frame between two samples (index -1): its analysis image is only made if a sink
-    looks at it (the mouth track skips frames past ~30/s and frames after losing the face)."""
+    looks at it (the mouth track skips frames past ~30/s and frames after losing the face).
+    `region()` converts only a rectangle of it (the mouth track's face crop)."""
 
-    def __init__(self, t_s: float, make: Callable[[], np.ndarray], scale: float, av_frame: Any):
+    def __init__(
+        self,
+        t_s: float,
+        make: Callable[[], np.ndarray],
+        scale: float,
+        av_frame: Any,
+        target: tuple[int, int] | None = None,
+        rotation: int = 0,
+    ):
         self.index = -1
         self.t_s = t_s
         self.scale = scale
         self.av_frame = av_frame
         self.notes: dict[str, Any] = {}
         self._make = make
+        self._target = target
+        self._rotation = rotation
 
     @cached_property
     def image(self) -> np.ndarray:  # type: ignore[override]
         return self._make()
+
+    def region(self, x0: float, y0: float, x1: float, y1: float) -> tuple[np.ndarray, int, int]:
+        """(pixels, ox, oy): a piece of `image` covering the rectangle (analysis pixels,
+        clipped to the image) whose top-left corner is at (ox, oy), the same pixels as the
+        whole image would hold there up to rounding (within a few levels at the piece's
+        edges).  Only that rectangle of the decoded picture is converted, when it can be cut
+        on the scaler's grid; otherwise (or once the image exists) it is a slice of `image`."""
+        if "image" not in self.__dict__ and self._target is not None:
+            cut = _native_region(self.av_frame, self._target, self._rotation, (x0, y0, x1, y1))
+            if cut is not None:
+                return cut
+        img = self.image
+        h, w = img.shape[:2]
+        ix0, iy0 = min(w, max(0, int(x0))), min(h, max(0, int(y0)))
+        ix1, iy1 = max(ix0, min(w, int(np.ceil(x1)))), max(iy0, min(h, int(np.ceil(y1))))
+        return img[iy0:iy1, ix0:ix1], ix0, iy0
+
+
+_REGION_FORMATS = ("yuv420p", "yuvj420p")
+_REGION_MAX_STEP = 64  # native pixels between the points where the scaler's grids meet
+
+
+def _grid_step(n: int, tn: int) -> int | None:
+    """The smallest native step (n pixels scaled to tn) that lands on an even native pixel and
+    an even analysis pixel: swscale shares one chroma sample between two output pixels, so
+    an odd offset would pair them differently.  None above `_REGION_MAX_STEP`."""
+    base = n // np.gcd(n, tn)
+    for k in range(1, 5):
+        s = k * base
+        if s % 2 == 0 and (s * tn // n) % 2 == 0:
+            return int(s) if s <= _REGION_MAX_STEP else None
+    return None
+
+
+def _native_region(
+    frame: Any, target: tuple[int, int], rotation: int, rect: tuple[float, float, float, float]
+) -> tuple[np.ndarray, int, int] | None:
+    """The display-rotated analysis pixels of `rect` converted from the decoded 4:2:0 planes
+    alone: the cut starts and ends where a native pixel boundary meets an analysis one (and on
+    even native pixels, for the chroma), so swscale's filters sample the same positions as for
+    the whole frame.  None when that grid is too coarse or the format is not 8-bit 4:2:0."""
+    w, h = frame.width, frame.height
+    tw, th = target
+    if frame.format.name not in _REGION_FORMATS or w % 2 or h % 2:
+        return None
+    cw = display_rotation_cw(rotation)
+    x0, y0, x1, y1 = rect
+    # The rectangle in the coded (unrotated) analysis image.
+    if cw == 90:
+        x0, y0, x1, y1 = y0, th - x1, y1, th - x0
+    elif cw == 180:
+        x0, y0, x1, y1 = tw - x1, th - y1, tw - x0, th - y0
+    elif cw == 270:
+        x0, y0, x1, y1 = tw - y1, x0, tw - y0, x1
+    sx, sy = _grid_step(w, tw), _grid_step(h, th)
+    if sx is None or sy is None:
+        return None
+    nx0 = int(max(0, np.floor(x0 * w / tw / sx) * sx))
+    ny0 = int(max(0, np.floor(y0 * h / th / sy) * sy))
+    nx1 = int(min(w, np.ceil(x1 * w / tw / sx) * sx))
+    ny1 = int(min(h, np.ceil(y1 * h / th / sy) * sy))
+    if nx1 - nx0 < 2 * sx or ny1 - ny0 < 2 * sy:
+        return None
+    pw, ph = nx1 - nx0, ny1 - ny0
+    buf = np.empty(pw * ph * 3 // 2, np.uint8)
+    n = pw * ph
+    for k, plane in enumerate(frame.planes[:3]):
+        a = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        if k == 0:
+            buf[:n] = a[ny0:ny1, nx0:nx1].ravel()
+        else:
+            lo = n + (k - 1) * (n // 4)
+            buf[lo : lo + n // 4] = a[ny0 // 2 : ny1 // 2, nx0 // 2 : nx1 // 2].ravel()
+    piece = av.VideoFrame.from_ndarray(buf.reshape(-1, pw), format=frame.format.name)
+    piece.colorspace, piece.color_range = frame.colorspace, frame.color_range
+    bgr = piece.reformat(width=pw * tw // w, height=ph * th // h, format="bgr24").to_ndarray()
+    ox, oy = nx0 * tw // w, ny0 * th // h
+    bgr = rotate_for_display(bgr, rotation)
+    if cw == 90:
+        ox, oy = th - (oy + bgr.shape[1]), ox
+    elif cw == 180:
+        ox, oy = tw - (ox + bgr.shape[1]), th - (oy + bgr.shape[0])
+    elif cw == 270:
+        ox, oy = oy, tw - (ox + bgr.shape[0])
+    return bgr, ox, oy
 
 
 def display_rotation_cw(frame_rotation_ccw: int) -> int:

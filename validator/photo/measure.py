@@ -40,7 +40,6 @@ import numpy as np
 ANALYSIS_LONG_SIDE = 2048
 PRESENCE_MIN = 0.5
 HEAD_ABOVE_HAIRLINE = 0.25
-PITCH_NEUTRAL_DEG = -5.5  # the clip path's frontal offset (median of 11 frontal GRID clips)
 FOCUS_FACE_PX = 256
 
 # Mesh landmark indices.
@@ -48,7 +47,6 @@ HAIRLINE, CHIN = 10, 152
 R_EYE_OUT, R_EYE_IN, L_EYE_IN, L_EYE_OUT = 33, 133, 362, 263
 R_LID_UP, R_LID_DOWN, L_LID_UP, L_LID_DOWN = 159, 145, 386, 374
 R_CHEEK, L_CHEEK = 234, 454
-FOREHEAD = 10
 R_CHEEK_PATCH, L_CHEEK_PATCH = 50, 280
 FACE_OVAL = (
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
@@ -200,7 +198,9 @@ def measure(rgb: np.ndarray, width: int, height: int, scale: float) -> PhotoMeas
     hair, chin = lm[HAIRLINE, :2], lm[CHIN, :2]
     face_h = float(np.hypot(*(chin - hair)))
     skull = hair + up * HEAD_ABOVE_HAIRLINE * face_h
-    yaw, pitch, rolld = _pose(lm)
+    from ..analysis.faces import head_pose  # the clip path's formula, one copy
+
+    yaw, pitch, rolld = head_pose(lm)
     pm.yaw_deg, pm.pitch_deg = yaw, pitch
     pm.roll_deg = (rolld - turned + 180.0) % 360.0 - 180.0  # as the photo stands
     lm_disp = np.column_stack([disp(lm[:, :2]), lm[:, 2] / scale])
@@ -226,21 +226,6 @@ def measure(rgb: np.ndarray, width: int, height: int, scale: float) -> PhotoMeas
     _focus_and_light(pm, bgr, lm, scale)
     _iris_and_mask(pm, bgr, lm, scale, up, face_w, turned, aw, ah)
     return pm
-
-
-def _pose(lm: np.ndarray) -> tuple[float, float, float]:
-    """Yaw, pitch, roll in degrees from the mesh's 3-D landmarks (the clip path's formula)."""
-    d = lm[L_EYE_OUT, :2] - lm[R_EYE_OUT, :2]
-    roll = math.atan2(d[1], d[0])
-    c, s = math.cos(-roll), math.sin(-roll)
-    x = lm[:, 0] * c - lm[:, 1] * s
-    y = lm[:, 0] * s + lm[:, 1] * c
-    z = lm[:, 2]
-    yaw = math.degrees(math.atan2(z[L_CHEEK] - z[R_CHEEK], x[L_CHEEK] - x[R_CHEEK]))
-    pitch = (
-        math.degrees(math.atan2(z[FOREHEAD] - z[CHIN], y[CHIN] - y[FOREHEAD])) - PITCH_NEUTRAL_DEG
-    )
-    return yaw, pitch, math.degrees(roll)
 
 
 def _focus_and_light(pm: PhotoMeasure, bgr: np.ndarray, lm: np.ndarray, scale: float) -> None:

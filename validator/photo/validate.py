@@ -39,7 +39,6 @@ class PhotoEvidence:
 
     path: str
     size_bytes: int
-    settings: Settings | None = None
     sha256: str | None = None
     photo_info: PhotoInfo | None = None
     photo: PhotoMeasure | None = None
@@ -74,11 +73,12 @@ def validate_photo(
     keep_evidence: bool = True,
     extra_evidence: tuple[str, ...] = (),
 ) -> Report:
-    from ..judge import judge
+    from ..judge import check_applicable, judge
 
     t0 = time.perf_counter()
     rules = [r for r in rules_for("photo") if settings.is_selected(r.id)]
-    ev = PhotoEvidence(str(p), p.stat().st_size, settings)
+    check_applicable(p, "photo", rules, settings)
+    ev = PhotoEvidence(str(p), p.stat().st_size)
     ev.sha256 = _sha256_file(p)
     needs = {n for r in rules for n in r.needs} | set(extra_evidence)
     loaded = None

@@ -177,7 +177,7 @@ def frame(
     # Bounded memory: the analysers keep only what a window needs.
     del fa.samples[:-WINDOW]
     del ia.rows[:-WINDOW]
-    ev = Evidence(path="live", size_bytes=0, settings=settings, media=s["media"])
+    ev = Evidence(path="live", size_bytes=0, media=s["media"])
     fa.sample_fps = _rate(fa.samples)  # a sample stands for the time until the next one
     ev.faces = fa.finish(ev)
     ev.image = copy.copy(ia).finish(ev)
@@ -191,7 +191,7 @@ def frame(
         ids = ids + LISTEN_RULES
     readouts = _results(ids, ev, settings)
     if phase in ("speak", "listen") and len(s["take"]) >= 2 * LIVE_FPS:
-        take_ev = Evidence(path="live", size_bytes=0, settings=settings, media=s["media"])
+        take_ev = Evidence(path="live", size_bytes=0, media=s["media"])
         take_ev.faces = build_evidence(s["take"], s["size"], _rate(s["take"]))
         readouts += _results(TAKE_RULES, take_ev, settings)
     box = fr.notes.get("face_box")
@@ -227,7 +227,7 @@ def audio(sid: str, pcm16: bytes, phase: str, settings_kwargs: dict[str, Any]) -
         return {"readouts": [], "level_dbfs": None}
     rms = float(np.sqrt(np.mean(buf.astype(np.float64) ** 2)))
     peak = float(np.max(np.abs(buf)))
-    ev = Evidence(path="live", size_bytes=0, settings=settings)
+    ev = Evidence(path="live", size_bytes=0)
     ev.audio = AudioData(buf, AudioData.RATE, 1, (rms,), (peak,), None)
     ev.voice = VoiceAnalyser(settings).finish(ev)
     out: list[dict[str, Any]] = []
