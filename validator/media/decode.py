@@ -15,12 +15,14 @@ only buffer that grows is the 16 kHz PCM (64 KB/s), and it stops at `MAX_ANALYSI
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from ..evidence import AudioData, Frame, MediaInfo, StreamStats
 
@@ -315,7 +317,7 @@ class _VideoSide:
                 max(2, int(round(h * self.scale / 2)) * 2),
             )
         tw, th = self.target
-        image = frame.reformat(width=tw, height=th, format="bgr24").to_ndarray()
+        image = _scale(frame, tw, th, "frame")
         return rotate_for_display(image, self.rotation or 0)
 
     def finalise(self, media: MediaInfo, stats: StreamStats) -> None:
@@ -405,6 +407,21 @@ class _BetweenFrame(Frame):
         return img[iy0:iy1, ix0:ix1], ix0, iy0
 
 
+_SCALERS = threading.local()
+
+
+def _scale(frame: Any, width: int, height: int, kind: str) -> np.ndarray:
+    """`frame.reformat(width, height, "bgr24")` through one scaler per thread and `kind`
+    (whole frames, mouth crops), kept from frame to frame: FFmpeg then reuses its scaling
+    context while the sizes stay the same (measured on the sample: 2.7 instead of 4.7 ms CPU
+    per frame to 640x360) instead of building one per frame; the pixels are identical."""
+    r = getattr(_SCALERS, kind, None)
+    if r is None:
+        r = VideoReformatter()
+        setattr(_SCALERS, kind, r)
+    return r.reformat(frame, width=width, height=height, format="bgr24").to_ndarray()
+
+
 _REGION_FORMATS = ("yuv420p", "yuvj420p")
 _REGION_MAX_STEP = 64  # native pixels between the points where the scaler's grids meet
 
@@ -462,7 +479,7 @@ def _native_region(
             buf[lo : lo + n // 4] = a[ny0 // 2 : ny1 // 2, nx0 // 2 : nx1 // 2].ravel()
     piece = av.VideoFrame.from_ndarray(buf.reshape(-1, pw), format=frame.format.name)
     piece.colorspace, piece.color_range = frame.colorspace, frame.color_range
-    bgr = piece.reformat(width=pw * tw // w, height=ph * th // h, format="bgr24").to_ndarray()
+    bgr = _scale(piece, pw * tw // w, ph * th // h, "region")
     ox, oy = nx0 * tw // w, ny0 * th // h
     bgr = rotate_for_display(bgr, rotation)
     if cw == 90:
