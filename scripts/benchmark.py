@@ -27,7 +27,8 @@ threads on, nothing else):
 The validator's byte code is compiled once before timing and the processes run without
 PYTHONDONTWRITEBYTECODE, as an installed package runs (pip compiles it at install).
 
-Peak memory is each process's maximum resident set (VmHWM, polled every 50 ms).  CPU is user + system
+Peak memory is the largest maximum resident set (VmHWM, polled every 50 ms) of the process
+and its children (the `--jobs` workers).  CPU is user + system
 seconds of the process and its children.  Not a test: absolute timings depend on the machine
 (and on what else it runs); the ratios are what to compare between changes.
 """
@@ -101,18 +102,43 @@ def run_process(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, 
     )
     hwm = [0]
 
-    def poll() -> None:
-        # VmHWM of the process's own memory map (its peak RSS since exec).  wait4's ru_maxrss
-        # would start from this benchmark's own RSS, which a forked child inherits as a floor.
-        while True:  # until the process is a zombie (no memory map left) or gone
+    def vm_hwm_kb(pid: int) -> int | None:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                kb = [int(x.split()[1]) for x in f if x.startswith("VmHWM:")]
+        except OSError:
+            return None
+        return kb[0] if kb else None
+
+    def descendants(pid: int) -> list[int]:
+        """Every process below `pid` (children are listed per thread of their parent)."""
+        out, todo = [], [pid]
+        while todo:
+            parent = todo.pop()
             try:
-                with open(f"/proc/{p.pid}/status") as f:
-                    kb = [int(x.split()[1]) for x in f if x.startswith("VmHWM:")]
+                tids = os.listdir(f"/proc/{parent}/task")
             except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{parent}/task/{tid}/children") as f:
+                        kids = [int(x) for x in f.read().split()]
+                except OSError:
+                    continue
+                out += kids
+                todo += kids
+        return out
+
+    def poll() -> None:
+        # VmHWM of each process's own memory map (its peak RSS since exec), the largest of the
+        # process and its children (--jobs workers): wait4's ru_maxrss would start from this
+        # benchmark's own RSS, which a forked child inherits as a floor.
+        while True:  # until the process is a zombie (no memory map left) or gone
+            own = vm_hwm_kb(p.pid)
+            if own is None:
                 return
-            if not kb:
-                return
-            hwm[0] = max(hwm[0], kb[0])
+            kids = [vm_hwm_kb(c) or 0 for c in descendants(p.pid)]
+            hwm[0] = max(hwm[0], own, *kids)
             time.sleep(0.05)
 
     watcher = threading.Thread(target=poll, daemon=True)
@@ -353,7 +379,7 @@ def main() -> int:
             r = res[k]
             print(
                 f"  {label}: {r['wall']:.1f} s, {60 * n / r['wall']:.1f} clips/min, "
-                f"peak {r['rss_mb']:.0f} MB per process"
+                f"peak {r['rss_mb']:.0f} MB (largest process)"
             )
 
     for name, t in stages.items():
