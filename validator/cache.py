@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .fsutil import atomic_write
+from .fsutil import atomic_write, sha256_of
 from .media.source import open_regular
 from .report import SCHEMA_VERSION, Report, tool_version
 from .settings import Settings
@@ -57,11 +57,8 @@ def default_cache_dir() -> Path:
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """Raises OSError (NotRegularFile for a FIFO or a device: never blocks or reads forever)."""
-    h = hashlib.sha256()
     with open_regular(path) as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
+        return sha256_of(f)
 
 
 @lru_cache(maxsize=1)

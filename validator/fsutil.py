@@ -1,11 +1,23 @@
-"""Atomic file writing: a temporary file beside the target, renamed into place, so a reader
+"""File hashing and atomic file writing: a temporary file beside the target, renamed into place, so a reader
 never sees half a file and an interrupted write leaves the old file (or nothing) behind."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
+
+
+def sha256_of(f: BinaryIO) -> str:
+    """The SHA-256 hex digest of what is left to read in the open binary file `f`, read in 4 MB
+    pieces (memory stays flat whatever the file's size).  The one file hash of the package: the
+    caller opens the file as it must (`media.source.open_regular` for an input)."""
+    h = hashlib.sha256()
+    while chunk := f.read(1 << 22):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def honour_umask(path: str | os.PathLike[str]) -> None:

@@ -10,7 +10,6 @@ failing report (MED001), a bad call raises UsageError/SettingsError, a missing m
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .analysis import load_all as load_analysers
+from .cache import file_sha256
 from .errors import ToolError, UsageError, ValidatorError
 from .evidence import AnalyserSpec, Evidence
 from .frame_thread import FrameThread
@@ -32,7 +32,7 @@ from .judge import (  # noqa: F401  (SEPARATE_SKIPS, clip_spans, run_check: re-e
 )
 from .media.decode import decode_pass, degenerate_frames
 from .media.probe import MediaOpenError, open_media
-from .media.source import check_regular, open_regular
+from .media.source import check_regular
 from .registry import load_all
 from .report import Report
 from .settings import Settings
@@ -293,12 +293,8 @@ class _Sha256:
         self._thread.start()
 
     def _run(self, path: Path) -> None:
-        h = hashlib.sha256()
         try:
-            with open_regular(path) as f:
-                while chunk := f.read(1 << 22):
-                    h.update(chunk)
-            self._digest = h.hexdigest()
+            self._digest = file_sha256(path)
         except OSError:
             self._digest = None
 

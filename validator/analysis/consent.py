@@ -27,7 +27,6 @@ missing and the name heard.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 import re
@@ -42,6 +41,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..evidence import AnalyserSpec, Evidence
+from ..fsutil import sha256_of
 from . import register
 
 MODES = ("none", "start", "separate")
@@ -432,11 +432,8 @@ def model_dir() -> Path:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return sha256_of(f)
 
 
 _LOCK = threading.Lock()

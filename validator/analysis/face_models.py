@@ -49,6 +49,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
+from ..fsutil import sha256_of
 
 DETECTOR_FILE = "face_detection_short_range.tflite"
 LANDMARK_FILE = "face_landmark.tflite"
@@ -73,11 +74,8 @@ def find_model_dir() -> Path:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return sha256_of(f)
 
 
 def verified_model_bytes(name: str, model_dir: Path | None = None) -> bytes:

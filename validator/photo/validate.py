@@ -10,12 +10,12 @@ keeps like a clip's thumbnails.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cache import file_sha256
 from ..registry import Rule, load_all
 from ..report import Report
 from ..settings import Settings
@@ -117,11 +117,7 @@ def validate_photo(
 
 
 def _sha256_file(p: Path) -> str | None:
-    h = hashlib.sha256()
     try:
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 22):
-                h.update(chunk)
+        return file_sha256(p)
     except OSError:
         return None
-    return h.hexdigest()
