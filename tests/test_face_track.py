@@ -53,11 +53,20 @@ class _Mesh:
 
 
 def _analyse(path, until_s, box=HANDS):
+    def wrap(a, clock):
+        a.detector = _Detector(a.detector, clock, until_s, box)
+        a.mesh = _Mesh(a.mesh, box)
+
+    return _track(path, wrap)
+
+
+def _track(path, wrap):
+    """The face analyser over the clip's sampled frames, its models first replaced by
+    `wrap(analyser, clock)`; `clock["t"]` is the time of the frame being analysed."""
     container, media = open_media(path)
     a = FaceAnalyser(Settings(), media)
     clock = {"t": 0.0}
-    a.detector = _Detector(a.detector, clock, until_s, box)
-    a.mesh = _Mesh(a.mesh, box)
+    wrap(a, clock)
 
     def sink(frame: Frame) -> None:
         clock["t"] = frame.t_s
@@ -106,30 +115,18 @@ def test_a_rejected_box_where_the_face_was_is_a_covered_face(shared_media, clipd
                 return [Detection(0.85, face_box, np.zeros((6, 2)))]
             return real
 
-    container, media = open_media(path)
-    a = FaceAnalyser(Settings(), media)
-    clock = {"t": 0.0}
-    a.detector = _Cover(a.detector, clock, 0.0)
-    real_mesh = a.mesh
+    def wrap(a, clock):
+        a.detector = _Cover(a.detector, clock, 0.0)
+        real_mesh = a.mesh
 
-    class _CoverMesh:
-        def run(self, img, roi):
-            m = real_mesh.run(img, roi)
-            return MeshResult(m.landmarks, 0.05, roi) if 1.2 <= clock["t"] < 2.0 else m
+        class _CoverMesh:
+            def run(self, img, roi):
+                m = real_mesh.run(img, roi)
+                return MeshResult(m.landmarks, 0.05, roi) if 1.2 <= clock["t"] < 2.0 else m
 
-    a.mesh = _CoverMesh()
+        a.mesh = _CoverMesh()
 
-    def sink(frame: Frame) -> None:
-        clock["t"] = frame.t_s
-        a.on_frame(frame)
-
-    try:
-        decode_pass(
-            container, media, sample_fps=5.0, short_side_px=720, frame_sinks=[sink], progress=None
-        )
-    finally:
-        container.close()
-    f = a.finish(None)
+    f = _track(path, wrap)
     hidden = (f.t_s >= 1.2) & (f.t_s < 2.0)
     assert f.detected.all() and not f.present[hidden].any() and f.present[~hidden].all()
     assert _check("FAC001", f).status == "pass"
