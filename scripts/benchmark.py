@@ -235,6 +235,44 @@ def encode(src: Path, dst: Path, *, bframes: bool) -> Path:
     return dst
 
 
+def loop(src: Path, dst: Path, times: int) -> Path:
+    """`src` played `times` times in a row, packets copied (no re-encode): a long clip with the
+    sample's own picture and sound, for memory in clip length."""
+    if dst.exists():
+        return dst
+    import av
+
+    tmp = dst.with_suffix(".part.mp4")
+    with av.open(tmp.open("wb"), "w", format="mp4") as out:
+        outs = None
+        for _ in range(times):
+            with av.open(src.open("rb")) as inp:
+                streams = inp.streams.video[:1] + inp.streams.audio[:1]
+                if outs is None:
+                    outs = {s.index: out.add_stream_from_template(s) for s in streams}
+                    offset = {s.index: 0 for s in streams}
+                    span = {s.index: 0 for s in streams}
+                    tbs = {s.index: s.time_base for s in streams}  # the packets' time bases
+                for packet in inp.demux(*streams):
+                    if packet.dts is None:
+                        continue
+                    i = packet.stream.index
+                    end = packet.pts + (packet.duration or 0)
+                    span[i] = max(span[i], end)
+                    packet.pts += offset[i]
+                    packet.dts += offset[i]
+                    packet.stream = outs[i]
+                    out.mux(packet)
+            # The next copy starts where the longest stream of this one ended, in each stream's
+            # own time base.
+            end_s = max(span[i] * tbs[i] for i in outs)
+            for i in outs:
+                offset[i] += round(end_s / tbs[i])
+                span[i] = 0
+    tmp.rename(dst)
+    return dst
+
+
 _NOISE: list = []
 
 

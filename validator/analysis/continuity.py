@@ -41,6 +41,8 @@ GRID = 4  # the diff copy is split GRID x GRID; the busiest cell tells a still p
 # A packet this small (or this small relative to the median packet) holds no picture change.
 TINY_PACKET_BYTES = 48
 TINY_PACKET_RATIO = 0.03
+# A declared duration past this is not believed for sizing the thumbnail buffer (it grows).
+MAX_EXPECTED_S = 3600.0
 
 
 @dataclass(frozen=True, eq=False)  # arrays: compare fields explicitly, never with ==
@@ -258,7 +260,19 @@ class ContinuityAnalyser:
         self.declared_fps = media.fps
         self.cut_args = cut_args(settings)
         self.rows: list[tuple[float, ...]] = []
-        self.thumbs: list[np.ndarray] = []  # every sample's grey thumbnail, uint8
+        # Every sample's grey thumbnail (uint8), in one buffer sized from the declared duration
+        # (pages never written cost no memory) and doubled if the clip runs longer: no list of
+        # arrays stacked at the end, which held them twice.
+        try:
+            expected = float(media.duration_s or 0.0)
+        except (TypeError, ValueError):
+            expected = 0.0
+        if not 0.0 < expected <= MAX_EXPECTED_S:
+            expected = 60.0
+        self.thumbs = np.empty(
+            (int((expected + 2) / self.interval) + 1, THUMB[1], THUMB[0]), np.uint8
+        )
+        self.n_thumbs = 0
         self.prev: tuple[np.ndarray, np.ndarray, float] | None = None  # raw, normalised, mean
         self.prev_hist: np.ndarray | None = None
         self.prev_small: np.ndarray | None = None
@@ -277,7 +291,7 @@ class ContinuityAnalyser:
             small = small_gray.astype(np.float32)
         except cv2.error:
             self.rows.append((frame.t_s,) + (np.nan,) * 6)
-            self.thumbs.append(np.zeros((THUMB[1], THUMB[0]), np.uint8))
+            self._keep_thumb(np.zeros((THUMB[1], THUMB[0]), np.uint8))
             self.prev = None
             self.prev_hist = self.prev_small = None
             return
@@ -299,9 +313,17 @@ class ContinuityAnalyser:
             cells = d[: gh * GRID, : gw * GRID].reshape(GRID, gh, GRID, gw).mean(axis=(1, 3))
             peak = float(cells.max())
         self.rows.append((frame.t_s, c1, hd, k1, diff, peak, mean))
-        self.thumbs.append(np.clip(raw + 0.5, 0, 255).astype(np.uint8))
+        self._keep_thumb(np.clip(raw + 0.5, 0, 255).astype(np.uint8))
         self.prev = (raw, norm, mean)
         self.prev_hist, self.prev_small = hist, small
+
+    def _keep_thumb(self, thumb: np.ndarray) -> None:
+        if self.n_thumbs == len(self.thumbs):
+            grown = np.empty((2 * len(self.thumbs) + 1, *self.thumbs.shape[1:]), np.uint8)
+            grown[: self.n_thumbs] = self.thumbs[: self.n_thumbs]
+            self.thumbs = grown
+        self.thumbs[self.n_thumbs] = thumb
+        self.n_thumbs += 1
 
     def finish(self, ev: Evidence) -> ContinuityEvidence | None:
         s = ev.stream
@@ -316,9 +338,7 @@ class ContinuityAnalyser:
             tiny = pb <= max(TINY_PACKET_BYTES, TINY_PACKET_RATIO * med)
         else:
             tiny = np.zeros(0, bool)
-        thumbs = (
-            np.stack(self.thumbs) if self.thumbs else np.zeros((0, THUMB[1], THUMB[0]), np.uint8)
-        )
+        thumbs = self.thumbs[: self.n_thumbs]  # a view: no copy
         return ContinuityEvidence(
             t_s=a[:, 0],
             corr_prev=a[:, 1],

@@ -123,6 +123,7 @@ MIN_REGIONS = 3
 # covered throughout; 6 s absorbs such lasting changes and keeps a hand raised for 2 s).  What
 # counts as changed (the colour distance, the texture ratio) is FAC011's to say.
 OCCLUSION_REF_HALF_S = 6.0
+REF_BLOCK = 256  # samples whose local references are computed together (bounded memory)
 
 PRESENCE_MIN = 0.5  # MediaPipe's own threshold on the landmark model's face flag
 MAX_CANDIDATES = 3  # detections tried with the landmark model per sample when nothing is tracked
@@ -229,11 +230,45 @@ class FaceEvidence:
         return rows
 
 
+@dataclass(frozen=True, slots=True)
+class _Face:
+    """What `_per_sample` needs of one sample's landmarks, measured when the sample is analysed
+    (in analysis pixels; normalised to the frame at the end).  Kept instead of the 468x3 mesh
+    (11 KB a sample, 55 KB per second of video at 5 samples/s): memory stays flat in clip
+    length.  The same arithmetic on the same landmarks as before, so every figure is
+    identical."""
+
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 of the landmarks
+    face_h: float  # hairline-to-chin distance
+    forehead_y: float
+    chin_y: float
+    eye_y: float  # mean height of the outer eye corners
+    pose: tuple[float, float, float]  # yaw, pitch, roll (`head_pose`)
+    mouth_open: float
+    presence: float  # landmark model's face score
+    rigid: np.ndarray  # (8, 2) the RIGID points, for head motion
+
+    @classmethod
+    def of(cls, mesh: MeshResult) -> _Face:
+        lm = mesh.landmarks
+        return cls(
+            box=_box(lm),
+            face_h=float(np.hypot(*(lm[CHIN, :2] - lm[FOREHEAD, :2]))),
+            forehead_y=lm[FOREHEAD, 1],
+            chin_y=lm[CHIN, 1],
+            eye_y=(lm[R_EYE_OUT, 1] + lm[L_EYE_OUT, 1]) / 2,
+            pose=head_pose(lm),
+            mouth_open=mouth_open(lm),
+            presence=mesh.presence,
+            rigid=lm[list(RIGID), :2],  # a copy: the mesh is not kept
+        )
+
+
 @dataclass
 class _Sample:
     t_s: float
     n_faces: int = 0
-    mesh: MeshResult | None = None
+    face: _Face | None = None  # the main face's measurements (None: no landmarks)
     detected: bool = False  # a face was detected (with or without landmarks)
     searched: bool = False  # the tiled search for small faces ran on this sample
     det_score: float = math.nan
@@ -301,10 +336,10 @@ class FaceAnalyser:
                     mesh = m2 if m2.presence >= PRESENCE_MIN else m
                     break
                 rejected.append(d)
-        s.mesh = mesh
         self.prev = mesh
         if mesh is not None:
-            self.track.append((frame.t_s, mouth_open(mesh.landmarks)))
+            s.face = _Face.of(mesh)
+            self.track.append((frame.t_s, s.face.mouth_open))
             self.track_lm, self.track_t = mesh.landmarks[:, :2], frame.t_s
         else:
             self.track_lm = None
@@ -519,7 +554,12 @@ def region_changes(
             pad = np.full((half_window, *regions.shape[1:]), np.nan)
             padded = np.concatenate([pad, regions, pad])
             win = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_window + 1, axis=0)
-            refs = np.nanmedian(win, axis=-1)  # (N, R, 4)
+            # REF_BLOCK samples at a time: nanmedian copies its windows (61 values per sample
+            # and region at 5 samples/s), ~100 MB for a 10-minute clip at once; each median is
+            # the same whatever the block.
+            refs = np.empty(regions.shape)  # (N, R, 4)
+            for a in range(0, n, REF_BLOCK):
+                refs[a : a + REF_BLOCK] = np.nanmedian(win[a : a + REF_BLOCK], axis=-1)
     for i in range(n):
         reg, ref = regions[i], refs[i]
         ok = np.isfinite(reg[:, 0]) & np.isfinite(ref[:, 0])
@@ -610,24 +650,24 @@ def _per_sample(samples: list[_Sample], w: float, h: float) -> dict[str, np.ndar
         a["det_score"][i] = s.det_score
         a["other_height"][i] = s.other_height
         a["other_score"][i] = s.other_score
-        if s.mesh is None:
+        f = s.face
+        if f is None:
             prev_rigid = None
             continue
-        lm = s.mesh.landmarks
         a["present"][i] = True
-        x0, y0, x1, y1 = _box(lm)
+        x0, y0, x1, y1 = f.box
         a["box"][i] = (x0 / w, y0 / h, x1 / w, y1 / h)
         a["centre"][i] = ((x0 + x1) / 2 / w, (y0 + y1) / 2 / h)
-        face_h = float(np.hypot(*(lm[CHIN, :2] - lm[FOREHEAD, :2])))
+        face_h = f.face_h
         a["height_ratio"][i] = (y1 - y0) / h
-        a["head_top"][i] = (lm[FOREHEAD, 1] - HEAD_ABOVE_HAIRLINE * face_h) / h
-        a["chin"][i] = lm[CHIN, 1] / h
-        a["eye_y"][i] = (lm[R_EYE_OUT, 1] + lm[L_EYE_OUT, 1]) / 2 / h
-        a["yaw"][i], a["pitch"][i], a["roll"][i] = head_pose(lm)
-        a["mouth_open"][i] = mouth_open(lm)
+        a["head_top"][i] = (f.forehead_y - HEAD_ABOVE_HAIRLINE * face_h) / h
+        a["chin"][i] = f.chin_y / h
+        a["eye_y"][i] = f.eye_y / h
+        a["yaw"][i], a["pitch"][i], a["roll"][i] = f.pose
+        a["mouth_open"][i] = f.mouth_open
         a["teeth"][i] = s.teeth
-        a["presence"][i] = s.mesh.presence
-        rigid = lm[list(RIGID), :2]
+        a["presence"][i] = f.presence
+        rigid = f.rigid
         if prev_rigid is not None and s.t_s > prev_t and face_h > 0:
             disp = float(np.mean(np.hypot(*(rigid - prev_rigid).T)))
             a["motion"][i] = disp / face_h / (s.t_s - prev_t)
@@ -643,7 +683,7 @@ def build_evidence(
     a = _per_sample(samples, w, h)
     regions = np.full((n, len(OCCLUSION_REGIONS), 4), np.nan)
     for i, s in enumerate(samples):
-        if s.mesh is not None and s.regions is not None:
+        if s.face is not None and s.regions is not None:
             regions[i] = s.regions
     delta_e, texture = region_changes(
         regions, half_window=max(1, int(round(OCCLUSION_REF_HALF_S * sample_fps)))
