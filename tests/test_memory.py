@@ -1,13 +1,18 @@
 """Memory stays flat as clips get longer: the decode pass keeps no frames, only timestamps and
-16 kHz PCM (64 KB per second).  Measured with tracemalloc (numpy and PyAV arrays are traced)."""
+16 kHz PCM (64 KB per second), and the analysers keep a small record per sample.  Measured with
+tracemalloc (numpy and PyAV arrays are traced)."""
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
+from pathlib import Path
 
+import numpy as np
 from clipgen import make_clip
 
 from validator import Settings, validate
+from validator.evidence import Frame
 
 
 def peak_bytes(path) -> int:
@@ -72,3 +77,111 @@ def test_decode_pass_holds_the_pcm_once(tmp_path, monkeypatch):
     # the list of PCM pieces joined at the end that this replaced measured 2.5x.  A frame or
     # an audio frame kept per decoded frame grows far more.
     assert growth < 1.8 * pcm_growth, (growth, pcm_growth)
+
+
+# -- what the frame analysers keep per sample (every rule: memory flat in clip length) --------
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_media" / "sample.mp4"
+
+
+def _retained_per_item(feed, warm: int, n: int) -> float:
+    """Traced bytes still held after `n` more calls of `feed(i)` (after `warm` calls), per call."""
+    for i in range(warm):
+        feed(i)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(warm, warm + n):
+            feed(i)
+        gc.collect()
+        return (tracemalloc.get_traced_memory()[0] - before) / n
+    finally:
+        tracemalloc.stop()
+
+
+def _face_picture() -> np.ndarray:
+    """A frame of the bundled sample (a real speaker) at analysis size, BGR."""
+    import av
+    import cv2
+
+    with av.open(SAMPLE.open("rb")) as c:
+        frame = next(c.decode(video=0))
+        img = frame.to_ndarray(format="bgr24")
+    return cv2.resize(img, (640, 360), interpolation=cv2.INTER_AREA)
+
+
+def test_face_analyser_keeps_a_small_record_per_sample():
+    from validator.analysis.faces import FaceAnalyser
+
+    img = _face_picture()
+    fa = FaceAnalyser(Settings())
+    per_sample = _retained_per_item(lambda i: fa.on_frame(Frame(i, i / 5, img, 1.0)), 5, 40)
+    assert all(s.face is not None for s in fa.samples)  # the face was measured on every one
+    # Measured ~2 KB (the face's scalars, its 8 rigid points, 5 skin patches' statistics,
+    # the mouth-track entry).  Keeping the 468x3 float64 mesh, as before, was ~12.5 KB.
+    assert per_sample < 4000, per_sample
+
+
+def test_continuity_keeps_one_thumbnail_per_sample_and_finish_copies_none():
+    from validator.analysis.continuity import THUMB, ContinuityAnalyser
+    from validator.evidence import Evidence, MediaInfo, StreamStats
+
+    rng = np.random.default_rng(3)
+    pics = [rng.integers(0, 255, (360, 640, 3), np.uint8) for _ in range(4)]
+    media = MediaInfo(
+        container="mp4",
+        format_name="mp4",
+        duration_s=60.0,
+        size_bytes=1,
+        has_video=True,
+        has_audio=False,
+        width=640,
+        height=360,
+        fps=30.0,
+    )
+    ca = ContinuityAnalyser(Settings(), media)
+    per_sample = _retained_per_item(lambda i: ca.on_frame(Frame(i, i / 5, pics[i % 4], 1.0)), 5, 200)
+    thumb = THUMB[0] * THUMB[1]
+    # One uint8 thumbnail (3 KB) and a row of 7 numbers; the buffer's pages are written as
+    # samples come (sized from the declared 60 s, so none of it was allocated here).
+    assert per_sample < thumb + 800, per_sample
+    ev = Evidence(path="x", size_bytes=1)
+    ev.stream = StreamStats(
+        video_pts_s=np.arange(205 * 6) / 30.0,
+        video_packet_bytes=np.full(205 * 6, 900),
+        video_keyframe_pts_s=np.zeros(1),
+    )
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        co = ca.finish(ev)
+        finish_peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert co.thumbs.shape == (205, THUMB[1], THUMB[0])
+    # Stacking a list of thumbnails at the end held them twice (205 x 3 KB = 630 KB more).
+    assert finish_peak < 0.5 * co.thumbs.nbytes, finish_peak
+
+
+def test_occlusion_references_are_computed_in_bounded_memory():
+    from validator.analysis.faces import region_changes
+
+    rng = np.random.default_rng(4)
+
+    def peak(n: int) -> int:
+        regions = rng.random((n, 5, 4))
+        regions[::9] = np.nan
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            region_changes(regions, half_window=30)  # +-6 s at 5 samples/s
+            return tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+
+    growth = (peak(3000) - peak(600)) / 2400  # per sample
+    # The outputs (2 x 5 float64) and the padded copy and references (2 x 20 float64): ~500 B
+    # a sample.  nanmedian over every sample's 61-sample window at once was ~30 KB a sample
+    # (~100 MB for a 10-minute clip).
+    assert growth < 1500, growth

@@ -264,7 +264,7 @@ class _Face:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sample:
     t_s: float
     n_faces: int = 0

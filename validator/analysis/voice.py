@@ -254,6 +254,7 @@ def tonality_db(pcm: np.ndarray, n: int) -> np.ndarray:
         neigh = sum(spec[:, lo_bin + d : hi_bin + d] for d in (-5, -4, -3, 3, 4, 5)) / 6.0
         ratio = spec[:, lo_bin:hi_bin] / neigh
         out[a:b] = 10.0 * np.log10(ratio.max(axis=1))
+        del frames, spec, neigh, ratio  # not alive beside the next block's (fixed peak)
     return out
 
 
