@@ -141,7 +141,9 @@ def test_continuity_keeps_one_thumbnail_per_sample_and_finish_copies_none():
         fps=30.0,
     )
     ca = ContinuityAnalyser(Settings(), media)
-    per_sample = _retained_per_item(lambda i: ca.on_frame(Frame(i, i / 5, pics[i % 4], 1.0)), 5, 200)
+    per_sample = _retained_per_item(
+        lambda i: ca.on_frame(Frame(i, i / 5, pics[i % 4], 1.0)), 5, 200
+    )
     thumb = THUMB[0] * THUMB[1]
     # One uint8 thumbnail (3 KB) and a row of 7 numbers; the buffer's pages are written as
     # samples come (sized from the declared 60 s, so none of it was allocated here).
@@ -185,3 +187,29 @@ def test_occlusion_references_are_computed_in_bounded_memory():
     # a sample.  nanmedian over every sample's 61-sample window at once was ~30 KB a sample
     # (~100 MB for a 10-minute clip).
     assert growth < 1500, growth
+
+
+def _every_rule_peak(path, warm: bool) -> int:
+    if warm:
+        validate(path, Settings())  # imports made on first use are not traced
+    tracemalloc.start()
+    try:
+        validate(path, Settings())
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_every_rule_peak_grows_only_with_what_is_kept(tmp_path):
+    """Every rule, the whole `validate()`: the peak of a 50 s clip over a 20 s one (both past
+    the voice analyser's 8 s blocks, so the fixed temporaries are full-size in both)."""
+    short = make_clip(tmp_path / "short.mp4", duration_s=20, size=(160, 120))
+    long = make_clip(tmp_path / "long.mp4", duration_s=50, size=(160, 120))
+    base = _every_rule_peak(short, warm=True)
+    growth = _every_rule_peak(long, warm=False) - base
+    pcm_growth = 30 * 16000 * 4  # 30 s more of float32 mono PCM
+    # Measured 1.36x: the PCM, continuity's 3 KB thumbnail per sample (15 KB/s), the analysers'
+    # per-sample rows and the frame timestamps.  Before: 1.62x (the thumbnails were stacked
+    # into a second copy at the end).  A sampled frame kept (57 KB at 160x120) or a whole-clip
+    # temporary grows far more.
+    assert growth < 1.5 * pcm_growth, (growth, pcm_growth)
