@@ -1,7 +1,7 @@
 """Benchmark: what a user waits for, as ratios to a plain PyAV decode of the same file.
 
     python scripts/benchmark.py [CLIP] [--repeat N] [--folder-clips N] [--no-phone] [--extras]
-                                [--inline] [--against OLD_TREE]
+                                [--inline] [--against OLD_TREE] [--long N]
 
 Every figure is a whole process, start to exit (interpreter start, imports, model loading
 included), and every ratio compares two processes timed in the same run, alternating with each
@@ -22,6 +22,8 @@ threads on, nothing else):
   buy at most;
 - a folder of --folder-clips copies of the sample with `--jobs 1` and `--jobs 2`: clips per
   minute;
+- memory in clip length: every rule's peak on CLIP and on CLIP looped --long times (10 by
+  default: ~10.7 minutes of the sample, packets copied, no re-encode);
 - with --extras, any `scripts/bench_*.py` module's `run(clip, baseline_s)` (prepare).
 
 The validator's byte code is compiled once before timing and the processes run without
@@ -324,6 +326,14 @@ def main() -> int:
     ap.add_argument("--no-bframes", action="store_true", help="skip the B-frame clip")
     ap.add_argument("--extras", action="store_true", help="also run scripts/bench_*.py")
     ap.add_argument(
+        "--long",
+        type=int,
+        default=10,
+        metavar="N",
+        help="memory in clip length: peak of every rule on CLIP looped N times against CLIP "
+        "itself (0: skip)",
+    )
+    ap.add_argument(
         "--inline",
         action="store_true",
         help="also time every rule with the analysers in the decode loop (VALIDATOR_FRAME_THREAD=0)",
@@ -419,6 +429,23 @@ def main() -> int:
                 f"  {label}: {r['wall']:.1f} s, {60 * n / r['wall']:.1f} clips/min, "
                 f"peak {r['rss_mb']:.0f} MB (largest process)"
             )
+
+    if args.long > 1:
+        print(f"\nmaking the {args.long}x looped clip (once) ...", file=sys.stderr)
+        lclip = loop(src, work / f"loop{args.long}.mp4", args.long)
+        res = alternate(
+            {
+                "one": check(str(src), "--format", "json"),
+                "long": check(str(lclip), "--format", "json"),
+            },
+            1,
+        )
+        one, lng = res["one"]["rss_mb"], res["long"]["rss_mb"]
+        print(f"\nmemory in clip length (every rule; {describe(lclip)}):")
+        print(
+            f"  peak {one:.0f} MB on the clip, {lng:.0f} MB looped {args.long}x "
+            f"({lng / one:.2f}x; goal: within 1.10x and under 400 MB)"
+        )
 
     for name, t in stages.items():
         print(f"\nstages inside validate() on {name} (seconds):")
