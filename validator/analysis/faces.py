@@ -263,6 +263,13 @@ class FaceAnalyser:
         # Where the face was last seen with landmarks (analysis pixels): a rejected detection
         # there is a covered face, elsewhere it is not a face.
         self.last_face_box: tuple[float, float, float, float] | None = None
+        # Where the voice may be (analysis/voice_gate.py): the mouth is followed between
+        # samples only within reach of it.  None: everywhere.
+        self.voice_gate: Any = None
+        self.gated = 0  # frames between samples not followed: no speech within reach
+
+    def use_voice_gate(self, gate: Any) -> None:
+        self.voice_gate = gate
 
     # -- per frame -------------------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
@@ -357,6 +364,11 @@ class FaceAnalyser:
         (a 60 fps clip is followed on every other frame); the track waits for the next sample
         to find the face again when it is lost."""
         if self.track_lm is None or frame.t_s - self.track_t < TRACK_MIN_DT_S:
+            return
+        if self.voice_gate is not None and not self.voice_gate.wanted(frame.t_s):
+            # Lip sync compares no frame this far from speech; the next sample starts the
+            # track again from its own landmarks, as it does anyway.
+            self.gated += 1
             return
         t0 = time.perf_counter()
         w, h = self.size
