@@ -151,6 +151,10 @@ def _decode(
         analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
     frame_analysers = [(s, a) for s, a in analysers if getattr(a, "wants_frames", False)]
     sinks = [_timed_sink(s.provides, a.on_frame, timings) for s, a in frame_analysers]
+    # Beside the decoder, the sampled frames' analysers that others read (`writes_notes`: the
+    # faces) run first, in one thread, and the rest after them in a second (frame_thread.py).
+    first = [sk for sk, (_, a) in zip(sinks, frame_analysers, strict=True) if _writes_notes(a)]
+    later = [sk for sk in sinks if sk not in first] if first else []
     # Analysers that also follow the frames between samples (faces: the mouth track), only
     # where lip sync can use them (voice_gate.py): never without a sync measurement or audio.
     gate = _voice_gate(p, media, analysers, settings)
@@ -162,7 +166,11 @@ def _decode(
     if not media.has_video:
         ev.missing.update({s.provides: "the file has no video stream" for s, _ in frame_analysers})
     t1 = time.perf_counter()
-    beside = FrameThread([sinks, between]) if sinks and frame_thread_enabled() else None
+    beside = (
+        FrameThread([first or sinks, between], later=later)
+        if sinks and frame_thread_enabled()
+        else None
+    )
     if gate is not None:
         gate.start()
     try:
@@ -203,6 +211,10 @@ def _decode(
     if not beside:
         timings["decode"] -= sum(v for k, v in timings.items() if k.endswith("_frames"))
     return analysers
+
+
+def _writes_notes(analyser: Any) -> bool:
+    return bool(getattr(analyser, "writes_notes", False))
 
 
 def _voice_gate(

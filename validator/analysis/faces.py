@@ -245,6 +245,7 @@ class _Sample:
 
 class FaceAnalyser:
     wants_frames = True
+    writes_notes = True  # frame.notes["face_box"] / ["face_landmarks"]: run before the others
 
     def __init__(self, settings: Settings, media: MediaInfo | None = None):
         self.detector, self.mesh = load_models()  # raises ModelError before any decoding
