@@ -48,6 +48,7 @@ MARGIN_S = 0.8  # 0.5 + 0.15 + 0.016 s needed, and slack
 CANDIDATE_PROB = voice.SILERO_KEEP_WITH_WEBRTC  # the lowest Silero probability speech can have
 WINDOW = voice.WINDOW
 STOP_WAIT_S = 5.0
+BLOCK_WINDOWS = 64  # windows measured together (2 s of audio)
 WINDOW_S = voice.WINDOW_S
 
 
@@ -132,29 +133,37 @@ class VoiceGate:
             yield np.frombuffer(out.planes[0], np.float32, count=out.samples)
 
     def _windows(self, pieces: Any, lead: int) -> None:
+        """Silero over the 512-sample windows of the lead and the pieces, a block of
+        `BLOCK_WINDOWS` at a time (one finiteness check and one CRC update per block)."""
         vad = voice._silero()
-        buf = np.zeros(WINDOW, np.float32)
-        mv = memoryview(buf)
-        fill = 0
         limit = int(MAX_ANALYSIS_S * AudioData.RATE // WINDOW)
-        pending = [np.zeros(lead, np.float32)] if lead else []
-        for piece in _chain(pending, pieces):
+        block = np.empty(BLOCK_WINDOWS * WINDOW, np.float32)
+        fill = 0
+        for piece in _chain([np.zeros(lead, np.float32)] if lead else [], pieces):
             at = 0
             while at < len(piece):
-                k = min(WINDOW - fill, len(piece) - at)
-                buf[fill : fill + k] = piece[at : at + k]
+                k = min(len(block) - fill, len(piece) - at)
+                block[fill : fill + k] = piece[at : at + k]
                 fill, at = fill + k, at + k
-                if fill < WINDOW:
-                    break
-                fill = 0
-                if not np.isfinite(buf).all():  # the voice analyser cleans NaN first
-                    raise ValueError("non-finite samples")
-                self._crc = zlib.crc32(mv, self._crc)
-                self._add(vad.process(mv))
-                if self._n >= limit or self._stop.is_set():
-                    self._done = self._n >= limit
+                if fill == len(block) and not self._block(vad, block, fill, limit):
                     return
-        self._done = True
+                fill %= len(block)
+        if self._block(vad, block, fill - fill % WINDOW, limit):
+            self._done = True
+
+    def _block(self, vad: Any, block: np.ndarray, n: int, limit: int) -> bool:
+        """Measures the whole windows of `block[:n]`; False: stop reading (limit or stop)."""
+        x = block[:n]
+        if not np.isfinite(x).all():  # the voice analyser cleans NaN first: no reuse, no gate
+            raise ValueError("non-finite samples")
+        mv = memoryview(x)
+        for i in range(n // WINDOW):
+            self._crc = zlib.crc32(mv[i * WINDOW : (i + 1) * WINDOW], self._crc)
+            self._add(vad.process(mv[i * WINDOW : (i + 1) * WINDOW]))
+            if self._n >= limit:
+                self._done = True
+                return False
+        return not self._stop.is_set()
 
     def _add(self, p: float) -> None:
         if self._n == len(self._probs):
