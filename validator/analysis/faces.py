@@ -17,7 +17,11 @@ Owns `Evidence.faces` (a `FaceEvidence`).  For every sampled frame it
    and occlusion cues (landmark-model face score, detector score);
 4. between the sampled frames (`on_between_frame`, every decoded frame up to ~30/s) it follows
    only the mouth, one landmark run from the previous frame's landmarks, for lip sync
-   (`FaceEvidence.mouth_t_s` / `mouth_open_track`, MTH003).  Such a frame is never converted
+   (`FaceEvidence.mouth_t_s` / `mouth_open_track`, MTH003), and only where lip sync can use
+   it: the pipeline sends these frames only when MTH003's measurement is planned and the clip
+   has audio, and the voice gate (`voice_gate.py`, audio read ahead) leaves out the frames
+   farther than ~1 s from anything speech could be (the sample's silent listening half; lip
+   sync is unchanged to the bit, `tests/test_voice_gate.py`).  Such a frame is never converted
    whole: the decode pass's `region()` converts only the landmark crop's bounding box from the
    decoded planes (mouth opening within 0.005 of the whole-image route on the 1080p real
    speaker, 0.003 on the sample; the whole image was ~2.5 ms of the ~8 ms CPU a tracked frame
