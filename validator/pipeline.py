@@ -132,7 +132,7 @@ def measure(
     return ev
 
 
-def _decode(
+def _decode(  # noqa: C901
     container: Any,
     media: Any,
     ev: Evidence,
