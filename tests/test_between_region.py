@@ -168,3 +168,36 @@ def test_mouth_track_from_regions_matches_the_whole_image(shared_media):
     t1, m1 = _mouth_track(path, whole_image=False)
     assert len(t0) > 150 and np.array_equal(t0, t1)
     assert np.max(np.abs(m0 - m1)) < 0.01
+
+
+def test_kept_frames_are_reused_and_bounded():
+    """A size seen again gets its kept frame back; the frames kept stay within the count and
+    byte limits (crops of a 4K close-up are ~6 MB each), in a thread of their own."""
+    import threading
+
+    from validator.media import decode
+
+    out = {}
+
+    def run():
+        first = decode._region_piece(600, 400, "yuv420p")
+        out["again"] = decode._region_piece(600, 400, "yuv420p") is first
+        for k in range(40):
+            decode._region_piece(600 + 6 * k, 400, "yuv420p")
+            kept = decode._PIECES.by_size
+            out.setdefault("most", 0)
+            out["most"] = max(out["most"], len(kept))
+        for _ in range(3):
+            decode._region_piece(3840, 2160, "yuv420p")
+            decode._region_piece(3000, 2000, "yuv420p")
+            kept = decode._PIECES.by_size
+            out["bytes"] = max(out.get("bytes", 0), sum(w * h * 3 // 2 for w, h, _ in kept))
+        out["newest"] = list(decode._PIECES.by_size)[-1]
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert out["again"]
+    assert out["most"] == decode._MAX_PIECES
+    assert out["bytes"] <= decode._MAX_PIECE_BYTES
+    assert out["newest"] == (3000, 2000, "yuv420p")

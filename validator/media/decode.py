@@ -506,9 +506,11 @@ def _native_region(
 
 # The 4:2:0 frames region cuts are copied into, per thread, by size (a face's crop keeps its
 # size over runs of frames and moves between a few sizes): the cut is written straight into the
-# frame swscale reads, instead of into a new array copied once more into a new frame.
+# frame swscale reads, instead of into a new array copied once more into a new frame.  At most
+# _MAX_PIECES sizes and _MAX_PIECE_BYTES are kept (a 4K close-up's crops are ~6 MB each).
 _PIECES = threading.local()
 _MAX_PIECES = 8
+_MAX_PIECE_BYTES = 16 << 20
 
 
 def _region_piece(pw: int, ph: int, fmt: str) -> Any:
@@ -519,8 +521,12 @@ def _region_piece(pw: int, ph: int, fmt: str) -> Any:
     piece = pieces.pop(key, None)
     if piece is None:
         piece = av.VideoFrame(pw, ph, fmt)
-        if len(pieces) >= _MAX_PIECES:
-            del pieces[next(iter(pieces))]  # the least recently used size
+    # Least recently used first: the oldest go while too many or too large are kept.
+    while pieces and (
+        len(pieces) >= _MAX_PIECES
+        or (pw * ph + sum(k[0] * k[1] for k in pieces)) * 3 // 2 > _MAX_PIECE_BYTES
+    ):
+        del pieces[next(iter(pieces))]
     pieces[key] = piece
     return piece
 
