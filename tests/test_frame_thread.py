@@ -35,6 +35,44 @@ def test_sinks_see_every_frame_in_order_off_the_calling_thread():
     assert {name for _, _, name in seen} == {"frame-analysis"}
 
 
+def test_later_sinks_see_each_sampled_frame_after_the_first_stage():
+    marks: dict[int, str] = {}
+    seen: list[tuple[str, int, str]] = []
+
+    def first(f: int) -> None:
+        marks[f] = "faces"  # what the face analyser leaves in frame.notes
+        seen.append(("first", f, threading.current_thread().name))
+
+    def later(f: int) -> None:
+        assert marks.get(f) == "faces"
+        seen.append(("later", f, threading.current_thread().name))
+
+    between = [lambda f: seen.append(("between", f, threading.current_thread().name))]
+    ft = FrameThread([[first], between], maxsize=2, later=[later])
+    sample, other = ft.putter(0), ft.putter(1)
+    for i in range(60):
+        (sample if i % 3 == 0 else other)(i)
+    ft.close()
+    by = {k: [(f, n) for s, f, n in seen if s == k] for k in ("first", "later", "between")}
+    assert [f for f, _ in by["first"]] == [f for f, _ in by["later"]] == list(range(0, 60, 3))
+    assert [f for f, _ in by["between"]] == [i for i in range(60) if i % 3]
+    assert {n for _, n in by["first"] + by["between"]} == {"frame-analysis"}
+    assert {n for _, n in by["later"]} == {"frame-analysis-2"}
+
+
+def test_a_later_sink_exception_reaches_the_caller():
+    def later(f: int) -> None:
+        if f == 5:
+            raise ValueError("bad image")
+
+    ft = FrameThread([[lambda f: None]], maxsize=1, later=[later])
+    put = ft.putter(0)
+    with pytest.raises(ValueError, match="bad image"):
+        for i in range(1000):
+            put(i)
+        ft.close()
+
+
 def test_a_sink_exception_reaches_the_caller():
     def sink(f: int) -> None:
         if f == 3:

@@ -34,12 +34,25 @@ Sink = Callable[[Any], None]
 
 class FrameThread:
     """`groups[k]` are the sinks of the frames handed to `putter(k)` (0: sampled frames, 1: the
-    frames between samples); all groups share one queue, so their order is kept."""
+    frames between samples); all groups share one queue, so their order is kept.
 
-    def __init__(self, groups: Sequence[Sequence[Sink]], maxsize: int = MAX_QUEUED):
+    `later`: sinks of the sampled frames that run in a second thread, each frame after
+    `groups[0]` has seen it (the face analyser leaves `frame.notes` that the image analyser and
+    the thumbnails read), in the same order.  While the first thread follows the faces of the
+    next frames, the second measures the image of this one: three threads (decoder, faces,
+    image) keep both cores busy where two took turns.  Every sink still sees exactly the
+    frames it saw, in the order it saw them, and only frames it saw."""
+
+    def __init__(
+        self,
+        groups: Sequence[Sequence[Sink]],
+        maxsize: int = MAX_QUEUED,
+        later: Sequence[Sink] = (),
+    ):
         self._groups = [list(g) for g in groups]
         self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
         self._error: BaseException | None = None
+        self._later = _Stage(list(later), maxsize, self) if later else None
         self._thread = threading.Thread(target=self._run, name="frame-analysis", daemon=True)
         self._thread.start()
 
@@ -54,8 +67,10 @@ class FrameThread:
             try:
                 for sink in self._groups[group]:
                     sink(frame)
+                if group == 0 and self._later is not None:
+                    self._later.put(frame)
             except BaseException as e:  # re-raised in the decoding thread
-                self._error = e
+                self._error = self._error or e
 
     def putter(self, group: int) -> Sink:
         def put(frame: Any) -> None:
@@ -69,6 +84,8 @@ class FrameThread:
         """Wait for every queued frame to be analysed; raise a sink's exception."""
         self._q.put(_STOP)
         self._thread.join()
+        if self._later is not None:
+            self._later.close()
         if self._error is not None:
             self._raise()
 
@@ -78,8 +95,42 @@ class FrameThread:
             self._error = self._error or RuntimeError("aborted")
             self._q.put(_STOP)
             self._thread.join()
+        if self._later is not None:
+            self._error = self._error or RuntimeError("aborted")
+            self._later.close()
 
     def _raise(self) -> None:
         err = self._error
         assert err is not None
         raise err.with_traceback(err.__traceback__)
+
+
+class _Stage:
+    """The second analysis thread: its own short queue, errors reported to the owner."""
+
+    def __init__(self, sinks: list[Sink], maxsize: int, owner: FrameThread):
+        self._sinks, self._owner = sinks, owner
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self._thread = threading.Thread(target=self._run, name="frame-analysis-2", daemon=True)
+        self._thread.start()
+
+    def put(self, frame: Any) -> None:
+        self._q.put(frame)
+
+    def _run(self) -> None:
+        while True:
+            frame = self._q.get()
+            if frame is _STOP:
+                return
+            if self._owner._error is not None:
+                continue
+            try:
+                for sink in self._sinks:
+                    sink(frame)
+            except BaseException as e:
+                self._owner._error = self._owner._error or e
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._q.put(_STOP)
+            self._thread.join()

@@ -151,16 +151,28 @@ def _decode(
         analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
     frame_analysers = [(s, a) for s, a in analysers if getattr(a, "wants_frames", False)]
     sinks = [_timed_sink(s.provides, a.on_frame, timings) for s, a in frame_analysers]
-    # Analysers that also follow the frames between samples (faces: the mouth track).
+    # Beside the decoder, the sampled frames' analysers that others read (`writes_notes`: the
+    # faces) run first, in one thread, and the rest after them in a second (frame_thread.py).
+    first = [sk for sk, (_, a) in zip(sinks, frame_analysers, strict=True) if _writes_notes(a)]
+    later = [sk for sk in sinks if sk not in first] if first else []
+    # Analysers that also follow the frames between samples (faces: the mouth track), only
+    # where lip sync can use them (voice_gate.py): never without a sync measurement or audio.
+    gate = _voice_gate(p, media, analysers, settings)
     between = [
         _timed_sink(s.provides, a.on_between_frame, timings)
         for s, a in frame_analysers
-        if hasattr(a, "on_between_frame")
+        if hasattr(a, "on_between_frame") and gate is not None
     ]
     if not media.has_video:
         ev.missing.update({s.provides: "the file has no video stream" for s, _ in frame_analysers})
     t1 = time.perf_counter()
-    beside = FrameThread([sinks, between]) if sinks and frame_thread_enabled() else None
+    beside = (
+        FrameThread([first or sinks, between], later=later)
+        if sinks and frame_thread_enabled()
+        else None
+    )
+    if gate is not None:
+        gate.start()
     try:
         try:
             stats, audio = decode_pass(
@@ -184,6 +196,9 @@ def _decode(
         raise ToolError(f"{p}: out of memory while decoding") from None
     except Exception as e:  # a frame analyser's bug (or a library's) is a tool failure
         raise ToolError(f"{p}: analysis failed: {type(e).__name__}: {e}") from e
+    finally:
+        if gate is not None:
+            gate.stop()
     ev.stream, ev.audio = stats, audio
     if audio is None:
         ev.missing["audio"] = "the file has no audio stream"
@@ -196,6 +211,29 @@ def _decode(
     if not beside:
         timings["decode"] -= sum(v for k, v in timings.items() if k.endswith("_frames"))
     return analysers
+
+
+def _writes_notes(analyser: Any) -> bool:
+    return bool(getattr(analyser, "writes_notes", False))
+
+
+def _voice_gate(
+    p: Path, media: Any, analysers: list[tuple[AnalyserSpec, Any]], settings: Settings
+) -> Any:
+    """The audio read ahead for the mouth track (`analysis/voice_gate.py`), handed to every
+    analyser that takes it (`use_voice_gate`); None when nothing follows the mouth: lip sync
+    is not measured, or there is no audio to measure it against."""
+    if media.audio_index is None or not any(s.provides == "sync" for s, _ in analysers):
+        return None
+    takers = [a for _, a in analysers if hasattr(a, "use_voice_gate")]
+    if not any(hasattr(a, "on_between_frame") for a in takers):
+        return None
+    from .analysis.voice_gate import VoiceGate
+
+    gate = VoiceGate(p, media.video_index, media.audio_index, 1.0 / settings.sample_fps)
+    for a in takers:
+        a.use_voice_gate(gate)
+    return gate
 
 
 def _finish_analysers(

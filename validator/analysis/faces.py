@@ -17,7 +17,11 @@ Owns `Evidence.faces` (a `FaceEvidence`).  For every sampled frame it
    and occlusion cues (landmark-model face score, detector score);
 4. between the sampled frames (`on_between_frame`, every decoded frame up to ~30/s) it follows
    only the mouth, one landmark run from the previous frame's landmarks, for lip sync
-   (`FaceEvidence.mouth_t_s` / `mouth_open_track`, MTH003).  Such a frame is never converted
+   (`FaceEvidence.mouth_t_s` / `mouth_open_track`, MTH003), and only where lip sync can use
+   it: the pipeline sends these frames only when MTH003's measurement is planned and the clip
+   has audio, and the voice gate (`voice_gate.py`, audio read ahead) leaves out the frames
+   farther than ~1 s from anything speech could be (the sample's silent listening half; lip
+   sync is unchanged to the bit, `tests/test_voice_gate.py`).  Such a frame is never converted
    whole: the decode pass's `region()` converts only the landmark crop's bounding box from the
    decoded planes (mouth opening within 0.005 of the whole-image route on the 1080p real
    speaker, 0.003 on the sample; the whole image was ~2.5 ms of the ~8 ms CPU a tracked frame
@@ -245,6 +249,7 @@ class _Sample:
 
 class FaceAnalyser:
     wants_frames = True
+    writes_notes = True  # frame.notes["face_box"] / ["face_landmarks"]: run before the others
 
     def __init__(self, settings: Settings, media: MediaInfo | None = None):
         self.detector, self.mesh = load_models()  # raises ModelError before any decoding
@@ -263,6 +268,13 @@ class FaceAnalyser:
         # Where the face was last seen with landmarks (analysis pixels): a rejected detection
         # there is a covered face, elsewhere it is not a face.
         self.last_face_box: tuple[float, float, float, float] | None = None
+        # Where the voice may be (analysis/voice_gate.py): the mouth is followed between
+        # samples only within reach of it.  None: everywhere.
+        self.voice_gate: Any = None
+        self.gated = 0  # frames between samples not followed: no speech within reach
+
+    def use_voice_gate(self, gate: Any) -> None:
+        self.voice_gate = gate
 
     # -- per frame -------------------------------------------------------------------------
     def on_frame(self, frame: Frame) -> None:
@@ -357,6 +369,11 @@ class FaceAnalyser:
         (a 60 fps clip is followed on every other frame); the track waits for the next sample
         to find the face again when it is lost."""
         if self.track_lm is None or frame.t_s - self.track_t < TRACK_MIN_DT_S:
+            return
+        if self.voice_gate is not None and not self.voice_gate.wanted(frame.t_s):
+            # Lip sync compares no frame this far from speech; the next sample starts the
+            # track again from its own landmarks, as it does anyway.
+            self.gated += 1
             return
         t0 = time.perf_counter()
         w, h = self.size

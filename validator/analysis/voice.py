@@ -290,6 +290,11 @@ def silero_probs(win: np.ndarray) -> np.ndarray:
     return out
 
 
+def _silero_of(win: np.ndarray, gate: Any) -> np.ndarray:
+    probs = gate.silero_probs(win) if gate is not None else None
+    return probs if probs is not None else silero_probs(win)
+
+
 def webrtc_decisions(win: np.ndarray) -> np.ndarray:
     import webrtcvad
 
@@ -349,8 +354,10 @@ def _power_mean_db(levels_db: np.ndarray) -> float:
     return float(10.0 * np.log10(np.mean(np.power(10.0, levels_db.astype(np.float64) / 10.0))))
 
 
-def analyse(audio: AudioData) -> VoiceEvidence:
-    """Measure everything in VoiceEvidence from decoded audio."""
+def analyse(audio: AudioData, gate: Any = None) -> VoiceEvidence:
+    """Measure everything in VoiceEvidence from decoded audio.  `gate`: the voice gate that read
+    the same audio ahead of the decode pass (analysis/voice_gate.py); its Silero
+    probabilities are used when they are of exactly these samples."""
     pcm = audio.pcm16k
     if not all(np.isfinite(pcm[a : a + (1 << 20)]).all() for a in range(0, len(pcm), 1 << 20)):
         # A damaged float stream must not poison every measurement.
@@ -359,7 +366,7 @@ def analyse(audio: AudioData) -> VoiceEvidence:
     n = len(win)
     return evidence_from_windows(
         level_dbfs=window_levels_dbfs(win),
-        silero_prob=silero_probs(win) if n else np.zeros(0, np.float32),
+        silero_prob=_silero_of(win, gate) if n else np.zeros(0, np.float32),
         webrtcvad=webrtc_decisions(win) if n else np.zeros(0, bool),
         tonality_db=tonality_db(pcm, n),
         digital_silence=digital_silence(win),
@@ -439,6 +446,10 @@ class VoiceAnalyser:
 
     def __init__(self, settings: Settings | None = None, media: MediaInfo | None = None):
         self.settings = settings
+        self.voice_gate: Any = None
+
+    def use_voice_gate(self, gate: Any) -> None:
+        self.voice_gate = gate
 
     def on_frame(self, frame: Any) -> None:  # pragma: no cover - wants_frames is False
         pass
@@ -446,7 +457,7 @@ class VoiceAnalyser:
     def finish(self, ev: Evidence) -> VoiceEvidence | None:
         if ev.audio is None:
             return None
-        return analyse(ev.audio)
+        return analyse(ev.audio, self.voice_gate)
 
 
 register(AnalyserSpec(provides="voice", factory=VoiceAnalyser, requires=("audio",)))
