@@ -108,7 +108,7 @@ def test_sample_lip_sync_unchanged_and_listening_not_followed() -> None:
     assert len(b.faces.mouth_t_s) < 0.8 * len(a.faces.mouth_t_s)
 
 
-@pytest.mark.parametrize("name", ["dfrf_french.mp4", "lp_d0.mp4"])
+@pytest.mark.parametrize("name", ["w2lgfpgan_kim_7s_raw.mp4", "lp_src_s18.mp4"])
 def test_real_clip_lip_sync_unchanged(shared_media: Path, name: str) -> None:
     clip = shared_media / "real" / name
     with mock.patch.object(vg.VoiceGate, "wanted", lambda self, t: True):

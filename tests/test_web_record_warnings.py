@@ -8,6 +8,7 @@ checked or kept."""
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -68,6 +69,10 @@ def test_lips_apart_and_face_lost_while_listening_are_warned(page):
     assert "(listen)" in lips and "lips apart" in lips, lips
     lost = page.locator('#take-warnings li[data-rule="FAC001"]').inner_text()
     assert "(listen)" in lost, lost
+    # The time is when the frame was captured, in the take: within the listening part.
+    for text in (lips, lost):
+        at = float(re.search(r" at ([0-9.]+) s", text).group(1))
+        assert SPEAK_S - 0.5 <= at <= SPEAK_S + LISTEN_S, text
     if os.environ.get("VALIDATOR_SCREENSHOT_DIR"):  # README's walk-through
         page.screenshot(
             path=os.path.join(os.environ["VALIDATOR_SCREENSHOT_DIR"], "record-3-warnings.png"),

@@ -140,12 +140,12 @@
         canvas.getContext("2d").drawImage(v, 0, 0, w, h);
         const t = frameTime(last);
         const blob = await new Promise((res) => canvas.toBlob(res, "image/jpeg", 0.85));
-        sendFrame(blob, t).finally(() => { live.frameBusy = false; });
+        sendFrame(blob, t, last).finally(() => { live.frameBusy = false; });
       }
       await new Promise((r) => setTimeout(r, 25));
     }
   }
-  async function sendFrame(blob, t) {
+  async function sendFrame(blob, t, last) {
     const t0 = performance.now();
     let r;
     try {
@@ -159,7 +159,7 @@
     stats.server_ms.push(doc.server_ms);
     stats.cpu_ms.push(doc.cpu_ms);
     if (stats.rtt_ms.length > 600) { stats.rtt_ms.shift(); stats.server_ms.shift(); stats.cpu_ms.shift(); }
-    showReadouts("video", doc.readouts);
+    showReadouts("video", doc.readouts, last);
     showFace(doc.face, doc.readouts);
     showStats();
   }
@@ -204,14 +204,17 @@
         const doc = await r.json();
         stats.audio++;
         stats.audio_rtt_ms.push(performance.now() - t0);
-        showReadouts("audio", doc.readouts);
+        showReadouts("audio", doc.readouts, t0);
       }
     } catch (_) { /* next second */ } finally { live.audioBusy = false; }
   }
 
   // --- readouts -------------------------------------------------------------------------
   const latest = { video: [], audio: [] };
-  function showReadouts(kind, list) {
+  // `at`: when what the readouts judge was captured (performance.now() of the frame, or of the
+  // sound chunk's end), so a take warning says when the problem was seen, not when the answer
+  // arrived.
+  function showReadouts(kind, list, at) {
     latest[kind] = list || [];
     const ul = $("#readouts");
     ul.replaceChildren();
@@ -226,15 +229,15 @@
       ul.appendChild(li);
     }
     if (live.phase === "speak" || live.phase === "listen") {
-      for (const r of list || []) if (r.status === "fail") takeWarning(r);
+      for (const r of list || []) if (r.status === "fail") takeWarning(r, at);
     }
   }
   const warned = new Map();
-  function takeWarning(r) {
+  function takeWarning(r, at) {
     const ul = $("#take-warnings");
     const none = ul.querySelector(".none");
     if (none) none.remove();
-    const t = ((performance.now() - live.takeStart) / 1000).toFixed(1);
+    const t = Math.max(0, ((at ?? performance.now()) - live.takeStart) / 1000).toFixed(1);
     let li = warned.get(r.rule);
     if (!li) {
       li = el("li", "fail " + r.severity);
