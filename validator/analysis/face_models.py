@@ -50,6 +50,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..fsutil import sha256_of
+from .engine import opencv_forced
 
 DETECTOR_FILE = "face_detection_short_range.tflite"
 LANDMARK_FILE = "face_landmark.tflite"
@@ -119,7 +120,7 @@ def _load_net(name: str, model_dir: Path | None = None) -> cv2.dnn.Net:
 
 def _litert_interpreter() -> type | None:
     """LiteRT's Interpreter class, or None: not installed, or `VALIDATOR_FACE_ENGINE=opencv`."""
-    if os.environ.get("VALIDATOR_FACE_ENGINE", "").lower() in ("opencv", "cv2"):
+    if opencv_forced():
         return None
     try:
         from ai_edge_litert.interpreter import Interpreter
