@@ -52,6 +52,15 @@ from ..errors import ModelError
 from ..fsutil import sha256_of
 from .engine import opencv_forced
 
+# OpenCV's own thread pool: the analysers already run in threads of their own beside the
+# decoder (frame_thread.py), so OpenCV's workers mostly wait, spinning, for cores that are
+# busy (the sample, every rule, alternating runs on the loaded machine: 0.5-0.8 s less system
+# CPU and no slower with one thread; the pixels are the same).  The command line asks for one
+# (`VALIDATOR_CV2_THREADS=1`, set by `cli.main` for itself and its workers); a program calling
+# `validate()` keeps its own setting unless it sets the variable.
+if os.environ.get("VALIDATOR_CV2_THREADS", "").isdigit():
+    cv2.setNumThreads(int(os.environ["VALIDATOR_CV2_THREADS"]))
+
 DETECTOR_FILE = "face_detection_short_range.tflite"
 LANDMARK_FILE = "face_landmark.tflite"
 MANIFEST = "manifest.json"
