@@ -75,6 +75,58 @@ def test_region_matches_the_whole_image(clipdir, rotation, short_side_px):
     assert native == (0 if short_side_px == 240 else 4)
 
 
+def _fresh_conversion(monkeypatch, f, rect):
+    """The region as it was converted before the kept scaler and frames: the cut copied into a
+    new frame, converted by a new scaler with swscale's default threads."""
+    import av
+    from av.video.reformatter import VideoReformatter
+
+    from validator.media import decode
+
+    def fresh_piece(pw, ph, fmt):
+        return av.VideoFrame(pw, ph, fmt)
+
+    def fresh_scale(frame, width, height, kind, threads=None):
+        out = VideoReformatter().reformat(frame, width=width, height=height, format="bgr24")
+        return out.to_ndarray()
+
+    with monkeypatch.context() as m:
+        m.setattr(decode, "_region_piece", fresh_piece)
+        m.setattr(decode, "_scale", fresh_scale)
+        return decode._native_region(f.av_frame, f._target, f._rotation, rect)
+
+
+@pytest.mark.parametrize("rotation", [0, 90])
+def test_kept_scaler_and_frames_give_the_same_pixels(clipdir, rotation, monkeypatch):
+    """Crops of changing sizes, back and forth (so kept frames are reused with other contents
+    and sizes are evicted): every one bit-identical to a fresh conversion of the same cut."""
+    path = clipdir / f"region_rot{rotation}.mp4"
+    if not path.exists():
+        make_clip(
+            path,
+            duration_s=1.0,
+            fps=10,
+            size=(640, 360),
+            frame_fn=_pattern,
+            rotation_cw=rotation or None,
+            audio=None,
+        )
+    frames = _between_frames(path, 180)
+    rng = np.random.default_rng(3)
+    sizes = set()
+    for f in frames:
+        for _ in range(12):
+            side = rng.choice([20.0, 33.3, 41.7, 57.1, 64.0, 70.2, 90.5, 101.0, 118.9, 131.0])
+            x0, y0 = rng.uniform(-10, 100), rng.uniform(-10, 60)
+            rect = (x0, y0, x0 + side, y0 + side * rng.uniform(0.8, 1.2))
+            got = f.region(*rect)
+            want = _fresh_conversion(monkeypatch, f, rect)
+            assert want is not None and "image" not in f.__dict__
+            assert got[1:] == want[1:] and np.array_equal(got[0], want[0])
+            sizes.add(got[0].shape)
+    assert len(sizes) > 8  # more sizes than frames are kept: evictions happened
+
+
 class _WholeImageOnly:
     """A between frame seen without `region()`: the mouth track converts the whole image."""
 
@@ -116,3 +168,36 @@ def test_mouth_track_from_regions_matches_the_whole_image(shared_media):
     t1, m1 = _mouth_track(path, whole_image=False)
     assert len(t0) > 150 and np.array_equal(t0, t1)
     assert np.max(np.abs(m0 - m1)) < 0.01
+
+
+def test_kept_frames_are_reused_and_bounded():
+    """A size seen again gets its kept frame back; the frames kept stay within the count and
+    byte limits (crops of a 4K close-up are ~6 MB each), in a thread of their own."""
+    import threading
+
+    from validator.media import decode
+
+    out = {}
+
+    def run():
+        first = decode._region_piece(600, 400, "yuv420p")
+        out["again"] = decode._region_piece(600, 400, "yuv420p") is first
+        for k in range(40):
+            decode._region_piece(600 + 6 * k, 400, "yuv420p")
+            kept = decode._PIECES.by_size
+            out.setdefault("most", 0)
+            out["most"] = max(out["most"], len(kept))
+        for _ in range(3):
+            decode._region_piece(3840, 2160, "yuv420p")
+            decode._region_piece(3000, 2000, "yuv420p")
+            kept = decode._PIECES.by_size
+            out["bytes"] = max(out.get("bytes", 0), sum(w * h * 3 // 2 for w, h, _ in kept))
+        out["newest"] = list(decode._PIECES.by_size)[-1]
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert out["again"]
+    assert out["most"] == decode._MAX_PIECES
+    assert out["bytes"] <= decode._MAX_PIECE_BYTES
+    assert out["newest"] == (3000, 2000, "yuv420p")

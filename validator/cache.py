@@ -101,10 +101,11 @@ def face_engine() -> str:
     installed and not switched off, else "opencv".  The two agree to about 1e-4 but not bit for
     bit, so a report measured by one is not reused by the other (read from the installed
     metadata: nothing is imported)."""
-    import os
     from importlib.metadata import PackageNotFoundError, version
 
-    if os.environ.get("VALIDATOR_FACE_ENGINE", "").lower() in ("opencv", "cv2"):
+    from .analysis.engine import opencv_forced
+
+    if opencv_forced():
         return "opencv"
     try:
         return f"litert {version('ai-edge-litert')}"

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # OpenCV in one thread: the analysers have threads of their own (analysis/face_models.py).
+    os.environ.setdefault("VALIDATOR_CV2_THREADS", "1")
     debug = args.debug or os.environ.get("VALIDATOR_DEBUG") == "1"
     try:
         return int(args.run(args))

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,56 +150,11 @@ def _decode(  # noqa: C901
             if getattr(a, "wants_frames", False):
                 ev.missing[s.provides] = degenerate
         analysers = [(s, a) for s, a in analysers if not getattr(a, "wants_frames", False)]
-    frame_analysers = [(s, a) for s, a in analysers if getattr(a, "wants_frames", False)]
-    sinks = [_timed_sink(s.provides, a.on_frame, timings) for s, a in frame_analysers]
-    # Beside the decoder, the sampled frames' analysers that others read (`writes_notes`: the
-    # faces) run first, in one thread, and the rest after them in a second (frame_thread.py).
-    first = [sk for sk, (_, a) in zip(sinks, frame_analysers, strict=True) if _writes_notes(a)]
-    later = [sk for sk in sinks if sk not in first] if first else []
-    # Analysers that also follow the frames between samples (faces: the mouth track), only
-    # where lip sync can use them (voice_gate.py): never without a sync measurement or audio.
-    gate = _voice_gate(p, media, analysers, settings)
-    between = [
-        _timed_sink(s.provides, a.on_between_frame, timings)
-        for s, a in frame_analysers
-        if hasattr(a, "on_between_frame") and gate is not None
-    ]
+    wiring = _Wiring.of(p, media, analysers, settings, timings)
     if not media.has_video:
-        ev.missing.update({s.provides: "the file has no video stream" for s, _ in frame_analysers})
+        ev.missing.update({s.provides: "the file has no video stream" for s in wiring.specs})
     t1 = time.perf_counter()
-    beside = (
-        FrameThread([first or sinks, between], later=later)
-        if sinks and frame_thread_enabled()
-        else None
-    )
-    if gate is not None:
-        gate.start()
-    try:
-        try:
-            stats, audio = decode_pass(
-                container,
-                media,
-                sample_fps=settings.sample_fps,
-                short_side_px=settings.analysis_short_side_px,
-                frame_sinks=[beside.putter(0)] if beside else sinks,
-                between_sinks=([beside.putter(1)] if between else []) if beside else between,
-                progress=progress,
-            )
-        except BaseException:
-            if beside:
-                beside.abort()
-            raise
-        if beside:
-            beside.close()  # the last frames' analysis; a sink's exception is raised here
-    except ValidatorError:
-        raise
-    except MemoryError:
-        raise ToolError(f"{p}: out of memory while decoding") from None
-    except Exception as e:  # a frame analyser's bug (or a library's) is a tool failure
-        raise ToolError(f"{p}: analysis failed: {type(e).__name__}: {e}") from e
-    finally:
-        if gate is not None:
-            gate.stop()
+    stats, audio = _run_pass(container, media, settings, wiring, progress, p)
     ev.stream, ev.audio = stats, audio
     if audio is None:
         ev.missing["audio"] = "the file has no audio stream"
@@ -208,9 +164,99 @@ def _decode(  # noqa: C901
     # The decode stage excludes what the frame analysers spent inside it (beside it, in the
     # analysis thread, the two overlap: then it is the pass's wall time).
     timings["decode"] = time.perf_counter() - t1
-    if not beside:
+    if not wiring.beside:
         timings["decode"] -= sum(v for k, v in timings.items() if k.endswith("_frames"))
     return analysers
+
+
+@dataclass
+class _Wiring:
+    """Where the decode pass's frames go: the frame analysers' sinks, beside the decoder
+    (frame_thread.py) unless `VALIDATOR_FRAME_THREAD=0`, and the voice gate."""
+
+    specs: list[AnalyserSpec]  # the frame analysers'
+    sinks: list[Callable[[Any], None]]
+    between: list[Callable[[Any], None]]
+    beside: FrameThread | None
+    gate: Any
+
+    @classmethod
+    def of(
+        cls,
+        p: str,
+        media: Any,
+        analysers: list[tuple[AnalyserSpec, Any]],
+        settings: Settings,
+        timings: dict[str, float],
+    ) -> _Wiring:
+        frame_analysers = [(s, a) for s, a in analysers if getattr(a, "wants_frames", False)]
+        sinks = [_timed_sink(s.provides, a.on_frame, timings) for s, a in frame_analysers]
+        # Beside the decoder, the sampled frames' analysers that others read (`writes_notes`:
+        # the faces) run first, in one thread, and the rest after them in a second.
+        first = [sk for sk, (_, a) in zip(sinks, frame_analysers, strict=True) if _writes_notes(a)]
+        later = [sk for sk in sinks if sk not in first] if first else []
+        # Analysers that also follow the frames between samples (faces: the mouth track), only
+        # where lip sync can use them (voice_gate.py): never without a sync measurement or audio.
+        gate = _voice_gate(Path(p), media, analysers, settings)
+        between = [
+            _timed_sink(s.provides, a.on_between_frame, timings)
+            for s, a in frame_analysers
+            if hasattr(a, "on_between_frame") and gate is not None
+        ]
+        beside = (
+            FrameThread([first or sinks, between], later=later)
+            if sinks and frame_thread_enabled()
+            else None
+        )
+        return cls([s for s, _ in frame_analysers], sinks, between, beside, gate)
+
+    def frame_sinks(self) -> list[Callable[[Any], None]]:
+        return [self.beside.putter(0)] if self.beside else self.sinks
+
+    def between_sinks(self) -> list[Callable[[Any], None]]:
+        if not self.beside:
+            return self.between
+        return [self.beside.putter(1)] if self.between else []
+
+
+def _run_pass(
+    container: Any,
+    media: Any,
+    settings: Settings,
+    w: _Wiring,
+    progress: ProgressFn | None,
+    p: str,
+) -> tuple[Any, Any]:
+    """`decode_pass` with the frame analysers wired; their failures become ToolErrors."""
+    if w.gate is not None:
+        w.gate.start()
+    try:
+        try:
+            out = decode_pass(
+                container,
+                media,
+                sample_fps=settings.sample_fps,
+                short_side_px=settings.analysis_short_side_px,
+                frame_sinks=w.frame_sinks(),
+                between_sinks=w.between_sinks(),
+                progress=progress,
+            )
+        except BaseException:
+            if w.beside:
+                w.beside.abort()
+            raise
+        if w.beside:
+            w.beside.close()  # the last frames' analysis; a sink's exception is raised here
+        return out
+    except ValidatorError:
+        raise
+    except MemoryError:
+        raise ToolError(f"{p}: out of memory while decoding") from None
+    except Exception as e:  # a frame analyser's bug (or a library's) is a tool failure
+        raise ToolError(f"{p}: analysis failed: {type(e).__name__}: {e}") from e
+    finally:
+        if w.gate is not None:
+            w.gate.stop()
 
 
 def _writes_notes(analyser: Any) -> bool:

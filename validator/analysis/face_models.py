@@ -50,6 +50,16 @@ import numpy as np
 
 from ..errors import ModelError
 from ..fsutil import sha256_of
+from .engine import opencv_forced
+
+# OpenCV's own thread pool: the analysers already run in threads of their own beside the
+# decoder (frame_thread.py), so OpenCV's workers mostly wait, spinning, for cores that are
+# busy (the sample, every rule, alternating runs on the loaded machine: 0.5-0.8 s less system
+# CPU and no slower with one thread; the pixels are the same).  The command line asks for one
+# (`VALIDATOR_CV2_THREADS=1`, set by `cli.main` for itself and its workers); a program calling
+# `validate()` keeps its own setting unless it sets the variable.
+if os.environ.get("VALIDATOR_CV2_THREADS", "").isdigit():
+    cv2.setNumThreads(int(os.environ["VALIDATOR_CV2_THREADS"]))
 
 DETECTOR_FILE = "face_detection_short_range.tflite"
 LANDMARK_FILE = "face_landmark.tflite"
@@ -119,7 +129,7 @@ def _load_net(name: str, model_dir: Path | None = None) -> cv2.dnn.Net:
 
 def _litert_interpreter() -> type | None:
     """LiteRT's Interpreter class, or None: not installed, or `VALIDATOR_FACE_ENGINE=opencv`."""
-    if os.environ.get("VALIDATOR_FACE_ENGINE", "").lower() in ("opencv", "cv2"):
+    if opencv_forced():
         return None
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -253,7 +263,15 @@ class BlazeFace:
         `tiles`: square tiles of the short side along the long side (2-3 runs for 16:9; faces
         down to ~12% of the short side).  `fine`: 128-pixel tiles of the frame downscaled to a
         224-pixel short side, overlapping by 32 pixels (8 runs for 16:9; faces down to ~6% of
-        the short side: a second person far behind)."""
+        the short side: a second person far behind).
+
+        Cost, measured on a 1280x720 analysis image of the 1080p real speaker (CPU): the
+        whole-frame pass ~2.5 ms (network 1.2, area-downscale 0.75); the full search ~21 ms,
+        of which 12 network runs ~14.5 ms, the downscales that make the detector's pixels
+        ~4.6 ms (3.8 to the 224-pixel base: OpenCV's area filter at a non-integer ratio) and
+        the crops, padding, input scaling and box decoding ~1.5 ms.  Tried without a gain at
+        the same detections: one LiteRT run on the 12 inputs as a batch (no faster, and the
+        graph's reshape mixes the batch), the input written in place (2 of 24 us a run)."""
         h, w = bgr.shape[:2]
         if not (tiles or fine):
             # The per-sample pass: one area-downscale straight to the letterbox size.
