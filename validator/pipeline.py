@@ -133,7 +133,7 @@ def measure(
     return ev
 
 
-def _decode(  # noqa: C901
+def _decode(
     container: Any,
     media: Any,
     ev: Evidence,
