@@ -306,7 +306,6 @@ class FaceAnalyser:
         # Where the voice may be (analysis/voice_gate.py): the mouth is followed between
         # samples only within reach of it.  None: everywhere.
         self.voice_gate: Any = None
-        self.gated = 0  # frames between samples not followed: no speech within reach
 
     def use_voice_gate(self, gate: Any) -> None:
         self.voice_gate = gate
@@ -408,7 +407,6 @@ class FaceAnalyser:
         if self.voice_gate is not None and not self.voice_gate.wanted(frame.t_s):
             # Lip sync compares no frame this far from speech; the next sample starts the
             # track again from its own landmarks, as it does anyway.
-            self.gated += 1
             return
         t0 = time.perf_counter()
         w, h = self.size
