@@ -38,9 +38,8 @@ def _between_frames(path, short_side_px: int):
     return got
 
 
-@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
-@pytest.mark.parametrize("short_side_px", [180, 360, 240])
-def test_region_matches_the_whole_image(clipdir, rotation, short_side_px):
+def _pattern_clip(clipdir, rotation: int):
+    """The 1 s 640x360 test-pattern clip at `rotation`, made once per session."""
     path = clipdir / f"region_rot{rotation}.mp4"
     if not path.exists():
         make_clip(
@@ -52,6 +51,13 @@ def test_region_matches_the_whole_image(clipdir, rotation, short_side_px):
             rotation_cw=rotation or None,
             audio=None,
         )
+    return path
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+@pytest.mark.parametrize("short_side_px", [180, 360, 240])
+def test_region_matches_the_whole_image(clipdir, rotation, short_side_px):
+    path = _pattern_clip(clipdir, rotation)
     frames = _between_frames(path, short_side_px)
     assert len(frames) >= 4
     native = 0
@@ -100,17 +106,7 @@ def _fresh_conversion(monkeypatch, f, rect):
 def test_kept_scaler_and_frames_give_the_same_pixels(clipdir, rotation, monkeypatch):
     """Crops of changing sizes, back and forth (so kept frames are reused with other contents
     and sizes are evicted): every one bit-identical to a fresh conversion of the same cut."""
-    path = clipdir / f"region_rot{rotation}.mp4"
-    if not path.exists():
-        make_clip(
-            path,
-            duration_s=1.0,
-            fps=10,
-            size=(640, 360),
-            frame_fn=_pattern,
-            rotation_cw=rotation or None,
-            audio=None,
-        )
+    path = _pattern_clip(clipdir, rotation)
     frames = _between_frames(path, 180)
     rng = np.random.default_rng(3)
     sizes = set()
