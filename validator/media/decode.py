@@ -423,8 +423,17 @@ def _scale(
     if r is None:
         r = VideoReformatter()
         setattr(_SCALERS, kind, r)
-    out = r.reformat(frame, width=width, height=height, format="bgr24", threads=threads)
-    return out.to_ndarray()
+    global _REFORMAT_THREADS
+    if threads is not None and _REFORMAT_THREADS:
+        try:
+            out = r.reformat(frame, width=width, height=height, format="bgr24", threads=threads)
+            return out.to_ndarray()
+        except TypeError:  # an older PyAV (14) has no `threads`: FFmpeg's default, same pixels
+            _REFORMAT_THREADS = False
+    return r.reformat(frame, width=width, height=height, format="bgr24").to_ndarray()
+
+
+_REFORMAT_THREADS = True  # this PyAV's reformat() takes `threads` (until it says otherwise)
 
 
 _REGION_FORMATS = ("yuv420p", "yuvj420p")
