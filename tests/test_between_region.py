@@ -123,6 +123,37 @@ def test_kept_scaler_and_frames_give_the_same_pixels(clipdir, rotation, monkeypa
     assert len(sizes) > 8  # more sizes than frames are kept: evictions happened
 
 
+def test_a_pyav_without_reformat_threads_gives_the_same_crops(clipdir, monkeypatch):
+    """PyAV 14 (the lowest version allowed) has no `threads=` in `reformat()`: the crops fall
+    back to FFmpeg's default threads, with the same pixels."""
+    import av.video.reformatter as avr
+
+    from validator.media import decode
+
+    frames = _between_frames(_pattern_clip(clipdir, 0), 180)
+    rect = (10.0, 12.0, 80.0, 90.0)
+    want = [f.region(*rect) for f in frames]
+
+    class Old:  # PyAV 14's reformatter, as far as `_scale` sees it
+        def __init__(self):
+            self.inner = avr.VideoReformatter()
+
+        def reformat(self, frame, *args, **kwargs):
+            if "threads" in kwargs:
+                raise TypeError("reformat() got an unexpected keyword argument 'threads'")
+            return self.inner.reformat(frame, *args, **kwargs)
+
+    monkeypatch.setattr(decode, "VideoReformatter", Old)
+    monkeypatch.setattr(decode, "_SCALERS", decode.threading.local())
+    monkeypatch.setattr(decode, "_REFORMAT_THREADS", True)
+    frames = _between_frames(_pattern_clip(clipdir, 0), 180)
+    got = [f.region(*rect) for f in frames]
+    assert decode._REFORMAT_THREADS is False
+    assert len(got) == len(want) > 0
+    for g, w in zip(got, want, strict=True):
+        assert g[1:] == w[1:] and np.array_equal(g[0], w[0])
+
+
 class _WholeImageOnly:
     """A between frame seen without `region()`: the mouth track converts the whole image."""
 
