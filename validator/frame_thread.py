@@ -50,40 +50,33 @@ class FrameThread:
         later: Sequence[Sink] = (),
     ):
         self._groups = [list(g) for g in groups]
-        self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self._later_sinks = list(later)
         self._error: BaseException | None = None
-        self._later = _Stage(list(later), maxsize, self) if later else None
-        self._thread = threading.Thread(target=self._run, name="frame-analysis", daemon=True)
-        self._thread.start()
+        self._later = _Worker("frame-analysis-2", self._run_later, maxsize, self) if later else None
+        self._first = _Worker("frame-analysis", self._run_first, maxsize, self)
 
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is _STOP:
-                return
-            if self._error is not None:
-                continue  # failed: drain what the decoder still hands over
-            group, frame = item
-            try:
-                for sink in self._groups[group]:
-                    sink(frame)
-                if group == 0 and self._later is not None:
-                    self._later.put(frame)
-            except BaseException as e:  # re-raised in the decoding thread
-                self._error = self._error or e
+    def _run_first(self, item: tuple[int, Any]) -> None:
+        group, frame = item
+        for sink in self._groups[group]:
+            sink(frame)
+        if group == 0 and self._later is not None:
+            self._later.put(frame)
+
+    def _run_later(self, frame: Any) -> None:
+        for sink in self._later_sinks:
+            sink(frame)
 
     def putter(self, group: int) -> Sink:
         def put(frame: Any) -> None:
             if self._error is not None:
                 self._raise()
-            self._q.put((group, frame))
+            self._first.put((group, frame))
 
         return put
 
     def close(self) -> None:
         """Wait for every queued frame to be analysed; raise a sink's exception."""
-        self._q.put(_STOP)
-        self._thread.join()
+        self._first.close()
         if self._later is not None:
             self._later.close()
         if self._error is not None:
@@ -91,12 +84,9 @@ class FrameThread:
 
     def abort(self) -> None:
         """The decode pass failed: stop without analysing what is still queued."""
-        if self._thread.is_alive():
-            self._error = self._error or RuntimeError("aborted")
-            self._q.put(_STOP)
-            self._thread.join()
+        self._error = self._error or RuntimeError("aborted")
+        self._first.close()
         if self._later is not None:
-            self._error = self._error or RuntimeError("aborted")
             self._later.close()
 
     def _raise(self) -> None:
@@ -105,28 +95,29 @@ class FrameThread:
         raise err.with_traceback(err.__traceback__)
 
 
-class _Stage:
-    """The second analysis thread: its own short queue, errors reported to the owner."""
+class _Worker:
+    """One analysis thread behind a short queue: `run(item)` for each item in order; the first
+    exception is kept in `owner._error` (re-raised in the decoding thread), and what is queued
+    after it is drained unanalysed."""
 
-    def __init__(self, sinks: list[Sink], maxsize: int, owner: FrameThread):
-        self._sinks, self._owner = sinks, owner
+    def __init__(self, name: str, run: Sink, maxsize: int, owner: FrameThread):
+        self._run_item, self._owner = run, owner
         self._q: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
-        self._thread = threading.Thread(target=self._run, name="frame-analysis-2", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, frame: Any) -> None:
-        self._q.put(frame)
+    def put(self, item: Any) -> None:
+        self._q.put(item)
 
     def _run(self) -> None:
         while True:
-            frame = self._q.get()
-            if frame is _STOP:
+            item = self._q.get()
+            if item is _STOP:
                 return
             if self._owner._error is not None:
-                continue
+                continue  # failed: drain what is still handed over
             try:
-                for sink in self._sinks:
-                    sink(frame)
+                self._run_item(item)
             except BaseException as e:
                 self._owner._error = self._owner._error or e
 
