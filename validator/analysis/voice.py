@@ -280,8 +280,11 @@ def _silero() -> Any:
     return vad
 
 
-def silero_probs(win: np.ndarray) -> np.ndarray:
-    vad = _silero()
+def silero_probs(win: np.ndarray, vad: Any = None) -> np.ndarray:
+    """Silero's speech probability of each 512-sample window, in order, from a fresh model (or
+    going on with `vad`, a model that has seen the windows before these: the voice gate reads
+    a clip a block at a time)."""
+    vad = _silero() if vad is None else vad
     buf = np.empty(WINDOW, np.float32)  # one writable window, reused (no copy of the clip)
     mv = memoryview(buf)
     out = np.empty(len(win), np.float32)

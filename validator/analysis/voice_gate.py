@@ -18,9 +18,9 @@ tenths of a second a minute): the same demuxer opening (`media.source.open_input
 never interpreted), the same resampling to 16 kHz mono, the same lead of silence before a
 stream that starts late, the same 512-sample windows from the first sample and the same Silero
 model, so its probabilities are the voice analyser's (measured equal, to the bit, on the sample
-and the shared real clips).  It keeps one byte per 32 ms window (flat memory) and the
-probabilities themselves (4 bytes per window), which the voice analyser reuses instead of
-running Silero a second time when they cover the whole clip.
+and the shared real clips).  It keeps only the probabilities (4 bytes per 32 ms window), which
+the voice analyser reuses instead of running Silero a second time when they cover the whole
+clip.
 
 It only ever says "quiet" where it has heard the audio: ahead of what it has decoded, after a
 failure (a damaged stream, a change of audio format) or when it is stopped, every frame is
@@ -32,16 +32,16 @@ same chain of landmarks as before (`tests/test_voice_gate.py`).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import zlib
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from ..evidence import AudioData
-from ..media.decode import MAX_ANALYSIS_S
+from ..media.decode import MAX_ANALYSIS_S, audio_lead_s, pcm_resampler, resampled_pcm
 from . import voice
 
 MARGIN_S = 0.8  # 0.5 + 0.15 + 0.016 s needed, and slack
@@ -50,12 +50,6 @@ WINDOW = voice.WINDOW
 STOP_WAIT_S = 5.0
 BLOCK_WINDOWS = 64  # windows measured together (2 s of audio)
 WINDOW_S = voice.WINDOW_S
-
-
-def _start_s(stream: Any) -> float:
-    if stream is None or stream.start_time is None or stream.time_base is None:
-        return 0.0
-    return float(stream.start_time * stream.time_base)
 
 
 class VoiceGate:
@@ -71,9 +65,8 @@ class VoiceGate:
     ):
         self.path = str(path)
         self.video_index, self.audio_index = video_index, audio_index
-        self._cand = bytearray()  # per window: 1 = Silero >= CANDIDATE_PROB
-        self._probs = np.empty(1024, np.float32)
-        self._n = 0  # windows measured
+        self._probs = np.empty(1024, np.float32)  # per window, the first `_n` measured
+        self._n = 0
         self._crc = 0  # CRC-32 of the measured windows' samples: the voice analyser's check
         self._done = False  # the audio was read to its end (or to MAX_ANALYSIS_S)
         self._failed = False
@@ -108,14 +101,13 @@ class VoiceGate:
             streams = list(c.streams)
             a = streams[self.audio_index]
             v = streams[self.video_index] if self.video_index is not None else None
-            origin = min(_start_s(a), _start_s(v)) if v is not None else _start_s(a)
             # The decode pass's lead: PCM sample i is at i/16000 s on the common clock.
-            lead = int(round(min(max(0.0, _start_s(a) - origin), 10.0) * AudioData.RATE))
+            lead = int(round(audio_lead_s(a, v) * AudioData.RATE))
             self._windows(self._pcm(c, a), lead)
 
     def _pcm(self, c: Any, stream: Any) -> Any:
         """16 kHz mono float32 pieces, as `media.decode._AudioSide` makes them."""
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+        resampler = pcm_resampler()
         fmt = None
         for packet in c.demux(stream):
             for frame in packet.decode():
@@ -126,11 +118,11 @@ class VoiceGate:
                     raise ValueError("audio format changes")
                 fmt = now
                 for out in resampler.resample(frame):
-                    yield np.frombuffer(out.planes[0], np.float32, count=out.samples)
+                    yield resampled_pcm(out)
                 if self._stop.is_set():
                     return
         for out in resampler.resample(None):
-            yield np.frombuffer(out.planes[0], np.float32, count=out.samples)
+            yield resampled_pcm(out)
 
     def _windows(self, pieces: Any, lead: int) -> None:
         """Silero over the 512-sample windows of the lead and the pieces, a block of
@@ -139,7 +131,7 @@ class VoiceGate:
         limit = int(MAX_ANALYSIS_S * AudioData.RATE // WINDOW)
         block = np.empty(BLOCK_WINDOWS * WINDOW, np.float32)
         fill = 0
-        for piece in _chain([np.zeros(lead, np.float32)] if lead else [], pieces):
+        for piece in itertools.chain([np.zeros(lead, np.float32)] if lead else [], pieces):
             at = 0
             while at < len(piece):
                 k = min(len(block) - fill, len(piece) - at)
@@ -152,27 +144,27 @@ class VoiceGate:
             self._done = True
 
     def _block(self, vad: Any, block: np.ndarray, n: int, limit: int) -> bool:
-        """Measures the whole windows of `block[:n]`; False: stop reading (limit or stop)."""
-        x = block[:n]
+        """Measures the whole windows of `block[:n]` (up to `limit` in all); False: stop
+        reading (the limit reached, or stopped)."""
+        x = block[: min(n // WINDOW, limit - self._n) * WINDOW]
         if not np.isfinite(x).all():  # the voice analyser cleans NaN first: no reuse, no gate
             raise ValueError("non-finite samples")
-        mv = memoryview(x)
-        for i in range(n // WINDOW):
-            self._crc = zlib.crc32(mv[i * WINDOW : (i + 1) * WINDOW], self._crc)
-            self._add(vad.process(mv[i * WINDOW : (i + 1) * WINDOW]))
-            if self._n >= limit:
-                self._done = True
-                return False
+        self._crc = zlib.crc32(x, self._crc)
+        self._add(voice.silero_probs(x.reshape(-1, WINDOW), vad))
+        if self._n >= limit:
+            self._done = True
+            return False
         return not self._stop.is_set()
 
-    def _add(self, p: float) -> None:
-        if self._n == len(self._probs):
-            grown = np.empty(2 * len(self._probs), np.float32)
-            grown[: self._n] = self._probs
+    def _add(self, p: np.ndarray) -> None:
+        """Appends probabilities; `_n` last, so a reader never sees unwritten ones."""
+        end = self._n + len(p)
+        if end > len(self._probs):
+            grown = np.empty(max(end, 2 * len(self._probs)), np.float32)
+            grown[: self._n] = self._probs[: self._n]
             self._probs = grown
-        self._probs[self._n] = p
-        self._cand.append(1 if p >= CANDIDATE_PROB else 0)
-        self._n += 1
+        self._probs[self._n : end] = p
+        self._n = end
 
     # -- the questions ---------------------------------------------------------------------
     def wanted(self, t_s: float) -> bool:
@@ -183,7 +175,7 @@ class VoiceGate:
         b = int(t_s / WINDOW_S) + self.margin_windows + 1
         if b > n and not (self._done and not self._failed):
             return True  # not heard yet (or never will be): follow
-        return 1 in self._cand[a : min(b, n)]
+        return bool((self._probs[a : min(b, n)] >= CANDIDATE_PROB).any())
 
     def silero_probs(self, windows: np.ndarray) -> np.ndarray | None:
         """The Silero probabilities of `windows` ((n, 512) float32, the voice analyser's), when
@@ -196,8 +188,3 @@ class VoiceGate:
         if zlib.crc32(np.ascontiguousarray(windows, np.float32)) != self._crc:
             return None
         return self._probs[: self._n].copy()
-
-
-def _chain(first: list[np.ndarray], rest: Any) -> Any:
-    yield from first
-    yield from rest

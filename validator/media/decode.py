@@ -29,6 +29,7 @@ from ..evidence import AudioData, Frame, MediaInfo, StreamStats
 # Nothing past this point of a clip is analysed (sampled frames, PCM).  Timestamps are still
 # read to the end.  A clip this long already fails MED008 for every profile.
 MAX_ANALYSIS_S = 600.0
+MAX_LEAD_S = 10.0  # audio claiming to start later than this after the video is damage: capped
 CLIP_LEVEL = 0.999
 # More channels than 22.2 surround (24) in a frame is damage, not audio (a damaged AAC frame
 # can claim 62); such frames are counted as decode errors and never converted.
@@ -81,8 +82,7 @@ def decode_pass(
     # One time origin for both streams: the earliest stream start.  Times are measured from it,
     # so a face at 12.0 s and a voice at 12.0 s happened together even when the video stream
     # starts later than the audio (a real stage clip here starts its video 0.84 s in).
-    starts = {id(s): _start_s(s) for s in streams}
-    origin = min(starts.values(), default=0.0)
+    origin = min((stream_start_s(s) for s in streams), default=0.0)
     video = (
         _VideoSide(vstream, media, sample_fps, short_side_px, frame_sinks, origin, between_sinks)
         if vstream
@@ -91,7 +91,7 @@ def decode_pass(
     audio = (
         _AudioSide(
             astream,
-            lead_s=starts[id(astream)] - origin,
+            lead_s=audio_lead_s(astream, vstream),
             expected_s=media.audio_duration_s or media.duration_s or 0.0,
         )
         if astream is not None
@@ -206,10 +206,30 @@ def _stream_stats(
     )
 
 
-def _start_s(stream: Any) -> float:
+def stream_start_s(stream: Any) -> float:
     if stream.start_time is None or stream.time_base is None:
         return 0.0
     return float(stream.start_time * stream.time_base)
+
+
+def audio_lead_s(audio_stream: Any, video_stream: Any | None) -> float:
+    """How long after the common origin (the earlier stream start) the audio starts: that much
+    silence precedes its PCM, so PCM sample i is at i/16000 s on the frames' clock.  Capped at
+    `MAX_LEAD_S`: a stream claiming to start minutes late is damaged (MED011 compares the
+    durations)."""
+    start = stream_start_s(audio_stream)
+    origin = min(start, stream_start_s(video_stream)) if video_stream is not None else start
+    return min(max(0.0, start - origin), MAX_LEAD_S)
+
+
+def pcm_resampler() -> Any:
+    """The resampler every 16 kHz analysis PCM goes through (packed float32 mono)."""
+    return av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+
+
+def resampled_pcm(out: Any) -> np.ndarray:
+    """A `pcm_resampler()` output frame's samples: packed float32 mono, its one plane."""
+    return np.frombuffer(out.planes[0], np.float32, count=out.samples)
 
 
 def _short(e: Exception) -> str:
@@ -564,11 +584,9 @@ class _AudioSide:
     def __init__(self, stream: Any, lead_s: float = 0.0, expected_s: float = 0.0):
         self.stream = stream
         self.rate = stream.codec_context.sample_rate or stream.rate or 0
-        self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
-        # Audio that starts after the common origin is preceded by that much silence, so PCM
-        # sample i is at time i/16000 on the same clock as the video frames (capped: a stream
-        # claiming to start minutes late is damaged, and MED011 compares the durations).
-        lead_s = min(max(0.0, lead_s), 10.0)
+        self.resampler = pcm_resampler()
+        # `lead_s` of silence first (`audio_lead_s`): PCM sample i is at time i/16000 on the
+        # same clock as the video frames.
         lead = int(round(lead_s * AudioData.RATE))
         # The 16 kHz PCM goes straight into one buffer sized from the declared duration (pages
         # never written cost no memory), doubled if the stream runs longer: no list of pieces
@@ -648,7 +666,7 @@ class _AudioSide:
             # HE-AAC doubles the rate or adds a channel): not a change of the recording.
             self.format = fmt
             self.drain_resampler()
-            self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+            self.resampler = pcm_resampler()
             self.pending, self.pending_pos = [], []  # counted from the settled format on
             self.sum_sq = self.peak = self.first_format = None
             self.sum_lr = 0.0
@@ -664,7 +682,7 @@ class _AudioSide:
             self.format = fmt
             self.format_changes.append(change)
             self.drain_resampler()
-            self.resampler = av.AudioResampler(format="flt", layout="mono", rate=AudioData.RATE)
+            self.resampler = pcm_resampler()
         if not self.rate:
             self.rate = frame.sample_rate
             self.spw = max(1, self.rate // 100)
@@ -691,8 +709,7 @@ class _AudioSide:
                 self._pcm(out)
 
     def _pcm(self, out: Any) -> None:
-        # The resampler's output is packed float32 mono: its one plane is the samples.
-        a = np.frombuffer(out.planes[0], np.float32, count=out.samples)
+        a = resampled_pcm(out)
         end = self.pcm_samples + len(a)
         if end > len(self.pcm):
             grown = np.empty(max(end, 2 * len(self.pcm)), np.float32)
