@@ -193,7 +193,11 @@ class _Wiring:
         sinks = [_timed_sink(s.provides, a.on_frame, timings) for s, a in frame_analysers]
         # Beside the decoder, the sampled frames' analysers that others read (`writes_notes`:
         # the faces) run first, in one thread, and the rest after them in a second.
-        first = [sk for sk, (_, a) in zip(sinks, frame_analysers, strict=True) if _writes_notes(a)]
+        first = [
+            sk
+            for sk, (_, a) in zip(sinks, frame_analysers, strict=True)
+            if getattr(a, "writes_notes", False)
+        ]
         later = [sk for sk in sinks if sk not in first] if first else []
         # Analysers that also follow the frames between samples (faces: the mouth track), only
         # where lip sync can use them (voice_gate.py): never without a sync measurement or audio.
@@ -257,10 +261,6 @@ def _run_pass(
     finally:
         if w.gate is not None:
             w.gate.stop()
-
-
-def _writes_notes(analyser: Any) -> bool:
-    return bool(getattr(analyser, "writes_notes", False))
 
 
 def _voice_gate(
