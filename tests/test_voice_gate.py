@@ -41,7 +41,7 @@ def test_quiet_only_where_heard() -> None:
 def test_candidates_within_margin() -> None:
     g = _fed(6.0, done=True)
     i = int(3.0 / vg.WINDOW_S)
-    g._probs[i] = vg.CANDIDATE_PROB  # one window that speech could be part of, at 3.0 s
+    g._probs.data[i] = vg.CANDIDATE_PROB  # one window that speech could be part of, at 3.0 s
     reach = vg.MARGIN_S + 0.2
     assert g.wanted(3.0) and g.wanted(3.0 + reach - 0.05) and g.wanted(3.0 - reach + 0.05)
     assert not g.wanted(3.0 + reach + 0.1) and not g.wanted(3.0 - reach - 0.1)

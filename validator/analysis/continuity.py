@@ -32,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..buffers import Growing
 from ..evidence import AnalyserSpec, Evidence, Frame, MediaInfo
 from . import register
 
@@ -269,10 +270,9 @@ class ContinuityAnalyser:
             expected = 0.0
         if not 0.0 < expected <= MAX_EXPECTED_S:
             expected = 60.0
-        self.thumbs = np.empty(
-            (int((expected + 2) / self.interval) + 1, THUMB[1], THUMB[0]), np.uint8
+        self.thumbs = Growing(
+            int((expected + 2) / self.interval) + 1, (THUMB[1], THUMB[0]), np.uint8
         )
-        self.n_thumbs = 0
         self.prev: tuple[np.ndarray, np.ndarray, float] | None = None  # raw, normalised, mean
         self.prev_hist: np.ndarray | None = None
         self.prev_small: np.ndarray | None = None
@@ -291,7 +291,7 @@ class ContinuityAnalyser:
             small = small_gray.astype(np.float32)
         except cv2.error:
             self.rows.append((frame.t_s,) + (np.nan,) * 6)
-            self._keep_thumb(np.zeros((THUMB[1], THUMB[0]), np.uint8))
+            self.thumbs.append(np.zeros((THUMB[1], THUMB[0]), np.uint8))
             self.prev = None
             self.prev_hist = self.prev_small = None
             return
@@ -313,17 +313,9 @@ class ContinuityAnalyser:
             cells = d[: gh * GRID, : gw * GRID].reshape(GRID, gh, GRID, gw).mean(axis=(1, 3))
             peak = float(cells.max())
         self.rows.append((frame.t_s, c1, hd, k1, diff, peak, mean))
-        self._keep_thumb(np.clip(raw + 0.5, 0, 255).astype(np.uint8))
+        self.thumbs.append(np.clip(raw + 0.5, 0, 255).astype(np.uint8))
         self.prev = (raw, norm, mean)
         self.prev_hist, self.prev_small = hist, small
-
-    def _keep_thumb(self, thumb: np.ndarray) -> None:
-        if self.n_thumbs == len(self.thumbs):
-            grown = np.empty((2 * len(self.thumbs) + 1, *self.thumbs.shape[1:]), np.uint8)
-            grown[: self.n_thumbs] = self.thumbs[: self.n_thumbs]
-            self.thumbs = grown
-        self.thumbs[self.n_thumbs] = thumb
-        self.n_thumbs += 1
 
     def finish(self, ev: Evidence) -> ContinuityEvidence | None:
         s = ev.stream
@@ -338,7 +330,7 @@ class ContinuityAnalyser:
             tiny = pb <= max(TINY_PACKET_BYTES, TINY_PACKET_RATIO * med)
         else:
             tiny = np.zeros(0, bool)
-        thumbs = self.thumbs[: self.n_thumbs]  # a view: no copy
+        thumbs = self.thumbs.view()  # no copy
         return ContinuityEvidence(
             t_s=a[:, 0],
             corr_prev=a[:, 1],

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..buffers import Growing
 from ..evidence import AudioData
 from ..media.decode import MAX_ANALYSIS_S, audio_lead_s, pcm_resampler, resampled_pcm
 from . import voice
@@ -65,8 +66,7 @@ class VoiceGate:
     ):
         self.path = str(path)
         self.video_index, self.audio_index = video_index, audio_index
-        self._probs = np.empty(1024, np.float32)  # per window, the first `_n` measured
-        self._n = 0
+        self._probs = Growing(1024)  # per window
         self._crc = 0  # CRC-32 of the measured windows' samples: the voice analyser's check
         self._done = False  # the audio was read to its end (or to MAX_ANALYSIS_S)
         self._failed = False
@@ -146,36 +146,26 @@ class VoiceGate:
     def _block(self, vad: Any, block: np.ndarray, n: int, limit: int) -> bool:
         """Measures the whole windows of `block[:n]` (up to `limit` in all); False: stop
         reading (the limit reached, or stopped)."""
-        x = block[: min(n // WINDOW, limit - self._n) * WINDOW]
+        x = block[: min(n // WINDOW, limit - self._probs.n) * WINDOW]
         if not np.isfinite(x).all():  # the voice analyser cleans NaN first: no reuse, no gate
             raise ValueError("non-finite samples")
         self._crc = zlib.crc32(x, self._crc)
-        self._add(voice.silero_probs(x.reshape(-1, WINDOW), vad))
-        if self._n >= limit:
+        self._probs.extend(voice.silero_probs(x.reshape(-1, WINDOW), vad))
+        if self._probs.n >= limit:
             self._done = True
             return False
         return not self._stop.is_set()
-
-    def _add(self, p: np.ndarray) -> None:
-        """Appends probabilities; `_n` last, so a reader never sees unwritten ones."""
-        end = self._n + len(p)
-        if end > len(self._probs):
-            grown = np.empty(max(end, 2 * len(self._probs)), np.float32)
-            grown[: self._n] = self._probs[: self._n]
-            self._probs = grown
-        self._probs[self._n : end] = p
-        self._n = end
 
     # -- the questions ---------------------------------------------------------------------
     def wanted(self, t_s: float) -> bool:
         """False only where the audio around `t_s` (+-MARGIN_S) was heard and holds no window
         speech could be part of."""
-        n = self._n  # read once: the reader appends meanwhile
+        n = self._probs.n  # read once: the reader appends meanwhile
         a = max(0, int(t_s / WINDOW_S) - self.margin_windows)
         b = int(t_s / WINDOW_S) + self.margin_windows + 1
         if b > n and not (self._done and not self._failed):
             return True  # not heard yet (or never will be): follow
-        return bool((self._probs[a : min(b, n)] >= CANDIDATE_PROB).any())
+        return bool((self._probs.data[a : min(b, n)] >= CANDIDATE_PROB).any())
 
     def silero_probs(self, windows: np.ndarray) -> np.ndarray | None:
         """The Silero probabilities of `windows` ((n, 512) float32, the voice analyser's), when
@@ -183,8 +173,8 @@ class VoiceGate:
         without a failure); else None."""
         if self._thread is not None and self._thread.is_alive():
             return None
-        if not self._done or self._failed or self._n != len(windows):
+        if not self._done or self._failed or self._probs.n != len(windows):
             return None
         if zlib.crc32(np.ascontiguousarray(windows, np.float32)) != self._crc:
             return None
-        return self._probs[: self._n].copy()
+        return self._probs.view().copy()

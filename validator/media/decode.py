@@ -24,6 +24,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from ..buffers import Growing
 from ..evidence import AudioData, Frame, MediaInfo, StreamStats
 
 # Nothing past this point of a clip is analysed (sampled frames, PCM).  Timestamps are still
@@ -595,9 +596,8 @@ class _AudioSide:
             expected = min(float(expected_s), MAX_ANALYSIS_S) if expected_s > 0 else 60.0
         except (TypeError, ValueError):
             expected = 60.0
-        self.pcm = np.empty(lead + int((expected + 2) * AudioData.RATE), np.float32)
-        self.pcm[:lead] = 0.0
-        self.pcm_samples = lead
+        self.pcm = Growing(lead + int((expected + 2) * AudioData.RATE))
+        self.pcm.extend(np.zeros(lead, np.float32))
         self.native_lead = int(round(lead_s * self.rate))
         self.native_samples = self.native_lead  # position on the common clock, native rate
         self.decoded_native = 0  # samples actually decoded (for levels)
@@ -709,18 +709,11 @@ class _AudioSide:
                 self._pcm(out)
 
     def _pcm(self, out: Any) -> None:
-        a = resampled_pcm(out)
-        end = self.pcm_samples + len(a)
-        if end > len(self.pcm):
-            grown = np.empty(max(end, 2 * len(self.pcm)), np.float32)
-            grown[: self.pcm_samples] = self.pcm[: self.pcm_samples]
-            self.pcm = grown
-        self.pcm[self.pcm_samples : end] = a
-        self.pcm_samples = end
+        self.pcm.extend(resampled_pcm(out))
 
     def result(self) -> AudioData:
         self._flush_stats()
-        pcm = self.pcm[: min(self.pcm_samples, int(MAX_ANALYSIS_S * AudioData.RATE))]
+        pcm = self.pcm.view()[: int(MAX_ANALYSIS_S * AudioData.RATE)]
         n = max(self.decoded_native, 1)
         ch = self.channels or (self.stream.codec_context.channels or 1)
         sum_sq = self.sum_sq if self.sum_sq is not None else np.zeros(ch)
