@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -497,3 +498,22 @@ def test_pyav_index_error_on_a_damaged_frame_is_damage_but_an_analysers_is_not(
         decode.decode_pass(
             container, media, sample_fps=5, short_side_px=120, frame_sinks=[broken_sink]
         )
+
+
+def test_dead_worker_signal_named_when_the_pool_reaps_it_first():
+    """The pool's own thread may reap a dead worker before we do; its exit code then appears
+    a moment later, and the error still names the signal (this race once dropped "SIGSEGV")."""
+    from validator import batch
+
+    class Reaped:
+        reads = 0
+
+        def join(self, timeout=None):
+            pass
+
+        @property
+        def exitcode(self):
+            self.reads += 1
+            return -signal.SIGSEGV if self.reads > 3 else None
+
+    assert batch._death([Reaped()]) == " (SIGSEGV)"

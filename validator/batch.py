@@ -539,11 +539,7 @@ def _outcome_from_result(
 def _death(procs: list[Any]) -> str:
     """ " (SIGSEGV)" from a dead worker's exit code, when it is known."""
     for p in procs:
-        try:
-            p.join(timeout=2)  # reap it, so its exit code is known
-        except (AssertionError, OSError, ValueError):
-            pass
-        code = getattr(p, "exitcode", None)
+        code = _exit_code(p)
         if code is not None and code < 0:
             try:
                 return f" ({signal.Signals(-code).name})"
@@ -552,6 +548,21 @@ def _death(procs: list[Any]) -> str:
         if code:
             return f" (exit status {code})"
     return ""
+
+
+def _exit_code(proc: Any, wait_s: float = 5.0) -> int | None:
+    """A dead worker's exit code.  The pool's own thread reaps its workers too; when it wins
+    the race, our `join` sees no child (ECHILD) and the code appears only once that thread
+    stores it, so ask again for a few seconds rather than once."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            proc.join(timeout=0.2)  # reap it, so its exit code is known
+        except (AssertionError, OSError, ValueError):
+            pass
+        code = getattr(proc, "exitcode", None)
+        if code is not None or time.monotonic() >= deadline:
+            return code
 
 
 def _code(report: Report) -> int:
