@@ -124,7 +124,10 @@ class AudioData:
     """Decoded audio: 16 kHz mono float32 PCM for analysis, plus native-rate statistics that
     need the original channels (computed on the fly, so memory stays flat)."""
 
-    pcm16k: np.ndarray  # float32, mono, 16 kHz, [-1, 1]
+    # float32, mono, 16 kHz, [-1, 1]: an array, or from the decode pass a `buffers.Spilled`
+    # (the same reads: len, slices, np.asarray) whose samples are in a temporary file; read it
+    # a block at a time, as `analysis/voice.py` and `analysis/sync.py` do.
+    pcm16k: Any
     sample_rate_hz: int  # native rate
     channels: int  # native channel count
     channel_rms: tuple[float, ...]  # per native channel, linear

@@ -32,7 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..buffers import Growing
+from ..buffers import Spilled
 from ..evidence import AnalyserSpec, Evidence, Frame, MediaInfo
 from . import register
 
@@ -42,8 +42,6 @@ GRID = 4  # the diff copy is split GRID x GRID; the busiest cell tells a still p
 # A packet this small (or this small relative to the median packet) holds no picture change.
 TINY_PACKET_BYTES = 48
 TINY_PACKET_RATIO = 0.03
-# A declared duration past this is not believed for sizing the thumbnail buffer (it grows).
-MAX_EXPECTED_S = 3600.0
 
 
 @dataclass(frozen=True, eq=False)  # arrays: compare fields explicitly, never with ==
@@ -73,7 +71,7 @@ class ContinuityEvidence:
     diff: np.ndarray
     diff_peak: np.ndarray
     luma: np.ndarray
-    thumbs: np.ndarray
+    thumbs: Any  # (n, 48, 64) uint8: an array, or a `buffers.Spilled` read an item at a time
     sample_interval_s: float
     frame_pts_s: np.ndarray
     packet_bytes: np.ndarray
@@ -261,18 +259,9 @@ class ContinuityAnalyser:
         self.declared_fps = media.fps
         self.cut_args = cut_args(settings)
         self.rows: list[tuple[float, ...]] = []
-        # Every sample's grey thumbnail (uint8), in one buffer sized from the declared duration
-        # (pages never written cost no memory) and doubled if the clip runs longer: no list of
-        # arrays stacked at the end, which held them twice.
-        try:
-            expected = float(media.duration_s or 0.0)
-        except (TypeError, ValueError):
-            expected = 0.0
-        if not 0.0 < expected <= MAX_EXPECTED_S:
-            expected = 60.0
-        self.thumbs = Growing(
-            int((expected + 2) / self.interval) + 1, (THUMB[1], THUMB[0]), np.uint8
-        )
+        # Every sample's grey thumbnail (uint8), in an unnamed temporary file rather than in
+        # memory (`buffers.Spilled`, 15 KB a second): only gradual transitions read two back.
+        self.thumbs = Spilled((THUMB[1], THUMB[0]), np.uint8)
         self.prev: tuple[np.ndarray, np.ndarray, float] | None = None  # raw, normalised, mean
         self.prev_hist: np.ndarray | None = None
         self.prev_small: np.ndarray | None = None
@@ -330,7 +319,7 @@ class ContinuityAnalyser:
             tiny = pb <= max(TINY_PACKET_BYTES, TINY_PACKET_RATIO * med)
         else:
             tiny = np.zeros(0, bool)
-        thumbs = self.thumbs.view()  # no copy
+        thumbs = self.thumbs
         return ContinuityEvidence(
             t_s=a[:, 0],
             corr_prev=a[:, 1],

@@ -77,21 +77,22 @@ class SyncResult:
 
 
 def speech_band_db(pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(t_s, level_db) of the speech band, 32 ms windows every 10 ms, smoothed over 30 ms."""
-    x = np.asarray(pcm, np.float32)
+    """(t_s, level_db) of the speech band, 32 ms windows every 10 ms, smoothed over 30 ms.
+    `pcm`: an array or the decode pass's `buffers.Spilled`, read a batch of windows at a time."""
     win, hop = 512, int(round(HOP_S * RATE))
-    if len(x) < win + hop:
+    if len(pcm) < win + hop:
         return None
-    n = 1 + (len(x) - win) // hop
+    n = 1 + (len(pcm) - win) // hop
     power = np.empty(n, np.float64)
     window = np.hanning(win).astype(np.float32)
     freqs = np.fft.rfftfreq(win, 1.0 / RATE)
     band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs <= SPEECH_BAND_HZ[1])
     step = 1024  # windows per FFT batch (~17 MB of temporaries; 4096 took ~70 MB): bounded
+    idx = np.arange(win)[None, :] + hop * np.arange(step)[:, None]
     for a in range(0, n, step):
         b = min(n, a + step)
-        idx = np.arange(win)[None, :] + hop * np.arange(a, b)[:, None]
-        spec = np.abs(np.fft.rfft(x[idx] * window, axis=1)) ** 2
+        x = np.asarray(pcm[hop * a : hop * (b - 1) + win], np.float32)
+        spec = np.abs(np.fft.rfft(x[idx[: b - a]] * window, axis=1)) ** 2
         power[a:b] = spec[:, band].sum(1) / win
     db = 10 * np.log10(np.maximum(power, 1e-10))
     db = np.maximum(db, db.max() - FLOOR_DB)

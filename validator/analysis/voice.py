@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import threading
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -294,15 +295,16 @@ def silero_probs(win: np.ndarray, vad: Any = None) -> np.ndarray:
     return out
 
 
-def _silero_of(win: np.ndarray, gate: Any) -> np.ndarray:
-    probs = gate.silero_probs(win) if gate is not None else None
-    return probs if probs is not None else silero_probs(win)
-
-
-def webrtc_decisions(win: np.ndarray) -> np.ndarray:
+def _webrtc() -> Any:
     import webrtcvad
 
-    vad = webrtcvad.Vad(WEBRTC_MODE)
+    return webrtcvad.Vad(WEBRTC_MODE)
+
+
+def webrtc_decisions(win: np.ndarray, vad: Any = None) -> np.ndarray:
+    """webrtcvad's decision for each window, from a fresh detector (or going on with `vad`,
+    one that has seen the windows before these)."""
+    vad = _webrtc() if vad is None else vad
     out = np.empty(len(win), bool)
     for a in range(0, len(win), BLOCK):
         pcm = (np.clip(win[a : a + BLOCK, :WEBRTC_FRAME], -1.0, 1.0) * 32767.0).astype("<i2")
@@ -358,22 +360,56 @@ def _power_mean_db(levels_db: np.ndarray) -> float:
     return float(10.0 * np.log10(np.mean(np.power(10.0, levels_db.astype(np.float64) / 10.0))))
 
 
+class _Clean:
+    """The PCM read a slice at a time, NaN and infinities replaced (a damaged float stream
+    must not poison every measurement)."""
+
+    def __init__(self, pcm: Any):
+        self.pcm = pcm
+
+    def __len__(self) -> int:
+        return len(self.pcm)
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        x = np.asarray(self.pcm[key], np.float32)
+        if not np.isfinite(x).all():
+            x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+        return x
+
+
 def analyse(audio: AudioData, gate: Any = None) -> VoiceEvidence:
-    """Measure everything in VoiceEvidence from decoded audio.  `gate`: the voice gate that read
-    the same audio ahead of the decode pass (analysis/voice_gate.py); its Silero
-    probabilities are used when they are of exactly these samples."""
-    pcm = audio.pcm16k
-    if not all(np.isfinite(pcm[a : a + (1 << 20)]).all() for a in range(0, len(pcm), 1 << 20)):
-        # A damaged float stream must not poison every measurement.
-        pcm = np.nan_to_num(pcm, nan=0.0, posinf=1.0, neginf=-1.0)
-    win = _windows(pcm)
-    n = len(win)
+    """Measure everything in VoiceEvidence from decoded audio, reading the PCM a BLOCK of
+    windows at a time (the decode pass's PCM is in a temporary file, `buffers.Spilled`).  `gate`: the voice gate that read the same audio ahead of the decode pass
+    (analysis/voice_gate.py); its Silero probabilities are used when they are of exactly these
+    samples (same count, same CRC-32)."""
+    pcm = _Clean(audio.pcm16k)
+    n = len(pcm) // WINDOW
+    level = np.empty(n, np.float32)
+    webrtc = np.empty(n, bool)
+    silent = np.empty(n, bool)
+    web = _webrtc()
+    crc = 0
+    for a in range(0, n, BLOCK):
+        b = min(n, a + BLOCK)
+        win = pcm[a * WINDOW : b * WINDOW].reshape(b - a, WINDOW)
+        crc = zlib.crc32(win, crc)
+        level[a:b] = window_levels_dbfs(win)
+        webrtc[a:b] = webrtc_decisions(win, web)
+        silent[a:b] = digital_silence(win)
+    prob = gate.matching_probs(n, crc) if gate is not None and n else None
+    if prob is None:
+        prob = np.empty(n, np.float32)
+        vad = _silero()
+        for a in range(0, n, BLOCK):
+            b = min(n, a + BLOCK)
+            win = pcm[a * WINDOW : b * WINDOW].reshape(b - a, WINDOW)
+            prob[a:b] = silero_probs(win, vad)
     return evidence_from_windows(
-        level_dbfs=window_levels_dbfs(win),
-        silero_prob=_silero_of(win, gate) if n else np.zeros(0, np.float32),
-        webrtcvad=webrtc_decisions(win) if n else np.zeros(0, bool),
+        level_dbfs=level,
+        silero_prob=prob,
+        webrtcvad=webrtc,
         tonality_db=tonality_db(pcm, n),
-        digital_silence=digital_silence(win),
+        digital_silence=silent,
         duration_s=len(pcm) / RATE,
         clipped_per_10ms=np.asarray(audio.clipped_per_10ms),
         native_samples_per_10ms=int(audio.samples_per_10ms),

@@ -167,14 +167,12 @@ class VoiceGate:
             return True  # not heard yet (or never will be): follow
         return bool((self._probs.data[a : min(b, n)] >= CANDIDATE_PROB).any())
 
-    def silero_probs(self, windows: np.ndarray) -> np.ndarray | None:
-        """The Silero probabilities of `windows` ((n, 512) float32, the voice analyser's), when
-        this reader measured exactly those samples (same count, same CRC-32, read to the end
-        without a failure); else None."""
+    def matching_probs(self, n_windows: int, crc: int) -> np.ndarray | None:
+        """The Silero probabilities of the voice analyser's `n_windows` windows whose samples
+        have CRC-32 `crc`, when this reader measured exactly those (same count, same CRC, read
+        to the end without a failure); else None."""
         if self._thread is not None and self._thread.is_alive():
             return None
-        if not self._done or self._failed or self._probs.n != len(windows):
-            return None
-        if zlib.crc32(np.ascontiguousarray(windows, np.float32)) != self._crc:
+        if not self._done or self._failed or self._probs.n != n_windows or crc != self._crc:
             return None
         return self._probs.view().copy()

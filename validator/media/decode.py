@@ -10,7 +10,8 @@ Demuxes the opened container once, in file order, and:
 - counts decode errors instead of stopping at the first one.
 
 Memory stays flat as clips get longer: frames are dropped once the analysers have seen them; the
-only buffer that grows is the 16 kHz PCM (64 KB/s), and it stops at `MAX_ANALYSIS_S`.
+16 kHz PCM (64 KB/s, up to `MAX_ANALYSIS_S`) goes to an unnamed temporary file
+(`buffers.Spilled`), read back a block at a time.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from ..buffers import Growing
+from ..buffers import Spilled
 from ..evidence import AudioData, Frame, MediaInfo, StreamStats
 
 # Nothing past this point of a clip is analysed (sampled frames, PCM).  Timestamps are still
@@ -589,14 +590,16 @@ class _AudioSide:
         # `lead_s` of silence first (`audio_lead_s`): PCM sample i is at time i/16000 on the
         # same clock as the video frames.
         lead = int(round(lead_s * AudioData.RATE))
-        # The 16 kHz PCM goes straight into one buffer sized from the declared duration (pages
-        # never written cost no memory), doubled if the stream runs longer: no list of pieces
-        # joined at the end, which would hold the PCM twice.
+        # The 16 kHz PCM goes straight into an unnamed temporary file (`buffers.Spilled`), not
+        # into memory: a 10-minute clip peaks where a 1-minute one does.
         try:
             expected = min(float(expected_s), MAX_ANALYSIS_S) if expected_s > 0 else 60.0
         except (TypeError, ValueError):
             expected = 60.0
-        self.pcm = Growing(lead + int((expected + 2) * AudioData.RATE))
+        self.pcm = Spilled(
+            limit=int(MAX_ANALYSIS_S * AudioData.RATE),
+            capacity=lead + int((expected + 2) * AudioData.RATE),
+        )
         self.pcm.extend(np.zeros(lead, np.float32))
         self.native_lead = int(round(lead_s * self.rate))
         self.native_samples = self.native_lead  # position on the common clock, native rate
@@ -713,7 +716,7 @@ class _AudioSide:
 
     def result(self) -> AudioData:
         self._flush_stats()
-        pcm = self.pcm.view()[: int(MAX_ANALYSIS_S * AudioData.RATE)]
+        pcm = self.pcm
         n = max(self.decoded_native, 1)
         ch = self.channels or (self.stream.codec_context.channels or 1)
         sum_sq = self.sum_sq if self.sum_sq is not None else np.zeros(ch)
