@@ -176,7 +176,7 @@ class Spilled:
         if fd is not None:
             try:
                 os.close(fd)
-            except OSError:
+            except Exception:  # noqa: BLE001 - OSError, or `os` already gone at interpreter exit
                 pass
 
     def __del__(self) -> None:
