@@ -264,8 +264,8 @@ def test_loudness_gain_raises_a_quiet_voice(d):
     src = make_clip(d / "quiet.mp4", duration_s=2, audio=quiet)
     res = run(src, d, "quiet_out", loudness=True)
     assert res.plan.gain_db > 6 and res.plan.audio == "encode" and res.plan.video == "copy"
-    rms_in = np.sqrt(np.mean(res.before.evidence.audio.pcm16k**2))
-    rms_out = np.sqrt(np.mean(res.after.evidence.audio.pcm16k**2))
+    rms_in = np.sqrt(np.mean(np.asarray(res.before.evidence.audio.pcm16k) ** 2))
+    rms_out = np.sqrt(np.mean(np.asarray(res.after.evidence.audio.pcm16k) ** 2))
     assert 20 * np.log10(rms_out / rms_in) == pytest.approx(res.plan.gain_db, abs=1.0)
 
 
