@@ -76,3 +76,14 @@ def test_no_temporary_file_at_all_keeps_them_in_memory(monkeypatch):
     s = Spilled(limit=4)
     s.extend(np.arange(6, dtype=np.float32))
     assert "memory" in repr(s) and np.array_equal(s[:], np.arange(4, dtype=np.float32))
+
+
+def test_past_the_open_file_limit_new_ones_stay_in_memory(monkeypatch):
+    monkeypatch.setattr(buffers, "MAX_OPEN_FILES", len(buffers._OPEN_FDS) + 2)
+    held = [Spilled(), Spilled()]
+    third = Spilled()
+    assert all("temporary file" in repr(s) for s in held) and "memory" in repr(third)
+    third.extend(np.ones(3, np.float32))
+    assert np.array_equal(third[:], np.ones(3, np.float32))
+    del held[0]  # closing one frees its place
+    assert "temporary file" in repr(Spilled())

@@ -10,10 +10,23 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import pytest
 from clipgen import make_clip
 
 from validator import Settings, validate
 from validator.evidence import Frame
+
+
+@pytest.fixture(autouse=True)
+def spill_to_files():
+    """What is measured here is the spilled path: evidence other tests' fixtures still hold
+    must not use up `buffers.MAX_OPEN_FILES` and send these runs' PCM into memory.  (A
+    MonkeyPatch of its own: the tests' `monkeypatch.undo()` must not undo this.)"""
+    from validator import buffers
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(buffers, "MAX_OPEN_FILES", len(buffers._OPEN_FDS) + 64)
+        yield
 
 
 def peak_bytes(path) -> int:

@@ -14,6 +14,7 @@ length (the 16 kHz PCM, continuity's thumbnails): memory stays flat in clip leng
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,8 @@ class Spilled:
     and `np.asarray(x)` (everything, for the few readers that want the whole: `prepare`,
     `validator info`).  The file is opened with O_TMPFILE or unlinked at once, so nothing is
     left on disk whatever happens to the process; where no temporary file can be written
-    (or a write fails: a full disk), the items are kept in memory instead (`Growing`).
+    (or a write fails: a full disk), or `MAX_OPEN_FILES` are open already, the items are kept
+    in memory instead (`Growing`).
     `limit` items at most are kept; the rest are dropped."""
 
     def __init__(
@@ -70,13 +72,9 @@ class Spilled:
         self._capacity = capacity
         self._memory: Growing | None = None
         self._fd: int | None = None
-        try:
-            import tempfile
-
-            f = tempfile.TemporaryFile(prefix="validator-")
-            self._fd = os.dup(f.fileno())
-            f.close()  # the duplicate keeps the (nameless) file open
-        except OSError:
+        with _OPEN_LOCK:
+            self._fd = _open_spill_file()
+        if self._fd is None:
             self._memory = Growing(capacity, self.item_shape, self.dtype)
 
     # -- writing ---------------------------------------------------------------------------
@@ -175,9 +173,36 @@ class Spilled:
         fd, self._fd = self._fd, None
         if fd is not None:
             try:
+                with _OPEN_LOCK:
+                    _OPEN_FDS.discard(fd)
                 os.close(fd)
             except Exception:  # noqa: BLE001 - OSError, or `os` already gone at interpreter exit
                 pass
 
     def __del__(self) -> None:
         self._close()
+
+
+# At most this many `Spilled` files are open at once in a process: a library caller keeping
+# hundreds of reports with their evidence must not run out of file descriptors (the next
+# clip could not be opened); past it, new ones keep their items in memory, as before.
+MAX_OPEN_FILES = 64
+_OPEN_FDS: set[int] = set()
+_OPEN_LOCK = threading.RLock()  # re-entrant: a `__del__` may run inside `_open_spill_file`
+
+
+def _open_spill_file() -> int | None:
+    """A descriptor of a new nameless temporary file, or None (too many open, or none can
+    be made here).  Called with `_OPEN_LOCK` held."""
+    if len(_OPEN_FDS) >= MAX_OPEN_FILES:
+        return None
+    try:
+        import tempfile
+
+        f = tempfile.TemporaryFile(prefix="validator-")
+        fd = os.dup(f.fileno())
+        f.close()  # the duplicate keeps the (nameless) file open
+    except OSError:
+        return None
+    _OPEN_FDS.add(fd)
+    return fd
