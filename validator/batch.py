@@ -302,22 +302,16 @@ def run_batch(
             cache.put(keys[i], report, tl)
 
     if todo and scheduler is not None:
-        from .dask_executor import run_on_cluster
+        from .dask_executor import ClusterJob, run_on_cluster
 
         def finish(i: int, res: dict[str, Any]) -> None:
             outcomes[i] = _outcome_from_result(spaths[i], res, lambda r, t: store(i, r, t))
             prog.finish(spaths[i], outcomes[i].verdict, outcomes[i].seconds)
 
-        run_on_cluster(
-            _worker,
-            scheduler,
-            todo,
-            spaths,
-            _settings_kwargs(settings),
-            timeline,
-            tuple(extra_evidence),
-            finish,
+        job = ClusterJob(
+            _worker, spaths, _settings_kwargs(settings), timeline, tuple(extra_evidence), finish
         )
+        run_on_cluster(scheduler, todo, job)
     elif todo and (jobs == 1 or len(todo) == 1):
         for i in todo:
             t0 = time.perf_counter()

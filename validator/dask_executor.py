@@ -36,6 +36,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import EXIT_TOOL, UsageError
@@ -91,18 +92,23 @@ def _clip_task(
     return work(path, settings_kwargs, timeline, extra)
 
 
-def run_on_cluster(
-    work: Callable[..., dict[str, Any]],
-    spec: str,
-    todo: list[int],
-    spaths: list[str],
-    settings_kwargs: dict[str, Any],
-    timeline: bool,
-    extra: tuple[str, ...],
-    finish: Callable[[int, dict[str, Any]], None],
-) -> None:
-    """Run every clip of `todo` on the cluster `spec`; `finish(i, result)` for each, where result
-    is what `batch._worker` returns (a report, or an error and an exit code)."""
+@dataclass(frozen=True)
+class ClusterJob:
+    """One batch's clips, as the cluster runs them: `work(path, settings_kwargs, timeline,
+    extra)` for each (`batch._worker`), and `finish(i, result)` with what it returned."""
+
+    work: Callable[..., dict[str, Any]]
+    spaths: list[str]
+    settings_kwargs: dict[str, Any]
+    timeline: bool
+    extra: tuple[str, ...]
+    finish: Callable[[int, dict[str, Any]], None]
+
+
+def run_on_cluster(spec: str, todo: list[int], job: ClusterJob) -> None:
+    """Run every clip of `todo` (indices into `job.spaths`) on the cluster `spec`;
+    `job.finish(i, result)` for each, where result is what `batch._worker` returns (a report,
+    or an error and an exit code)."""
     kind, arg = parse_scheduler(spec)
     distributed = _import_distributed()
     import dask
@@ -125,7 +131,7 @@ def run_on_cluster(
                 client = distributed.Client(arg, timeout=30)
             except (OSError, TimeoutError) as e:
                 raise UsageError(f"--scheduler {arg}: cannot reach the scheduler: {e}") from None
-        _run(client, distributed, work, todo, spaths, settings_kwargs, timeline, extra, finish)
+        _run(client, distributed, todo, job)
     finally:
         if cluster is not None:
             try:
@@ -137,28 +143,18 @@ def run_on_cluster(
             client.close()
 
 
-def _run(
-    client: Any,
-    distributed: Any,
-    work: Callable[..., dict[str, Any]],
-    todo: list[int],
-    spaths: list[str],
-    settings_kwargs: dict[str, Any],
-    timeline: bool,
-    extra: tuple[str, ...],
-    finish: Callable[[int, dict[str, Any]], None],
-) -> None:
+def _run(client: Any, distributed: Any, todo: list[int], job: ClusterJob) -> None:
     run = uuid.uuid4().hex[:12]
     futures = {}
     for i in todo:
-        absolute = os.path.abspath(spaths[i])
+        absolute = os.path.abspath(job.spaths[i])
         fut = client.submit(
             _clip_task,
-            work,
+            job.work,
             absolute,
-            settings_kwargs,
-            timeline,
-            extra,
+            job.settings_kwargs,
+            job.timeline,
+            job.extra,
             key=f"validator-clip-{i:06d}-{run}",
             pure=False,
         )
@@ -183,9 +179,9 @@ def _run(
                     "exit_code": EXIT_TOOL,
                     "seconds": time.perf_counter() - t0[fut],
                 }
-            if res.get("error") and absolute != spaths[i]:
-                res["error"] = res["error"].replace(absolute, spaths[i], 1)
-            finish(i, res)
+            if res.get("error") and absolute != job.spaths[i]:
+                res["error"] = res["error"].replace(absolute, job.spaths[i], 1)
+            job.finish(i, res)
             fut.release()
     except BaseException:
         client.cancel(list(futures))
