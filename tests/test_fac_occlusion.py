@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from clipgen import make_clip
-from facecomp import load_frames, place
+from facecomp import FrameStream, place
 
 from validator import validate
 from validator.analysis.faces import occlusion_share, region_changes
@@ -32,16 +32,12 @@ def test_local_reference_absorbs_a_lasting_change_and_keeps_a_brief_one():
 
 
 def _composite(path, first, second, s1, s2, cover=None):
-    fa, fb = load_frames(str(first)), load_frames(str(second))
+    fa, fb = FrameStream(str(first)), FrameStream(str(second))  # read as the clip is made
     texture = np.random.default_rng(1).integers(30, 90, (64, 64, 3), dtype=np.uint8)
 
     def fn(i, t):
         c = np.full((H, W, 3), 90, np.uint8)
-        img = (
-            fa[min(len(fa) - 1, int(t * 25))]
-            if t < s1
-            else fb[min(len(fb) - 1, int((t - s1) * 25))]
-        )
+        img = fa[int(t * 25)] if t < s1 else fb[int((t - s1) * 25)]
         place(c, img, 1.0, 0.5, 0.5)
         if cover and cover[0] <= t < cover[1]:
             y0, y1, x0, x1 = int(0.55 * H), int(0.95 * H), int(0.37 * W), int(0.63 * W)
