@@ -1,9 +1,9 @@
 """Arrays a clip fills as it is read.
 
-`Growing`: appended to along its first axis, in memory, for what the decode pass and the
-analysers keep a little of per sample (the voice gate's probabilities).  It is allocated once
-at the size the declared duration calls for (pages never written cost no memory) and doubled
-when a clip runs longer; `view()` is the filled part, without a copy: no list of pieces joined
+`Growing`: appended to along its first axis, in memory: the voice gate's probabilities (4
+bytes per 32 ms window), and `Spilled`'s items where no temporary file can be used.  It is
+allocated once at the capacity its owner expects (pages never written cost no memory) and
+doubled when a clip runs longer; `view()` is the filled part, without a copy: no list of pieces joined
 at the end, which would hold everything twice.  A reader in another thread that reads `n`
 first, then `data`, sees only written items: `n` moves after the items are in place, and a
 grown array holds every item of the old one before it replaces it.
@@ -33,9 +33,6 @@ class Growing:
             self.data = grown
         self.data[self.n : end] = items
         self.n = end
-
-    def append(self, item: np.ndarray) -> None:
-        self.extend(np.asarray(item)[None])
 
     def view(self) -> np.ndarray:
         return self.data[: self.n]

@@ -207,11 +207,6 @@ class VoiceEvidence:
 # --- measurements -------------------------------------------------------------------------
 
 
-def _windows(pcm: np.ndarray) -> np.ndarray:
-    n = len(pcm) // WINDOW
-    return np.ascontiguousarray(pcm[: n * WINDOW], dtype=np.float32).reshape(n, WINDOW)
-
-
 # Per-window measurements are made BLOCK windows at a time (8 s of audio), so their
 # temporaries stay a few MB whatever the clip's length: memory is flat in clip length (a
 # whole-clip FFT of 10 minutes alone took ~1 GB).
@@ -377,9 +372,18 @@ class _Clean:
         return x
 
 
+def _blocks(pcm: _Clean, n: int) -> Any:
+    """(a, b, windows a..b as a (b - a, WINDOW) float32 array) for the clip's `n` windows,
+    BLOCK of them at a time."""
+    for a in range(0, n, BLOCK):
+        b = min(n, a + BLOCK)
+        yield a, b, pcm[a * WINDOW : b * WINDOW].reshape(b - a, WINDOW)
+
+
 def analyse(audio: AudioData, gate: Any = None) -> VoiceEvidence:
     """Measure everything in VoiceEvidence from decoded audio, reading the PCM a BLOCK of
-    windows at a time (the decode pass's PCM is in a temporary file, `buffers.Spilled`).  `gate`: the voice gate that read the same audio ahead of the decode pass
+    windows at a time (the decode pass's PCM is in a temporary file, `buffers.Spilled`).
+    `gate`: the voice gate that read the same audio ahead of the decode pass
     (analysis/voice_gate.py); its Silero probabilities are used when they are of exactly these
     samples (same count, same CRC-32)."""
     pcm = _Clean(audio.pcm16k)
@@ -389,20 +393,16 @@ def analyse(audio: AudioData, gate: Any = None) -> VoiceEvidence:
     silent = np.empty(n, bool)
     web = _webrtc()
     crc = 0
-    for a in range(0, n, BLOCK):
-        b = min(n, a + BLOCK)
-        win = pcm[a * WINDOW : b * WINDOW].reshape(b - a, WINDOW)
+    for a, b, win in _blocks(pcm, n):
         crc = zlib.crc32(win, crc)
         level[a:b] = window_levels_dbfs(win)
         webrtc[a:b] = webrtc_decisions(win, web)
         silent[a:b] = digital_silence(win)
     prob = gate.matching_probs(n, crc) if gate is not None and n else None
-    if prob is None:
+    if prob is None:  # no gate, or not of these samples: Silero once more, from a fresh model
         prob = np.empty(n, np.float32)
         vad = _silero()
-        for a in range(0, n, BLOCK):
-            b = min(n, a + BLOCK)
-            win = pcm[a * WINDOW : b * WINDOW].reshape(b - a, WINDOW)
+        for a, b, win in _blocks(pcm, n):
             prob[a:b] = silero_probs(win, vad)
     return evidence_from_windows(
         level_dbfs=level,

@@ -591,7 +591,8 @@ class _AudioSide:
         # same clock as the video frames.
         lead = int(round(lead_s * AudioData.RATE))
         # The 16 kHz PCM goes straight into an unnamed temporary file (`buffers.Spilled`), not
-        # into memory: a 10-minute clip peaks where a 1-minute one does.
+        # into memory: a 10-minute clip peaks where a 1-minute one does.  The capacity, from
+        # the declared duration, is for its fallback to memory.
         try:
             expected = min(float(expected_s), MAX_ANALYSIS_S) if expected_s > 0 else 60.0
         except (TypeError, ValueError):
