@@ -3,8 +3,8 @@
 `Growing`: appended to along its first axis, in memory: the voice gate's probabilities (4
 bytes per 32 ms window), and `Spilled`'s items where no temporary file can be used.  It is
 allocated once at the capacity its owner expects (pages never written cost no memory) and
-doubled when a clip runs longer; `view()` is the filled part, without a copy: no list of pieces joined
-at the end, which would hold everything twice.  A reader in another thread that reads `n`
+doubled when a clip runs longer; `view()` is the filled part, without a copy: no list of pieces
+joined at the end, which would hold everything twice.  A reader in another thread that reads `n`
 first, then `data`, sees only written items: `n` moves after the items are in place, and a
 grown array holds every item of the old one before it replaces it.
 

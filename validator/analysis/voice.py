@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -372,7 +373,7 @@ class _Clean:
         return x
 
 
-def _blocks(pcm: _Clean, n: int) -> Any:
+def _blocks(pcm: _Clean, n: int) -> Iterator[tuple[int, int, np.ndarray]]:
     """(a, b, windows a..b as a (b - a, WINDOW) float32 array) for the clip's `n` windows,
     BLOCK of them at a time."""
     for a in range(0, n, BLOCK):
