@@ -189,6 +189,8 @@ def test_png_bomb_refused_from_its_header(tmp_path):
     assert r.failed and "30000x30000" in r.message and "limit" in r.message
     p = _cli("check", str(path))
     assert p.returncode == 1 and "Traceback" not in p.stderr
+    # The summary line names what could not be read: an image, not "media" (a clip's word).
+    assert "the file could not be read as an image" in p.stdout, p.stdout
 
 
 def test_cmyk_16bit_alpha_and_animated(tmp_path):

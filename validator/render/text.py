@@ -200,7 +200,8 @@ def config_line(report: Report) -> str:
 def media_line(report: Report) -> str:
     m = report.media
     if not m:
-        return f"profile {report.profile}; the file could not be read as media"
+        what = "an image" if report.kind == "photo" else "media"
+        return f"profile {report.profile}; the file could not be read as {what}"
     bits = [f"profile {report.profile}"]
     if m.get("duration_s") is not None:
         bits.append(f"{m['duration_s']:.1f} s")
