@@ -196,6 +196,55 @@ def test_upload_is_checked_and_fixed_without_touching_the_upload(srv, small_clip
     assert status == 403
 
 
+@pytest.fixture(scope="module")
+def photo_srv(tmp_path_factory):
+    """A server with the default rule selection (`srv`'s is the MED rules, for clips)."""
+    if web_missing():
+        pytest.skip(web_missing())
+    with Served(tmp_path_factory.mktemp("serve-photo"), "--workers", "1") as s:
+        yield s
+
+
+@pytest.mark.realmedia
+def test_photo_is_planned_and_fixed_as_a_photo(photo_srv, shared_media, tmp_path):
+    """A photo's card names the photo rules preparing can and cannot repair (not a clip's
+    MED001), and its repair is a JPEG, offered as one."""
+    import photogen as pg
+
+    portrait = pg.portrait(shared_media)
+    small = pg.save(pg.small_in_frame(portrait, 0.5), tmp_path / "small.jpg", quality=90)
+    status, job = photo_srv.upload(small.read_bytes(), "portrait.jpg")
+    assert status == 201, job
+    done = photo_srv.wait_done(job["id"])
+    assert done["state"] == "done", done["error"]
+    failing = {r["rule"] for r in done["report"]["results"] if r["status"] == "fail"}
+    assert "PHO007" in failing and done["fixable"] == ["PHO007"], (failing, done["plan"])
+    assert done["plan"]["kind"] == "photo" and done["prepared_ext"] == "jpg"
+    status, _, body = photo_srv.request("POST", f"/api/jobs/{job['id']}/fix", b"")
+    assert status == 202, body
+    fixed = photo_srv.wait_done(job["id"], fix=True)
+    assert fixed["fix_state"] == "done", fixed["fix_error"]
+    after = {r["rule"]: r["status"] for r in fixed["fix"]["after"]["results"]}
+    assert after["PHO007"] == "pass" and fixed["fix"]["written"]
+    assert {c["rule"]: c["after"] for c in fixed["fix"]["changes"]}["PHO007"] == "pass"
+    assert fixed["fix"]["after"]["input"]["path"] == "portrait-prepared.jpg"
+    status, headers, body = photo_srv.request("GET", f"/api/jobs/{job['id']}/prepared.jpg")
+    assert status == 200 and body[:3] == b"\xff\xd8\xff"  # a JPEG
+    assert headers["content-type"] == "image/jpeg"
+    assert 'filename="portrait-prepared.jpg"' in headers["content-disposition"]
+    status, _, _ = photo_srv.request("GET", f"/api/jobs/{job['id']}/prepared.mp4")
+    assert status == 404  # not what this repair wrote
+
+    # A photo nothing can repair: its own rules are listed, nothing is offered.
+    blurred = pg.save(pg.blur(portrait, 8), tmp_path / "blur.png")
+    status, job = photo_srv.upload(blurred.read_bytes(), "blurred.png")
+    assert status == 201, job
+    done = photo_srv.wait_done(job["id"])
+    assert done["fixable"] == [] and done["prepared_ext"] == "png"
+    unfixable = {u["rule"] for u in done["plan"]["unfixable"]}
+    assert "PHO009" in unfixable and "MED001" not in unfixable, done["plan"]
+
+
 def test_history_survives_a_restart_and_clear_forgets_it(tmp_path, small_clip):
     if web_missing():
         pytest.skip(web_missing())

@@ -49,7 +49,13 @@ def files(shared_media, tmp_path_factory):
     )
     photo = d / PHOTO
     shutil.copyfile(shared_media / "photos" / PHOTO, photo)
-    return {"good": good, "fixable": fixable, "photo": photo}
+    # The same photo as WebP: PHO001 fails (the platform takes JPEG or PNG), `prepare` converts.
+    from PIL import Image
+
+    webp = d / "portrait.webp"
+    with Image.open(photo) as im:
+        im.convert("RGB").save(webp, quality=92)
+    return {"good": good, "fixable": fixable, "photo": photo, "webp": webp}
 
 
 # The relaxed MED rules, and PHO001 so that the photo has a rule (PHO001 needs no model).
@@ -112,7 +118,7 @@ def portal(browser, server, files):
     page = ctx.new_page()
     page.goto(server.url)
     page.set_input_files(
-        "#file-input", [str(files["good"]), str(files["fixable"]), str(files["photo"])]
+        "#file-input", [str(files[k]) for k in ("good", "fixable", "photo", "webp")]
     )
     p = Portal(page, server, requests, foreign)
     p.wait_all_done()
@@ -220,6 +226,30 @@ def test_fix_it_downloads_a_clip_that_check_passes(portal, files, tmp_path, caps
     doc = json.loads(capsys.readouterr().out)
     assert code == 0, doc
     assert next(r for r in doc["results"] if r["rule"] == "MED002")["status"] == "pass"
+
+
+def test_fix_it_on_a_photo_downloads_a_jpeg(portal, files, tmp_path):
+    """A WebP photo fails PHO001; its card offers a photo (not an MP4), and the download is a
+    JPEG that the photo rules pass."""
+    from validator import Settings, validate
+
+    card = portal.card(files["webp"].name)
+    assert "upload-ready JPEG photo" in card.locator(".fix").inner_text()
+    card.locator(".fix-button").click()
+    link = card.locator("a.download")
+    link.wait_for(timeout=120_000)
+    assert card.locator('tr[data-rule="PHO001"] td').all_inner_texts()[2:] == [
+        "fail (error)",
+        "pass",
+    ]
+    with portal.page.expect_download() as dl:
+        link.click()
+    download = dl.value
+    assert download.suggested_filename == "portrait-prepared.jpg"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert saved.read_bytes()[:3] == b"\xff\xd8\xff"
+    assert validate(saved, Settings(select=("PHO001",))).result("PHO001").status == "pass"
 
 
 def test_profile_and_warnings_toggle_reach_the_server(portal, files):

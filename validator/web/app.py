@@ -61,6 +61,8 @@ REPORT_CSP = (
     "form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin"
 )
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+# What a repair writes (web/worker.prepared_suffix): a clip's MP4, a photo's JPEG or PNG.
+PREPARED_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".png": "image/png"}
 SAFE_METHODS = {"GET", "HEAD"}
 LIVE_PHASES = {"idle", "countdown", "speak", "listen"}
 LIVE_MAX_BYTES = 2_000_000
@@ -360,10 +362,13 @@ async def download(request: Request) -> Response:
     job = _job(request)
     if job is None or job.fixed_path is None or not job.fixed_path.is_file():
         return _not_found("no repaired file")
+    suffix = job.fixed_path.suffix
+    if "." + request.path_params.get("ext", "") != suffix:
+        return _not_found(f"no repaired file: this one is prepared{suffix}")
     return FileResponse(
         job.fixed_path,
-        media_type="video/mp4",
-        headers={"content-disposition": _attachment(prepared_name(job.name))},
+        media_type=PREPARED_TYPES.get(suffix, "application/octet-stream"),
+        headers={"content-disposition": _attachment(prepared_name(job.name, suffix))},
     )
 
 
@@ -460,7 +465,7 @@ ROUTES = [
     Route("/api/jobs", jobs),
     Route("/api/jobs/{id}/report.html", report_html),
     Route("/api/jobs/{id}/fix", fix, methods=["POST"]),
-    Route("/api/jobs/{id}/prepared.mp4", download),
+    Route("/api/jobs/{id}/prepared.{ext}", download),
     Route("/api/clear", clear, methods=["POST"]),
     Route("/api/events", events),
     Route("/api/live/frame", live_frame, methods=["POST"]),

@@ -96,6 +96,8 @@ class Job:
             "fix_state": self.fix_state,
             "fix": self.fix,
             "fix_error": self.fix_error,
+            # What a repair writes: "mp4" for a clip, "jpg" or "png" for a photo.
+            "prepared_ext": worker.prepared_suffix(self.report)[1:],
         }
 
 
@@ -330,7 +332,7 @@ class JobManager:
     def start_fix(self, job: Job) -> None:
         assert job.path is not None
         job.fix_state, job.fix, job.fix_error = "running", None, None
-        dst = job.path.parent / "prepared.mp4"
+        dst = job.path.parent / ("prepared" + worker.prepared_suffix(job.report))
         if dst.exists():
             dst.unlink()
         self._publish("fix-queued", job)
@@ -348,7 +350,7 @@ class JobManager:
             self._publish("fix-error", job)
             return
         if res["after"] is not None:
-            res["after"]["input"]["path"] = prepared_name(job.name)
+            res["after"]["input"]["path"] = prepared_name(job.name, dst.suffix)
         job.fix_state, job.fix = "done", res
         job.fixed_path = dst if res["written"] and dst.is_file() else None
         self._publish("fixed", job)
@@ -435,6 +437,8 @@ class JobManager:
         return len(gone)
 
 
-def prepared_name(name: str) -> str:
+def prepared_name(name: str, suffix: str = ".mp4") -> str:
+    """The name a prepared file is offered under: the user's name with `-prepared` and the
+    prepared file's own extension (an MP4 for a clip, JPEG or PNG for a photo)."""
     stem = name.rsplit(".", 1)[0] if "." in name else name
-    return f"{stem or 'clip'}-prepared.mp4"
+    return f"{stem or 'clip'}-prepared{suffix}"

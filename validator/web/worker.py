@@ -2,7 +2,8 @@
 (reports do not pickle with their evidence); stage updates go to the queue the pool was started
 with, as `(job_id, kind, stage, fraction)`.
 
-Both functions are thin wrappers: `batch.check_one` + `prepare.make_plan` for a check,
+Both functions are thin wrappers: `batch.check_one` + `prepare.make_plan` (a photo:
+`prepare.photo.plan_photo`) for a check,
 `prepare.prepare` for a repair.  No check logic lives here.
 """
 
@@ -53,23 +54,46 @@ def _progress(job_id: str, kind: str):
 
 def _fixable(plan: Any, report: Any) -> list[str]:
     """Failing rules (at the report's fail-on level) that the plan promises to repair.  A
-    photo, or a picture without duration, is not a clip `prepare` can make: nothing."""
+    photo's plan names the rules its crop, turn or conversion repairs (`PhotoPlan.fixed_rules`); a
+    picture without duration is not a clip `prepare` can make: nothing."""
     from ..settings import severity_at_least
 
+    failing = {r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)}
+    if getattr(report, "kind", "video") == "photo":
+        return sorted(set(getattr(plan, "fixed_rules", ())) & failing)
     media = report.media or {}
     # A recorder's WebM often has no container duration: the video stream's own counts too.
     duration = media.get("duration_s") or media.get("video_duration_s") or 0
     if getattr(report, "kind", "video") != "video" or not duration > 0.1:
         return []
-
-    failing = {r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)}
     return sorted({f.rule for f in plan.fixes if f.rule in failing})
+
+
+def _plan(report: Any) -> Any:
+    """What `validator prepare` would do with the file: a photo's plan for a photo (JPEG or
+    PNG out, see `prepared_suffix`), a clip's for a clip."""
+    if getattr(report, "kind", "video") == "photo":
+        from ..prepare.photo import plan_photo
+
+        suffix = prepared_suffix({"kind": report.kind, "media": report.media})
+        return plan_photo(report, "PNG" if suffix == ".png" else "JPEG")
+    from ..prepare import PrepareOptions, make_plan
+
+    return make_plan(report, PrepareOptions())
+
+
+def prepared_suffix(report: dict[str, Any] | None) -> str:
+    """The prepared file's extension: a clip becomes an MP4; a photo a PNG when it was one
+    (lossless stays lossless), else a JPEG."""
+    report = report or {}
+    if report.get("kind", "video") != "photo":
+        return ".mp4"
+    fmt = str((report.get("media") or {}).get("format") or "").upper()
+    return ".png" if fmt == "PNG" else ".jpg"
 
 
 def check(job_id: str, path: str, settings_kwargs: dict[str, Any]) -> dict[str, Any]:
     """Validate one uploaded file, with what the HTML timeline draws, and plan its repairs."""
-    from ..prepare import PrepareOptions, make_plan
-
     t0 = time.perf_counter()
     try:
         report, tl = check_one(
@@ -81,7 +105,7 @@ def check(job_id: str, path: str, settings_kwargs: dict[str, Any]) -> dict[str, 
             progress=_progress(job_id, "check"),
         )
         try:
-            plan = make_plan(report, PrepareOptions())
+            plan = _plan(report)
             plan_doc: dict[str, Any] | None = plan.to_dict()
             plan_text: str | None = plan.describe()
             fixable = _fixable(plan, report) if plan.possible else []

@@ -277,12 +277,14 @@
     const unfixable = (job.plan && job.plan.unfixable) || [];
     if (!job.fixable || !job.fixable.length) {
       if (!job.report.passed && unfixable.length) {
-        box.appendChild(el("p", "unfixable", "Preparing cannot repair " + unfixable.map((u) => u.rule).join(", ") + ": these need a new recording or a better source."));
+        const redo = job.prepared_ext === "mp4" ? "a new recording" : "a new photo";
+        box.appendChild(el("p", "unfixable", "Preparing cannot repair " + unfixable.map((u) => u.rule).join(", ") + `: these need ${redo} or a better source.`));
       }
       return;
     }
     const wrap = el("div", "fix");
-    wrap.appendChild(el("p", null, `Preparing can repair ${job.fixable.join(", ")}: it writes a new upload-ready MP4 and never touches your file.`));
+    const made = { mp4: "MP4", jpg: "JPEG photo", png: "PNG photo" }[job.prepared_ext] || "file";
+    wrap.appendChild(el("p", null, `Preparing can repair ${job.fixable.join(", ")}: it writes a new upload-ready ${made} and never touches your file.`));
     const row = el("div", "row");
     const btn = el("button", "fix-button", "Fix it");
     btn.type = "button";
@@ -318,7 +320,7 @@
       }
       if (fx.written) {
         const a = el("a", "download", "Download the prepared file");
-        a.href = api(`/api/jobs/${encodeURIComponent(job.id)}/prepared.mp4`);
+        a.href = api(`/api/jobs/${encodeURIComponent(job.id)}/prepared.${job.prepared_ext || "mp4"}`);
         a.setAttribute("download", "");
         row.appendChild(a);
       }
