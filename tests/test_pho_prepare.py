@@ -119,6 +119,13 @@ def test_cli_prepare_photo_json_and_unreadable(tmp_path):
     )  # fmt: skip
     doc = json.loads(p.stdout)
     assert doc["plan"]["kind"] == "photo" and doc["after"]["kind"] == "photo"
+    # The text report of a photo that still fails (no face) asks for a new photo, not a clip.
+    p = subprocess.run(
+        [sys.executable, "-m", "validator", "prepare", str(src), "-o", str(tmp_path / "t.jpg")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert p.returncode == 1 and "still fails (PHO003)" in p.stdout, p.stdout
+    assert "these need a new photo or a better source" in p.stdout
     bad = tmp_path / "cut.jpg"
     full = tmp_path / "full.jpg"
     Image.fromarray(np.zeros((600, 600, 3), np.uint8)).save(full)

@@ -120,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
             text.append(f"{result.output}: passes every selected rule.\n")
         else:
             ids = ", ".join(sorted({r.rule for r in fails}))
+            redo = "a new photo" if result.after.kind == "photo" else "a new recording"
             text.append(
-                f"{result.output}: still fails ({ids}); these need a new recording or a better source.\n"
+                f"{result.output}: still fails ({ids}); these need {redo} or a better source.\n"
             )
     else:
         text.append("Nothing was written.\n")
