@@ -78,11 +78,34 @@ def test_cli_json_text_and_errors(tmp_path):
     assert p.returncode == 2 and "missing.mp4" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_info_on_a_photo_says_so(tmp_path):
+def test_info_on_a_photo_shows_its_facts(tmp_path):
+    """A photo (told by its first bytes, whatever its name) gets its own facts: size as
+    displayed after the EXIF orientation, mode, transparency, metadata, decode health."""
     from PIL import Image
 
     photo = tmp_path / "still.mp4"  # the name says clip; the first bytes say PNG
-    Image.new("RGB", (64, 48), (120, 90, 60)).save(photo, format="PNG")
+    Image.new("RGBA", (64, 48), (120, 90, 60, 128)).save(photo, format="PNG")
     p = run_cli("info", str(photo), cwd=tmp_path)
-    assert p.returncode == 1 and p.stderr.count("\n") == 1
-    assert "still.mp4: a photo, not a clip" in p.stderr
+    assert p.returncode == 0, p.stderr
+    assert "PNG, 64x48 as displayed" in p.stdout and "RGBA 8-bit, transparency" in p.stdout
+    assert "no EXIF" in p.stdout and "decode      clean" in p.stdout
+
+    turned = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown turned 90 degrees clockwise
+    Image.new("RGB", (80, 40), (200, 180, 160)).save(turned, exif=exif, quality=90)
+    doc = json.loads(run_cli("info", str(turned), "--format", "json", cwd=tmp_path).stdout)
+    assert doc["kind"] == "photo" and not doc.get("error")
+    ph = doc["photo"]
+    assert (ph["width"], ph["height"], ph["rotation_deg"], ph["orientation"]) == (40, 80, 90, 6)
+    assert ph["has_exif"] and not ph["has_gps"] and ph["decode"] == "clean"
+
+    # A truncated JPEG: its header facts, the damage named, exit 1; a bomb refused by its header.
+    cut = tmp_path / "cut.jpg"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (400, 400, 3), dtype=np.uint8)).save(cut, quality=95)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    p = run_cli("info", str(cut), cwd=tmp_path)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "JPEG, 400x400" in p.stdout and "truncated" in p.stdout
+    assert p.stderr.count("\n") == 1 and "cut.jpg: not a readable image" in p.stderr

@@ -1,10 +1,15 @@
-"""`validator info CLIP`: media facts without a verdict (MediaInfo-style).
+"""`validator info FILE`: media facts without a verdict (MediaInfo-style).
 
 Container, every stream (codec, profile, size, pixel format, bit depth, colour transfer, frame
 rate declared and measured from the timestamps, rotation, sample rate, channels, duration,
 bitrate), the decode pass's health (decode errors, truncation) and the integrated loudness of
 the audio (BS.1770, `validator/loudness.py`) with its peak.  It runs the same probe and decode
 pass as `check` (MED rules' evidence only, no face or voice models) and judges nothing.
+
+A photo (told by its first bytes, as `check` tells it) gets its header facts instead: format,
+size as displayed and as stored (EXIF orientation), colour mode and bit depth, transparency,
+frames (animation), the embedded ICC profile, EXIF and whether it holds a GPS location, and
+whether the pixels decode completely (the reader `check` uses, `photo/load.py`; no model runs).
 Exit 0 when the facts could be read, 1 when the file is not readable media, 2 usage.
 """
 
@@ -24,12 +29,12 @@ EXIT_UNREADABLE = 1
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "info",
-        help="show a clip's media facts (no verdict)",
+        help="show a clip's or photo's media facts (no verdict)",
         description="Container and stream facts, frame rate declared vs measured, rotation, "
-        "decode health and loudness, without judging anything. Exit 0: facts read; 1: not "
-        "readable media; 2: usage error.",
+        "decode health and loudness (a photo: format, size, orientation, colour, metadata), "
+        "without judging anything. Exit 0: facts read; 1: not readable media; 2: usage error.",
     )
-    p.add_argument("clip", metavar="CLIP", help="a video (or audio) file")
+    p.add_argument("clip", metavar="FILE", help="a video (or audio) file, or a photo")
     p.add_argument("--format", default="text", choices=["text", "json"])
     p.set_defaults(run=run)
 
@@ -54,8 +59,8 @@ def media_facts(path: str) -> dict[str, Any]:
     from ..pipeline import validate
     from ..settings import Settings
 
-    if sniff_kind(path) == "photo":  # by its first bytes; no MED rule applies to a photo
-        return {"path": str(path), "error": "a photo, not a clip (`validator check` judges it)"}
+    if sniff_kind(path) == "photo":  # by its first bytes, as `check` tells a photo
+        return photo_facts(path)
     # The decode pass of `check`, with the cheap MED evidence only (the probe and the audio).
     report = validate(
         path, Settings(select=("MED",)), keep_evidence=True, extra_evidence=("audio",)
@@ -76,6 +81,64 @@ def media_facts(path: str) -> dict[str, Any]:
     out["audio"] = _audio_facts(m, ev.audio) if m.has_audio else None
     out["decode"] = _decode_facts(ev.stream) if ev.stream is not None else None
     return out
+
+
+def photo_facts(path: str) -> dict[str, Any]:
+    """A photo's header facts and whether its pixels decode (`check`'s reader, no models)."""
+    from ..cache import file_sha256
+    from ..photo.load import PhotoReadError, read_photo
+
+    out: dict[str, Any] = {"path": str(path), "kind": "photo"}
+    try:
+        # Decoded whole (a JPEG at a reduced DCT scale), so a truncated file says so, then
+        # kept at 64 pixels: only the header's facts are shown.
+        info, error = read_photo(path, max_long_side=64).info, None
+    except PhotoReadError as e:
+        info, error = e.info, str(e)
+    except OSError as e:
+        return {**out, "error": f"cannot read the file: {e.strerror or e}"}
+    if error is not None and not error.startswith("not a readable image"):
+        error = f"not a readable image: {error}"
+    if info is None:
+        return {**out, "error": error}
+    try:
+        out["sha256"] = file_sha256(path)
+    except OSError:
+        out["sha256"] = None
+    out["size_bytes"] = info.size_bytes
+    out["photo"] = {
+        **info.to_dict(),
+        "megapixels": info.megapixels,
+        "has_exif": info.has_exif,
+        "decode": "clean" if error is None else error,
+    }
+    if error is not None:
+        out["error"] = error
+    return out
+
+
+def _photo_text(f: dict[str, Any]) -> list[str]:
+    p = f["photo"]
+    turned = (
+        f" (EXIF orientation {p['orientation']}: shown turned {p['rotation_deg']} deg)"
+        if p["rotation_deg"]
+        else (f" (EXIF orientation {p['orientation']})" if p["orientation"] != 1 else "")
+    )
+    depth = f"{p['mode']} {p['bit_depth']}-bit" + (", transparency" if p["has_alpha"] else "")
+    frames = "still" if p["frames"] <= 1 else f"animated, {p['frames']} frames"
+    icc = f"ICC profile {p['icc_profile']!r}" if p["icc_profile"] else "no ICC profile (sRGB)"
+    meta = (
+        ("EXIF, with a GPS location" if p["has_gps"] else "EXIF, no GPS location")
+        if p["has_exif"]
+        else "no EXIF"
+    )
+    return [
+        f"  image       {str(p['format']).upper()}, {p['width']}x{p['height']} as displayed"
+        f"{turned}, {p['megapixels']:g} MP, {f['size_bytes']:,} bytes",
+        f"  pixels      {depth}; {frames}; {icc}",
+        f"  metadata    {meta}",
+        f"  decode      {p['decode']}",
+    ]
 
 
 def _container_facts(m: Any) -> dict[str, Any]:
@@ -183,6 +246,8 @@ def _r(x: float | None, nd: int = 3) -> float | None:
 
 def facts_text(f: dict[str, Any]) -> str:
     lines = [f"{f['path']}"]
+    if f.get("photo"):  # a photo: its facts, even when its pixels do not decode
+        return "\n".join([*lines, *_photo_text(f)]) + "\n"
     if f.get("error"):
         return "\n".join([*lines, f"  {f['error']}"]) + "\n"
     c = f["container"]
