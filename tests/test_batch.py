@@ -65,7 +65,7 @@ def test_missing_inputs_are_usage_errors(item, needle):
 
 def test_folder_without_clips_is_a_usage_error(tmp_path):
     (tmp_path / "a.txt").write_text("x")
-    with pytest.raises(UsageError, match="no video files"):
+    with pytest.raises(UsageError, match=r"no clips or photos found .*\.mp4.*photos .*\.jpg"):
         expand_inputs([str(tmp_path)])
 
 

@@ -140,8 +140,9 @@ def expand_inputs(items: Sequence[str]) -> list[Path]:
             unique.append(f)
     if not unique:
         raise UsageError(
-            f"no video files found in {', '.join(items)} "
-            f"(looked for {', '.join(sorted(VIDEO_EXTENSIONS))})"
+            f"no clips or photos found in {', '.join(items)} "
+            f"(looked for {', '.join(sorted(VIDEO_EXTENSIONS))}; "
+            f"photos {', '.join(sorted(IMAGE_EXTENSIONS))})"
         )
     return unique
 
