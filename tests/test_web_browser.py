@@ -203,24 +203,31 @@ def test_screenshot_after_a_check(portal, tmp_path):
     assert (out / "portal.png").stat().st_size > 10_000
 
 
+def _fix_and_download(card, rule: str, tmp_path: Path) -> Path:
+    """Click the card's Fix it, wait for the repair, check that `rule` went from an error to a
+    pass in the before/after table, and save the download under the name it is offered as."""
+    card.locator(".fix-button").click()
+    link = card.locator("a.download")
+    link.wait_for(timeout=180_000)
+    row = card.locator(f'tr[data-rule="{rule}"] td')
+    assert row.all_inner_texts()[2:] == ["fail (error)", "pass"]
+    with card.page.expect_download() as dl:
+        link.click()
+    download = dl.value
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    return saved
+
+
 def test_fix_it_downloads_a_clip_that_check_passes(portal, files, tmp_path, capsys):
     import json
 
     from validator import cli
 
     card = portal.card(files["fixable"].name)
-    card.locator(".fix-button").click()
-    link = card.locator("a.download")
-    link.wait_for(timeout=180_000)
-    row = card.locator('tr[data-rule="MED002"] td')
-    assert row.all_inner_texts()[2:] == ["fail (error)", "pass"]
+    saved = _fix_and_download(card, "MED002", tmp_path)
+    assert saved.name == "face_fix-prepared.mp4"
     assert card.locator(".after-verdict").inner_text() == "PASS"
-    with portal.page.expect_download() as dl:
-        link.click()
-    download = dl.value
-    assert download.suggested_filename == "face_fix-prepared.mp4"
-    saved = tmp_path / download.suggested_filename
-    download.save_as(saved)
     capsys.readouterr()
     code = cli.main(["check", str(saved), *RELAX_MED_ARGS, "--format", "json", "--no-cache"])
     doc = json.loads(capsys.readouterr().out)
@@ -235,19 +242,8 @@ def test_fix_it_on_a_photo_downloads_a_jpeg(portal, files, tmp_path):
 
     card = portal.card(files["webp"].name)
     assert "upload-ready JPEG photo" in card.locator(".fix").inner_text()
-    card.locator(".fix-button").click()
-    link = card.locator("a.download")
-    link.wait_for(timeout=120_000)
-    assert card.locator('tr[data-rule="PHO001"] td').all_inner_texts()[2:] == [
-        "fail (error)",
-        "pass",
-    ]
-    with portal.page.expect_download() as dl:
-        link.click()
-    download = dl.value
-    assert download.suggested_filename == "portrait-prepared.jpg"
-    saved = tmp_path / download.suggested_filename
-    download.save_as(saved)
+    saved = _fix_and_download(card, "PHO001", tmp_path)
+    assert saved.name == "portrait-prepared.jpg"
     assert saved.read_bytes()[:3] == b"\xff\xd8\xff"
     assert validate(saved, Settings(select=("PHO001",))).result("PHO001").status == "pass"
 
