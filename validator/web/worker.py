@@ -3,8 +3,8 @@
 with, as `(job_id, kind, stage, fraction)`.
 
 Both functions are thin wrappers: `batch.check_one` + `prepare.make_plan` (a photo:
-`prepare.photo.plan_photo`) for a check,
-`prepare.prepare` for a repair.  No check logic lives here.
+`prepare.photo.plan_photo`) for a check, `prepare.prepare` for a repair.  No check logic lives
+here.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def _progress(job_id: str, kind: str):
 
 def _fixable(plan: Any, report: Any) -> list[str]:
     """Failing rules (at the report's fail-on level) that the plan promises to repair.  A
-    photo's plan names the rules its crop, turn or conversion repairs (`PhotoPlan.fixed_rules`); a
-    picture without duration is not a clip `prepare` can make: nothing."""
+    photo's plan names the rules its crop, turn or conversion repairs
+    (`PhotoPlan.fixed_rules`); a picture without duration is not a clip `prepare` can make:
+    nothing."""
     from ..settings import severity_at_least
 
     failing = {r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)}
