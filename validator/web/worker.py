@@ -61,7 +61,7 @@ def _fixable(plan: Any, report: Any) -> list[str]:
 
     failing = {r.rule for r in report.failures if severity_at_least(r.severity, report.fail_on)}
     if getattr(report, "kind", "video") == "photo":
-        return sorted(set(getattr(plan, "fixed_rules", ())) & failing)
+        return sorted(set(plan.fixed_rules) & failing)
     media = report.media or {}
     # A recorder's WebM often has no container duration: the video stream's own counts too.
     duration = media.get("duration_s") or media.get("video_duration_s") or 0
@@ -74,10 +74,12 @@ def _plan(report: Any) -> Any:
     """What `validator prepare` would do with the file: a photo's plan for a photo (JPEG or
     PNG out, see `prepared_suffix`), a clip's for a clip."""
     if getattr(report, "kind", "video") == "photo":
-        from ..prepare.photo import plan_photo
+        from ..prepare.photo import OUTPUT_FORMATS, plan_photo
 
+        # The format `prepare` will write for the fix's output name (start_fix uses the same
+        # suffix), so the plan shown is the plan carried out.
         suffix = prepared_suffix({"kind": report.kind, "media": report.media})
-        return plan_photo(report, "PNG" if suffix == ".png" else "JPEG")
+        return plan_photo(report, OUTPUT_FORMATS[suffix])
     from ..prepare import PrepareOptions, make_plan
 
     return make_plan(report, PrepareOptions())
